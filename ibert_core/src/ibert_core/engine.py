@@ -116,8 +116,16 @@ def run(context: Context, request: TaskRequest) -> TaskResult:
                 t_validate += time.perf_counter() - t0
                 attempts.append(Attempt(cand, verdict, round_no))
                 if verdict.passed:
-                    return _result(request, attempts[-1], attempts, notes, timings,
-                                   started, t_generate, t_validate)
+                    return _result(
+                        request,
+                        attempts[-1],
+                        attempts,
+                        notes,
+                        timings,
+                        started,
+                        t_generate,
+                        t_validate,
+                    )
         if not produced:
             break
     if not attempts:

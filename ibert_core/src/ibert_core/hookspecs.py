@@ -83,4 +83,3 @@ def load_schema(kind: str, location: str) -> Schema | None:
     (kind `"db"`) or `--parquet DIR` (kind `"parquet"`). Return a `Schema`, or None
     to let another plugin answer. The first non-None answer wins.
     """
-

@@ -79,7 +79,7 @@ class Registry(Generic[S]):
 
     def __init__(self, kind: str, spec_type: type[S]) -> None:
         self.kind = kind
-        self.spec_type = spec_type
+        self.spec_type: type[S] = spec_type
         self._specs: dict[str, S] = {}
 
     def add(self, spec: S, plugin: str | None = None, distribution: str | None = None) -> S:
@@ -100,11 +100,13 @@ class Registry(Generic[S]):
         )
         if spec.name in self._specs:
             first = self._specs[spec.name]
-            raise DuplicateNameError(
-                self.kind, spec.name, _origin(first), _origin(spec)
-            )
+            raise DuplicateNameError(self.kind, spec.name, _origin(first), _origin(spec))
         self._specs[spec.name] = spec
         return spec
+
+    def remove(self, name: str) -> None:
+        """Forget `name` (used to roll back a plugin whose registration failed half-way)."""
+        self._specs.pop(name, None)
 
     def get(self, name: str) -> S:
         try:

@@ -1,0 +1,114 @@
+"""Corpus files: JSONL, one `Example` a line, written so that a killed run loses nothing.
+
+`CorpusWriter` appends and flushes each record; reopening the same file resumes: a torn
+last line (the process died mid-write) is cut off and the ids already written are known,
+so a rerun skips them. `write_atomic` replaces a whole file in one rename.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import TracebackType
+
+from ibert_core.errors import BadInput
+from ibert_core.types import Example
+
+
+def read_examples(path: str | Path) -> Iterator[Example]:
+    """Every complete record of a JSONL corpus file (a torn last line is ignored)."""
+    path = Path(path)
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.endswith(b"\n"):
+                return  # torn write from a killed run
+            line = raw.strip()
+            if not line:
+                continue
+            try:
+                yield Example.from_dict(json.loads(line))
+            except (json.JSONDecodeError, TypeError) as err:
+                raise BadInput(f"{path}:{number} is not a corpus record ({err})") from None
+
+
+def _dumps(example: Example) -> str:
+    return json.dumps(example.to_dict(), ensure_ascii=False, sort_keys=True)
+
+
+def write_atomic(path: str | Path, examples: Iterable[Example]) -> int:
+    """Write all `examples` to `path` at once: readers see the old file or the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for example in examples:
+                fh.write(_dumps(example) + "\n")
+                count += 1
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return count
+
+
+class CorpusWriter:
+    """Append-only, resumable writer of one JSONL file."""
+
+    def __init__(self, path: str | Path, fsync_every: int = 100) -> None:
+        self.path = Path(path)
+        self.fsync_every = fsync_every
+        self.ids: set[str] = set()
+        self._since_sync = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._repair_and_index()
+        self._fh = self.path.open("a", encoding="utf-8")
+
+    def _repair_and_index(self) -> None:
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        cut = data.rfind(b"\n") + 1
+        if cut != len(data):  # cut the torn tail left by a killed run
+            with self.path.open("r+b") as fh:
+                fh.truncate(cut)
+        self.ids = {example.id for example in read_examples(self.path)}
+
+    def __contains__(self, example_id: object) -> bool:
+        return example_id in self.ids
+
+    def write(self, example: Example) -> bool:
+        """Append `example` unless its id is already written; True when written."""
+        if example.id in self.ids:
+            return False
+        self._fh.write(_dumps(example) + "\n")
+        self._fh.flush()
+        self.ids.add(example.id)
+        self._since_sync += 1
+        if self._since_sync >= self.fsync_every:
+            os.fsync(self._fh.fileno())
+            self._since_sync = 0
+        return True
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+
+    def __enter__(self) -> CorpusWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
