@@ -59,7 +59,8 @@ class TaskConformance:
     bad_candidate: ClassVar[str] = "expr = this is not valid code"
 
     @pytest.fixture(scope="class")
-    def task_context(self, installed_plugin_manager: IbertPluginManager) -> Iterator[Any]:
+    @classmethod
+    def task_context(cls, installed_plugin_manager: IbertPluginManager) -> Iterator[Any]:
         context = make_context(installed_plugin_manager)
         yield context
         context.close()
@@ -100,9 +101,10 @@ class ValidatorConformance:
     different_jobs: ClassVar[Sequence[ValidationJob]] = ()
 
     @pytest.fixture(scope="class")
-    def validator(self, installed_plugin_manager: IbertPluginManager) -> Iterator[Any]:
+    @classmethod
+    def validator(cls, installed_plugin_manager: IbertPluginManager) -> Iterator[Any]:
         context = make_context(installed_plugin_manager)
-        yield context.validator(self.validator_name)
+        yield context.validator(cls.validator_name)
         context.close()
 
     def test_validator_is_registered(self, installed_plugin_manager: Any) -> None:

@@ -1,0 +1,1 @@
+"""A template iBERT plugin: copy this folder to start your own."""
