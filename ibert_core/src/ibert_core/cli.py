@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -360,17 +361,17 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         code = 130
     except click.ClickException as err:
         if debug:
-            raise
+            traceback.print_exc()
         err.show()
         code = EXIT_USAGE if err.exit_code == 2 or err.exit_code == 1 else err.exit_code
     except IbertError as err:
         if debug:
-            raise
+            traceback.print_exc()
         click.echo(f"ibert: error: {err}", err=True)
         code = err.exit_code
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - a bug: one line, details with --debug
         if debug:
-            raise
+            traceback.print_exc()
         first = str(err).splitlines()[0] if str(err) else ""
         click.echo(
             f"ibert: internal error: {type(err).__name__}: {first} "

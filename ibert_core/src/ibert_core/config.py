@@ -64,12 +64,18 @@ def load_config(
         {k: v for k, v in (flags or {}).items() if v is not None},
     ]
     for layer in layers:
-        for key, value in layer.items():
-            if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-                merged[key] = {**merged[key], **value}
-            else:
-                merged[key] = value
+        merged = _deep_merge(merged, layer)
     return merged
+
+
+def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def task_settings(config: Mapping[str, Any], task: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from ibert_core.types import Column, Schema, TableSchema
 
 _TABLE = re.compile(r"\s*([A-Za-z_][\w.]*)\s*\((.*)\)\s*$", re.S)
 _NAME = r'"[^"]+"|`[^`]+`|[A-Za-z_]\w*'
-_COLUMN = re.compile(rf"\s*({_NAME})\s*(?::\s*)?(.+?)\s*$", re.S)
+_COLUMN = re.compile(rf"\s*({_NAME})(?:\s*:\s*|\s+)(.+?)\s*$", re.S)
 
 
 def _split_top(text: str, sep: str) -> list[str]:

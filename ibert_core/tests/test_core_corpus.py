@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ibert_core.corpus import CorpusWriter, read_examples, write_atomic
+from ibert_core.errors import BadInput
+from ibert_core.types import Example
+
+
+def ex(i: int) -> Example:
+    return Example(
+        id=f"e{i}",
+        task="sql_to_ibis",
+        input={"sql": f"select {i}"},
+        target={"ibis": f"expr = {i}"},
+        context={"tables": {"t": {"a": "int64"}}},
+        meta={"split": "train"},
+        verdict={"passed": ["parse"]},
+    )
+
+
+def test_resume_after_a_kill_mid_write(tmp_path):
+    path = tmp_path / "train.jsonl"
+    with CorpusWriter(path) as w:
+        assert w.write(ex(1)) and w.write(ex(2))
+    with path.open("a") as fh:  # a process killed mid-line leaves a torn record
+        fh.write(json.dumps(ex(3).to_dict())[:20])
+    assert [e.id for e in read_examples(path)] == ["e1", "e2"]
+    with CorpusWriter(path) as w:
+        assert "e1" in w
+        assert not w.write(ex(2))
+        assert w.write(ex(3))
+    assert [e.id for e in read_examples(path)] == ["e1", "e2", "e3"]
+    assert next(read_examples(path)) == ex(1)
+
+
+def test_atomic_write_replaces_whole_file(tmp_path):
+    path = tmp_path / "d" / "val.jsonl"
+    assert write_atomic(path, [ex(1), ex(2)]) == 2
+    assert write_atomic(path, [ex(5)]) == 1
+    assert [e.id for e in read_examples(path)] == ["e5"]
+    assert [p.name for p in path.parent.iterdir()] == ["val.jsonl"]
+
+
+def test_garbage_line_is_reported_with_its_number(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps(ex(1).to_dict()) + "\nnot json\n")
+    with pytest.raises(BadInput, match="x.jsonl:2 is not a corpus record"):
+        list(read_examples(path))

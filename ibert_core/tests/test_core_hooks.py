@@ -1,0 +1,164 @@
+"""One `test_hook_<name>` per hook, and guards that every hook is documented and tested."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import click
+import pytest
+
+from ibert_core import hookimpl, hookspecs
+from ibert_core.cli import resolve_schema
+from ibert_core.errors import BadInput
+from ibert_core.plugins import make_context
+from ibert_core.registry import AdapterSpec, MinerSpec, TaskSpec, ValidatorSpec
+from ibert_core.testing import register_plugin
+from ibert_core.types import Schema, ValidationJob, Verdict
+
+ROOT = Path(__file__).resolve().parents[2]
+HOOKS = sorted(
+    name for name, fn in vars(hookspecs).items() if callable(fn) and hasattr(fn, "ibert_spec")
+)
+
+
+def test_hook_list_is_what_the_design_names():
+    assert HOOKS == [
+        "load_schema",
+        "register_adapters",
+        "register_commands",
+        "register_miners",
+        "register_tasks",
+        "register_validators",
+        "resolve_model",
+    ]
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_every_hook_is_documented_under_its_signature(name):
+    doc = (ROOT / "docs" / "writing-plugins.md").read_text()
+    signature = str(inspect.signature(getattr(hookspecs, name))).replace("'", "")
+    assert f"### `{name}{signature}`" in doc
+    assert getattr(hookspecs, name).__doc__.strip()
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_every_hook_has_a_test(name):
+    tests = "".join(p.read_text() for p in ROOT.glob("*/tests/test_*.py"))
+    assert re.search(rf"def test_hook_{name}\(", tests)
+
+
+class Everything:
+    """One plugin implementing every hook, as a third party would."""
+
+    @staticmethod
+    @hookimpl
+    def register_tasks(register):
+        register(TaskSpec(name="t1", summary="A task.", factory=lambda c: None))
+
+    @staticmethod
+    @hookimpl
+    def register_validators(register):
+        register(
+            ValidatorSpec(
+                name="v1", summary="Says yes.", factory=lambda c: Yes(), backends=("memory",)
+            )
+        )
+
+    @staticmethod
+    @hookimpl
+    def register_miners(register):
+        register(
+            MinerSpec(name="m1", summary="A miner.", factory=lambda c: None, source_kinds=("path",))
+        )
+
+    @staticmethod
+    @hookimpl
+    def register_adapters(register):
+        register(AdapterSpec(name="a1", summary="A backend.", factory=lambda c, m, a: (m, a)))
+
+    @staticmethod
+    @hookimpl
+    def register_commands(cli):
+        @cli.command(name="hello")
+        def hello():
+            click.echo("hi")
+
+    @staticmethod
+    @hookimpl
+    def resolve_model(model_id, adapter):
+        return "a1" if model_id == "mine" else None
+
+    @staticmethod
+    @hookimpl
+    def load_schema(kind, location):
+        return Schema.from_dict({location: {"x": "int8"}}) if kind == "db" else None
+
+
+class Yes:
+    closed = False
+
+    def validate(self, job):
+        return Verdict([], required=())
+
+    def validate_many(self, jobs):
+        return [self.validate(j) for j in jobs]
+
+    def close(self):
+        Yes.closed = True
+
+
+@pytest.fixture
+def pm(plugin_manager):
+    with register_plugin(plugin_manager, Everything, name="everything") as pm:
+        yield pm
+
+
+def test_hook_register_tasks(pm):
+    spec = pm.registries.tasks.get("t1")
+    assert (spec.plugin, spec.summary) == ("everything", "A task.")
+
+
+def test_hook_register_validators(pm):
+    context = make_context(pm)
+    validator = context.validator("v1")
+    assert validator is context.validator("v1")  # one shared instance per context
+    assert validator.validate(ValidationJob("expr = 1")).passed
+    context.close()
+    assert Yes.closed
+
+
+def test_hook_register_miners(pm):
+    assert pm.registries.miners.get("m1").source_kinds == ("path",)
+
+
+def test_hook_register_adapters(pm):
+    assert make_context(pm).model_source("mine", "lora-1") == ("mine", "lora-1")
+
+
+def test_hook_register_commands(pm):
+    from click.testing import CliRunner
+
+    from ibert_core.cli import make_cli
+
+    result = CliRunner().invoke(make_cli(lambda: pm), ["hello"])
+    assert result.output == "hi\n"
+
+
+def test_hook_resolve_model(pm):
+    assert pm.hook.resolve_model(model_id="mine", adapter=None) == "a1"
+    assert pm.hook.resolve_model(model_id="other", adapter=None) is None
+
+
+def test_hook_load_schema(pm, tmp_path):
+    db = tmp_path / "x.duckdb"
+    db.write_bytes(b"")
+    schema, data = resolve_schema(None, str(db), None, pm)
+    assert schema.names == (str(db),) and data.kind == "db"
+    merged, _ = resolve_schema("extra(y string)", str(db), None, pm)
+    assert merged.names == (str(db), "extra")
+    (tmp_path / "s.json").write_text('{"t": {"a": "int64"}}')  # the core's built-in answers
+    assert pm.hook.load_schema(kind="json", location=str(tmp_path / "s.json")).names == ("t",)
+    with pytest.raises(BadInput, match="no installed plugin can read"):
+        resolve_schema(None, None, str(tmp_path), pm)
