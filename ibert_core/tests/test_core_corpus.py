@@ -3,9 +3,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import CliRunner
 
-from ibert_core.corpus import CorpusWriter, read_examples, write_atomic
+from ibert_core.cli import make_cli
+from ibert_core.corpus import CorpusWriter, corpus_stats, read_examples, write_atomic
 from ibert_core.errors import BadInput
+from ibert_core.plugins import get_plugin_manager
 from ibert_core.types import Example
 
 
@@ -49,3 +52,16 @@ def test_garbage_line_is_reported_with_its_number(tmp_path):
     path.write_text(json.dumps(ex(1).to_dict()) + "\nnot json\n")
     with pytest.raises(BadInput, match="x.jsonl:2 is not a corpus record"):
         list(read_examples(path))
+
+
+def test_stats_by_split_and_task(tmp_path):
+    write_atomic(tmp_path / "train.jsonl", [ex(1), ex(2)])
+    write_atomic(tmp_path / "test.jsonl", [Example(id="q", task="qa", input={}, target={})])
+    assert corpus_stats(tmp_path) == {
+        "total": 3,
+        "by_split": {"test": {"qa": 1}, "train": {"sql_to_ibis": 2}},
+    }
+    out = CliRunner().invoke(
+        make_cli(lambda: get_plugin_manager(False)), ["data", "stats", str(tmp_path)]
+    )
+    assert out.output == "3 records\n  test: 1 (qa 1)\n  train: 2 (sql_to_ibis 2)\n"

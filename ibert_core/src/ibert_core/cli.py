@@ -331,6 +331,35 @@ def plugins_command(include_all: bool, as_json: bool) -> None:
         )
 
 
+@click.group(name="data")
+def data_group() -> None:
+    """Corpus work: build, mine, inspect. Plugins add sub-commands to this group."""
+
+
+@data_group.command(name="stats")
+@click.argument("path", type=click.Path(exists=True, dir_okay=True))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def data_stats_command(path: str, as_json: bool) -> None:
+    """Count the records of a corpus file or folder of *.jsonl by split and task."""
+    from ibert_core.corpus import corpus_stats
+
+    stats = corpus_stats(Path(path))
+    if as_json:
+        click.echo(json.dumps(stats, indent=2))
+        return
+    click.echo(f"{stats['total']} records")
+    for split, tasks in stats["by_split"].items():
+        counts = ", ".join(f"{task} {n}" for task, n in sorted(tasks.items()))
+        click.echo(f"  {split}: {sum(tasks.values())} ({counts})")
+
+
+def data_commands(cli: click.Group) -> click.Group:
+    """The `ibert data` group, for plugins adding corpus commands in `register_commands`."""
+    group = cli.commands["data"]
+    assert isinstance(group, click.Group)
+    return group
+
+
 def make_cli(pm_factory: Callable[[], IbertPluginManager] = get_plugin_manager) -> IbertGroup:
     """A fresh `ibert` group (tests build one per invocation with their own manager)."""
 
@@ -343,6 +372,7 @@ def make_cli(pm_factory: Callable[[], IbertPluginManager] = get_plugin_manager) 
     cli.add_command(run_group)
     cli.add_command(tasks_command)
     cli.add_command(plugins_command)
+    cli.add_command(data_group)
     assert isinstance(cli, IbertGroup)
     return cli
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from ibert_core.errors import BadInput
 from ibert_core.types import Example
@@ -112,3 +114,20 @@ class CorpusWriter:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def corpus_stats(path: Path) -> dict[str, Any]:
+    """Records per split and task in a JSONL file, or in every *.jsonl of a folder
+    (the split is the record's `meta.split`, else the file stem).
+    """
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    if not files:
+        raise BadInput(f"{path} holds no .jsonl files", "point at a corpus built by ibert data")
+    by_split: dict[str, Counter[str]] = defaultdict(Counter)
+    total = 0
+    for file in files:
+        for example in read_examples(file):
+            split = str(example.meta.get("split") or file.stem)
+            by_split[split][example.task] += 1
+            total += 1
+    return {"total": total, "by_split": {k: dict(v) for k, v in sorted(by_split.items())}}
