@@ -1,0 +1,775 @@
+"""Scalar SQL expressions → Ibis value expressions, one handler per sqlglot expression class.
+
+`HANDLERS` maps an expression class to a function `(Scalars, node) -> ast.expr`, the way
+sqlglot's generators map classes to SQL (`TRANSFORMS`); a dialect-specific table can extend
+it with `{**HANDLERS, ...}`. A node with no handler is an `UnsupportedConstruct` naming the
+construct and where it is: nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from ibert_tasks_sql.translation import pycode as py
+
+if TYPE_CHECKING:
+    from ibert_tasks_sql.translation.relations import Frame, Translator
+
+Handler = Callable[["Scalars", Any], ast.expr]
+
+
+class Scalars:
+    """Translates scalar expressions inside one frame (the SELECT they belong to).
+
+    `lookup` is consulted first for every node: after aggregation it maps group keys and
+    aggregates to the names they have in the aggregated table.
+    """
+
+    def __init__(
+        self,
+        tr: Translator,
+        frame: Frame,
+        lookup: Callable[[exp.Expression], ast.expr | None] | None = None,
+        handlers: Mapping[type, Handler] | None = None,
+        grouped: bool = False,
+    ) -> None:
+        self.tr = tr
+        self.frame = frame
+        self.lookup = lookup
+        self.handlers = handlers or HANDLERS
+        # inside group_by/having/agg a reduction over the grouped table is per group, so an
+        # uncorrelated subquery's reduction must be marked `.as_scalar()`
+        self.grouped = grouped
+
+    def __call__(self, node: exp.Expression) -> ast.expr:
+        if self.lookup is not None:
+            found = self.lookup(node)
+            if found is not None:
+                return found
+        for cls in type(node).__mro__:
+            handler = self.handlers.get(cls)
+            if handler is not None:
+                return handler(self, node)
+        raise self.tr.unsupported(node, describe(node))
+
+    def value(self, node: exp.Expression) -> ast.expr:
+        """Like `__call__`, but a bare Python literal becomes `ibis.literal(...)` so that
+        methods can be called on it."""
+        return as_ibis(self(node))
+
+
+def describe(node: exp.Expression) -> str:
+    if isinstance(node, exp.Anonymous):
+        return f"function {node.name.upper()}()"
+    if isinstance(node, exp.Func):
+        return f"function {node.sql_name()}()"
+    return f"{type(node).__name__} expression"
+
+
+def is_literal(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    return isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant)
+
+
+def as_ibis(node: ast.expr) -> ast.expr:
+    if is_literal(node):
+        return py.ibis_call("literal", node)
+    return node
+
+
+def literal_value(node: exp.Expression) -> Any:
+    """The Python value of a SQL literal (unwrapping parentheses and negation), or raise."""
+    if isinstance(node, exp.Paren):
+        return literal_value(node.this)
+    if isinstance(node, exp.Neg):
+        return -literal_value(node.this)
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return node.this
+        text = node.this
+        try:
+            return int(text)
+        except ValueError:
+            return float(text)
+    raise ValueError("not a literal")
+
+
+def is_sql_literal(node: exp.Expression) -> bool:
+    try:
+        literal_value(node)
+    except ValueError:
+        return False
+    return True
+
+
+# --- leaves ----------------------------------------------------------------------------------
+
+
+def _literal(s: Scalars, node: exp.Literal) -> ast.expr:
+    return py.lit(literal_value(node))
+
+
+def _boolean(s: Scalars, node: exp.Boolean) -> ast.expr:
+    return py.lit(bool(node.this))
+
+
+def _null(s: Scalars, node: exp.Null) -> ast.expr:
+    return py.ibis_call("null")
+
+
+def _column(s: Scalars, node: exp.Column) -> ast.expr:
+    return s.frame.ref(node, s)
+
+
+def _paren(s: Scalars, node: exp.Paren) -> ast.expr:
+    return s(node.this)
+
+
+# --- operators -------------------------------------------------------------------------------
+
+
+def _binary(op: str) -> Handler:
+    def handler(s: Scalars, node: exp.Binary) -> ast.expr:
+        left, right = s(node.left), s(node.right)
+        if is_literal(left) and is_literal(right):
+            left = as_ibis(left)
+        return py.binop(left, op, right)
+
+    return handler
+
+
+def _comparison(op: str) -> Handler:
+    def handler(s: Scalars, node: exp.Binary) -> ast.expr:
+        left, right = comparable(s, node.left, node.right)
+        if is_literal(left) and is_literal(right):
+            left = as_ibis(left)
+        return py.binop(left, op, right)
+
+    return handler
+
+
+def comparable(s: Scalars, a: exp.Expression, b: exp.Expression) -> tuple[ast.expr, ast.expr]:
+    """Both sides of a comparison; a temporal literal compared with a temporal column stays
+    a plain string (`_.shipdate <= "1998-09-02"`): ibis casts it, no `ibis.date` needed."""
+    return _plain_temporal(s, a, b), _plain_temporal(s, b, a)
+
+
+def _temporal_literal(node: exp.Expression) -> str | None:
+    if (
+        isinstance(node, exp.Cast)
+        and isinstance(node.this, exp.Literal)
+        and node.this.is_string
+        and node.to.this in (exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP)
+    ):
+        return str(node.this.this)
+    return None
+
+
+def _plain_temporal(s: Scalars, node: exp.Expression, other: exp.Expression) -> ast.expr:
+    text = _temporal_literal(node)
+    if text is not None and s.frame.dtype_of(other, s) in ("date", "timestamp"):
+        return py.lit(text)
+    return s(node)
+
+
+def _div(s: Scalars, node: exp.Div) -> ast.expr:
+    if node.args.get("typed") and s.tr.integer_division(node):
+        raise s.tr.unsupported(
+            node, "integer division", "the dialect truncates integer `/`; cast an operand"
+        )
+    return _binary("/")(s, node)
+
+
+def _and(s: Scalars, node: exp.And) -> ast.expr:
+    return py.binop(s.value(node.left), "&", s(node.right))
+
+
+def _or(s: Scalars, node: exp.Or) -> ast.expr:
+    return py.binop(s.value(node.left), "|", s(node.right))
+
+
+def _not(s: Scalars, node: exp.Not) -> ast.expr:
+    inner = node.this
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    if isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Null):
+        return py.method(s.value(inner.this), "notnull")
+    if isinstance(inner, exp.In):
+        if inner.args.get("query"):
+            return s.tr.in_subquery(inner, s, negate=True)
+        return _in(s, inner, negate=True)
+    return py.invert(s.value(inner))
+
+
+def _neg(s: Scalars, node: exp.Neg) -> ast.expr:
+    value = s(node.this)
+    if isinstance(value, ast.Constant) and isinstance(value.value, (int, float)):
+        return py.lit(-value.value)
+    return py.neg(value)
+
+
+def _is(s: Scalars, node: exp.Is) -> ast.expr:
+    if isinstance(node.expression, exp.Null):
+        return py.method(s.value(node.this), "notnull" if node.args.get("negate") else "isnull")
+    if isinstance(node.expression, exp.Boolean):
+        value = s.value(node.this)
+        target = py.lit(bool(node.expression.this))
+        same = py.method(value, "identical_to", target)
+        return py.invert(same) if node.args.get("negate") else same
+    raise s.tr.unsupported(node, "IS expression")
+
+
+def _null_safe_eq(s: Scalars, node: exp.NullSafeEQ) -> ast.expr:
+    return py.method(s.value(node.this), "identical_to", s(node.expression))
+
+
+def _null_safe_neq(s: Scalars, node: exp.NullSafeNEQ) -> ast.expr:
+    return py.invert(py.method(s.value(node.this), "identical_to", s(node.expression)))
+
+
+def _between(s: Scalars, node: exp.Between) -> ast.expr:
+    if node.args.get("symmetric"):
+        raise s.tr.unsupported(node, "BETWEEN SYMMETRIC")
+    this = node.this
+    low = _plain_temporal(s, node.args["low"], this)
+    high = _plain_temporal(s, node.args["high"], this)
+    return py.method(s.value(this), "between", low, high)
+
+
+def _in(s: Scalars, node: exp.In, negate: bool = False) -> ast.expr:
+    if node.args.get("query"):
+        return s.tr.in_subquery(node, s)
+    if node.args.get("unnest") or node.args.get("field"):
+        raise s.tr.unsupported(node, "IN over an array")
+    this = node.this
+    values = [_plain_temporal(s, v, this) for v in node.expressions]
+    options = ast.List(elts=values, ctx=ast.Load())
+    return py.method(s.value(this), "notin" if negate else "isin", options)
+
+
+def _like(meth: str) -> Handler:
+    def handler(s: Scalars, node: exp.Like) -> ast.expr:
+        if node.args.get("escape"):
+            raise s.tr.unsupported(node, "LIKE ... ESCAPE")
+        matched = py.method(s.value(node.this), meth, s(node.expression))
+        return py.invert(matched) if node.args.get("negate") else matched
+
+    return handler
+
+
+def _escape(s: Scalars, node: exp.Escape) -> ast.expr:
+    raise s.tr.unsupported(node, "LIKE ... ESCAPE", "ibis has no escape character for like()")
+
+
+def _dpipe(s: Scalars, node: exp.DPipe) -> ast.expr:
+    left, right = s(node.this), s(node.expression)
+    if is_literal(left) and is_literal(right):
+        left = as_ibis(left)
+    return py.binop(left, "+", right)
+
+
+def _concat(s: Scalars, node: exp.Concat) -> ast.expr:
+    parts = [s(e) for e in node.expressions]
+    if node.args.get("coalesce"):
+        # CONCAT skips NULL arguments in this dialect; ibis's concat propagates them
+        parts = [p if is_literal(p) else py.method(p, "fill_null", py.lit("")) for p in parts]
+    first = next((i for i, p in enumerate(parts) if not is_literal(p)), 0)
+    head = as_ibis(parts[0])
+    if first == 0 or len(parts) == 1:
+        return py.method(head, "concat", *parts[1:]) if len(parts) > 1 else head
+    return py.method(head, "concat", *parts[1:])
+
+
+# --- conditionals ------------------------------------------------------------------------------
+
+
+def _case(s: Scalars, node: exp.Case) -> ast.expr:
+    default = node.args.get("default")
+    kwargs = {} if default is None else {"else_": s(default)}
+    branches = [
+        ast.Tuple(elts=[s(i.this), s(i.args["true"])], ctx=ast.Load()) for i in node.args["ifs"]
+    ]
+    subject = node.this
+    if subject is not None:
+        return py.method(s.value(subject), "cases", *branches, **kwargs)
+    return py.ibis_call("cases", *branches, **kwargs)
+
+
+def _if(s: Scalars, node: exp.If) -> ast.expr:
+    false = node.args.get("false")
+    return py.ibis_call(
+        "ifelse",
+        s(node.this),
+        s(node.args["true"]),
+        s(false) if false is not None else py.ibis_call("null"),
+    )
+
+
+def _coalesce(s: Scalars, node: exp.Coalesce) -> ast.expr:
+    return py.ibis_call("coalesce", s(node.this), *[s(e) for e in node.expressions])
+
+
+def _nullif(s: Scalars, node: exp.Nullif) -> ast.expr:
+    return py.method(s.value(node.this), "nullif", s(node.expression))
+
+
+def _greatest(func: str) -> Handler:
+    def handler(s: Scalars, node: exp.Func) -> ast.expr:
+        return py.ibis_call(func, s(node.this), *[s(e) for e in node.expressions])
+
+    return handler
+
+
+# --- types, literals of other types -------------------------------------------------------------
+
+
+def ibis_dtype(s: Scalars, node: exp.DataType) -> str:
+    """The ibis dtype string of a SQL type (ibis's own SQL type mapping)."""
+    from ibis.backends.sql.datatypes import SqlglotType
+
+    try:
+        dtype = SqlglotType.to_ibis(node)
+    except Exception:
+        raise s.tr.unsupported(node, f"type {node.sql()}") from None
+    return str(dtype)
+
+
+def _cast(s: Scalars, node: exp.Cast) -> ast.expr:
+    to = node.to
+    text = _temporal_literal(node)
+    if text is not None:
+        func = "date" if to.this == exp.DataType.Type.DATE else "timestamp"
+        return py.ibis_call(func, py.lit(text))
+    meth = "try_cast" if isinstance(node, exp.TryCast) or node.args.get("safe") else "cast"
+    return py.method(s.value(node.this), meth, py.lit(ibis_dtype(s, to)))
+
+
+_INTERVAL_UNITS = {
+    "YEAR": "years", "QUARTER": "quarters", "MONTH": "months", "WEEK": "weeks", "DAY": "days",
+    "HOUR": "hours", "MINUTE": "minutes", "SECOND": "seconds", "MILLISECOND": "milliseconds",
+    "MICROSECOND": "microseconds",
+}
+_INTERVAL_CODES = {
+    "YEAR": "Y", "QUARTER": "Q", "MONTH": "M", "WEEK": "W", "DAY": "D", "HOUR": "h",
+    "MINUTE": "m", "SECOND": "s", "MILLISECOND": "ms", "MICROSECOND": "us",
+}
+
+
+def _unit_name(node: exp.Expression | None) -> str:
+    if node is None:
+        return ""
+    unit = node.name.upper().rstrip("S") if node.name else ""
+    return {"YY": "YEAR", "MM": "MONTH", "DD": "DAY", "DAYOFMONTH": "DAY"}.get(unit, unit)
+
+
+def _interval(s: Scalars, node: exp.Interval) -> ast.expr:
+    unit = _unit_name(node.args.get("unit"))
+    value = node.this
+    if unit not in _INTERVAL_UNITS:
+        raise s.tr.unsupported(node, f"interval unit {unit or '(none)'}")
+    try:
+        amount = literal_value(value)
+        amount = int(amount) if str(amount).lstrip("-").isdigit() else float(amount)
+    except (ValueError, TypeError):
+        return py.method(s.value(value), "as_interval", py.lit(_INTERVAL_CODES[unit]))
+    return py.ibis_call("interval", **{_INTERVAL_UNITS[unit]: py.lit(amount)})
+
+
+def _date_add(sign: str) -> Handler:
+    def handler(s: Scalars, node: exp.Func) -> ast.expr:
+        unit = _unit_name(node.args.get("unit")) or "DAY"
+        if unit not in _INTERVAL_UNITS:
+            raise s.tr.unsupported(node, f"date arithmetic in {unit}")
+        amount = node.expression
+        if is_sql_literal(amount):
+            value = literal_value(amount)
+            value = int(value) if str(value).lstrip("-").isdigit() else float(value)
+            delta = py.ibis_call("interval", **{_INTERVAL_UNITS[unit]: py.lit(value)})
+        else:
+            delta = py.method(s.value(amount), "as_interval", py.lit(_INTERVAL_CODES[unit]))
+        return py.binop(s.value(node.this), sign, delta)
+
+    return handler
+
+
+def _current(func: str) -> Handler:
+    def handler(s: Scalars, node: exp.Func) -> ast.expr:
+        return py.ibis_call(func)
+
+    return handler
+
+
+_EXTRACT = {
+    "YEAR": "year", "QUARTER": "quarter", "MONTH": "month", "DAY": "day", "HOUR": "hour",
+    "MINUTE": "minute", "SECOND": "second", "MILLISECOND": "millisecond",
+    "MICROSECOND": "microsecond", "WEEK": "week_of_year", "DOY": "day_of_year",
+    "DAYOFYEAR": "day_of_year", "EPOCH": "epoch_seconds",
+}
+
+
+def extract_part(s: Scalars, node: exp.Expression, unit: str, value: ast.expr) -> ast.expr:
+    unit = {"DAYOFWEEK": "DOW", "WEEKDAY": "DOW", "YEARS": "YEAR", "ISOWEEK": "WEEK"}.get(
+        unit, unit
+    )
+    if unit in _EXTRACT:
+        return py.method(value, _EXTRACT[unit])
+    if unit == "DOW":  # SQL: Sunday = 0; ibis: Monday = 0
+        index = py.method(py.attr(value, "day_of_week"), "index")
+        return py.binop(py.binop(index, "+", py.lit(1)), "%", py.lit(7))
+    if unit == "ISODOW":
+        index = py.method(py.attr(value, "day_of_week"), "index")
+        return py.binop(index, "+", py.lit(1))
+    raise s.tr.unsupported(node, f"EXTRACT({unit})")
+
+
+def _extract(s: Scalars, node: exp.Extract) -> ast.expr:
+    unit = node.this.name.upper()
+    return extract_part(s, node, unit, s.value(node.expression))
+
+
+def _part(unit: str) -> Handler:
+    def handler(s: Scalars, node: exp.Func) -> ast.expr:
+        return extract_part(s, node, unit, s.value(node.this))
+
+    return handler
+
+
+_TRUNC_UNITS = {
+    "YEAR": "Y", "QUARTER": "Q", "MONTH": "M", "WEEK": "W", "DAY": "D", "HOUR": "h",
+    "MINUTE": "m", "SECOND": "s",
+}
+
+
+def _trunc(s: Scalars, node: exp.Func) -> ast.expr:
+    unit_node = node.args.get("unit")
+    unit = _unit_name(unit_node) if unit_node is not None else ""
+    if isinstance(unit_node, exp.Literal):
+        unit = unit_node.this.upper().rstrip("S")
+    if unit not in _TRUNC_UNITS:
+        raise s.tr.unsupported(node, f"DATE_TRUNC to {unit or '(none)'}")
+    return py.method(s.value(node.this), "truncate", py.lit(_TRUNC_UNITS[unit]))
+
+
+def _date_diff(s: Scalars, node: exp.DateDiff) -> ast.expr:
+    unit = _unit_name(node.args.get("unit")) or "DAY"
+    if unit != "DAY":
+        raise s.tr.unsupported(node, f"DATEDIFF in {unit}", "only day differences translate")
+    return py.method(s.value(node.this), "delta", s(node.expression), unit=py.lit("day"))
+
+
+# --- strings and numbers ---------------------------------------------------------------------
+
+
+def _method(meth: str, *arg_names: str) -> Handler:
+    """`this.meth(args...)` for a function whose SQL arguments map one to one."""
+
+    def handler(s: Scalars, node: exp.Func) -> ast.expr:
+        args = []
+        for arg_name in arg_names:
+            value = node.args.get(arg_name)
+            if value is None:
+                break
+            args.append(s(value))
+        return py.method(s.value(node.this), meth, *args)
+
+    return handler
+
+
+def _trim(s: Scalars, node: exp.Trim) -> ast.expr:
+    if node.expression is not None:
+        raise s.tr.unsupported(node, "TRIM of characters other than spaces")
+    position = str(node.args.get("position") or "BOTH").upper()
+    meth = {"LEADING": "lstrip", "TRAILING": "rstrip"}.get(position, "strip")
+    return py.method(s.value(node.this), meth)
+
+
+def _substring(s: Scalars, node: exp.Substring) -> ast.expr:
+    start = node.args.get("start")
+    length = node.args.get("length")
+    try:
+        first = literal_value(start) if start is not None else 1
+    except ValueError:
+        raise s.tr.unsupported(
+            node, "SUBSTRING with a computed start", "use a literal start position"
+        ) from None
+    if not isinstance(first, int) or first < 1:
+        raise s.tr.unsupported(node, f"SUBSTRING from position {first}")
+    args = [py.lit(first - 1)]
+    if length is not None:
+        args.append(s(length))
+    return py.method(s.value(node.this), "substr", *args)
+
+
+def _strpos(s: Scalars, node: exp.StrPosition) -> ast.expr:
+    if node.args.get("position") is not None or node.args.get("occurrence") is not None:
+        raise s.tr.unsupported(node, "STRPOS with a start position")
+    found = py.method(s.value(node.this), "find", s(node.args["substr"]))
+    return py.binop(found, "+", py.lit(1))
+
+
+def _round(s: Scalars, node: exp.Round) -> ast.expr:
+    digits = node.args.get("decimals")
+    args = [s(digits)] if digits is not None else []
+    return py.method(s.value(node.this), "round", *args)
+
+
+def _pow(s: Scalars, node: exp.Pow) -> ast.expr:
+    return py.binop(s.value(node.this), "**", s(node.expression))
+
+
+def _log(s: Scalars, node: exp.Log) -> ast.expr:
+    if node.expression is None:
+        return py.method(s.value(node.this), "ln")
+    return py.method(s.value(node.expression), "log", s(node.this))
+
+
+def _regexp_like(s: Scalars, node: exp.RegexpLike) -> ast.expr:
+    if node.args.get("flag"):
+        raise s.tr.unsupported(node, "REGEXP_MATCHES with flags")
+    return py.method(s.value(node.this), "re_search", s(node.expression))
+
+
+def _anonymous(s: Scalars, node: exp.Anonymous) -> ast.expr:
+    name = node.name.lower()
+    args = node.expressions
+    if name in ("iff", "iif") and len(args) == 3:
+        return py.ibis_call("ifelse", *[s(a) for a in args])
+    raise s.tr.unsupported(node, describe(node))
+
+
+# --- aggregates --------------------------------------------------------------------------------
+
+
+def _agg(meth: str, **fixed: Any) -> Handler:
+    def handler(s: Scalars, node: exp.AggFunc) -> ast.expr:
+        this = node.this
+        if isinstance(this, exp.Distinct):
+            raise s.tr.unsupported(node, f"{node.sql_name()}(DISTINCT ...)")
+        kwargs = {k: py.lit(v) for k, v in fixed.items()}
+        return py.method(s.value(this), meth, **kwargs)
+
+    return handler
+
+
+def _count(s: Scalars, node: exp.Count) -> ast.expr:
+    this = node.this
+    if this is None or isinstance(this, exp.Star):
+        return s.frame.count_star(s)
+    if isinstance(this, exp.Distinct):
+        if len(this.expressions) != 1:
+            raise s.tr.unsupported(node, "COUNT(DISTINCT over several columns)")
+        return py.method(s.value(this.expressions[0]), "nunique")
+    return py.method(s.value(this), "count")
+
+
+def _count_if(s: Scalars, node: exp.CountIf) -> ast.expr:
+    return s.frame.count_star(s, where=s(node.this))
+
+
+def _filter(s: Scalars, node: exp.Filter) -> ast.expr:
+    agg = s(node.this)
+    cond = s(node.expression.this)
+    if not isinstance(agg, ast.Call):
+        raise s.tr.unsupported(node, "FILTER on a non-aggregate")
+    agg.keywords.append(ast.keyword(arg="where", value=cond))
+    return agg
+
+
+def _quantile_of(s: Scalars, node: exp.Expression, value: exp.Expression, q: exp.Expression) -> ast.expr:
+    return py.method(s.value(value), "quantile", s(q))
+
+
+def _percentile_cont(s: Scalars, node: exp.PercentileCont) -> ast.expr:
+    if node.expression is None:
+        raise s.tr.unsupported(node, "PERCENTILE_CONT without WITHIN GROUP")
+    return _quantile_of(s, node, node.this, node.expression)
+
+
+def _within_group(s: Scalars, node: exp.WithinGroup) -> ast.expr:
+    func = node.this
+    order = node.expression
+    if not isinstance(func, exp.PercentileCont) or len(order.expressions) != 1:
+        raise s.tr.unsupported(node, f"{describe(func)} WITHIN GROUP")
+    ordered = order.expressions[0]
+    if ordered.args.get("desc"):
+        raise s.tr.unsupported(node, "PERCENTILE_CONT ordered DESC")
+    return _quantile_of(s, node, ordered.this, func.this)
+
+
+def _group_concat(s: Scalars, node: exp.GroupConcat) -> ast.expr:
+    this = node.this
+    if isinstance(this, (exp.Distinct, exp.Order)):
+        raise s.tr.unsupported(node, "STRING_AGG with DISTINCT or ORDER BY")
+    sep = node.args.get("separator")
+    args = [s(sep)] if sep is not None else [py.lit(",")]
+    return py.method(s.value(this), "group_concat", *args)
+
+
+def _arg_max(meth: str) -> Handler:
+    def handler(s: Scalars, node: exp.AggFunc) -> ast.expr:
+        return py.method(s.value(node.this), meth, s(node.expression))
+
+    return handler
+
+
+# --- subqueries, windows --------------------------------------------------------------------
+
+
+def _exists(s: Scalars, node: exp.Exists) -> ast.expr:
+    return s.tr.exists(node, s)
+
+
+def _subquery(s: Scalars, node: exp.Subquery) -> ast.expr:
+    return s.tr.scalar_subquery(node, s)
+
+
+def _window(s: Scalars, node: exp.Window) -> ast.expr:
+    return s.tr.window(node, s)
+
+
+def _unsupported_window_func(s: Scalars, node: exp.Expression) -> ast.expr:
+    raise s.tr.unsupported(node, f"{describe(node)} outside OVER (...)")
+
+
+HANDLERS: dict[type, Handler] = {
+    exp.Literal: _literal,
+    exp.Boolean: _boolean,
+    exp.Null: _null,
+    exp.Column: _column,
+    exp.Paren: _paren,
+    exp.Add: _binary("+"),
+    exp.Sub: _binary("-"),
+    exp.Mul: _binary("*"),
+    exp.Div: _div,
+    exp.Mod: _binary("%"),
+    exp.BitwiseAnd: _binary("&"),
+    exp.BitwiseOr: _binary("|"),
+    exp.BitwiseXor: _binary("^"),
+    exp.EQ: _comparison("=="),
+    exp.NEQ: _comparison("!="),
+    exp.GT: _comparison(">"),
+    exp.GTE: _comparison(">="),
+    exp.LT: _comparison("<"),
+    exp.LTE: _comparison("<="),
+    exp.And: _and,
+    exp.Or: _or,
+    exp.Not: _not,
+    exp.Neg: _neg,
+    exp.Is: _is,
+    exp.NullSafeEQ: _null_safe_eq,
+    exp.NullSafeNEQ: _null_safe_neq,
+    exp.Between: _between,
+    exp.In: _in,
+    exp.Like: _like("like"),
+    exp.ILike: _like("ilike"),
+    exp.Escape: _escape,
+    exp.DPipe: _dpipe,
+    exp.Concat: _concat,
+    exp.Case: _case,
+    exp.If: _if,
+    exp.Coalesce: _coalesce,
+    exp.Nullif: _nullif,
+    exp.Greatest: _greatest("greatest"),
+    exp.Least: _greatest("least"),
+    exp.Cast: _cast,
+    exp.Interval: _interval,
+    exp.DateAdd: _date_add("+"),
+    exp.DateSub: _date_add("-"),
+    exp.TsOrDsAdd: _date_add("+"),
+    exp.DateDiff: _date_diff,
+    exp.CurrentDate: _current("today"),
+    exp.CurrentTimestamp: _current("now"),
+    exp.Extract: _extract,
+    exp.Year: _part("YEAR"),
+    exp.Quarter: _part("QUARTER"),
+    exp.Month: _part("MONTH"),
+    exp.Day: _part("DAY"),
+    exp.DayOfWeek: _part("DOW"),
+    exp.DayOfYear: _part("DOY"),
+    exp.DateTrunc: _trunc,
+    exp.TimestampTrunc: _trunc,
+    exp.Upper: _method("upper"),
+    exp.Lower: _method("lower"),
+    exp.Length: _method("length"),
+    exp.Trim: _trim,
+    exp.Substring: _substring,
+    exp.StrPosition: _strpos,
+    exp.Left: _method("left", "expression"),
+    exp.Right: _method("right", "expression"),
+    exp.Reverse: _method("reverse"),
+    exp.Replace: _method("replace", "expression", "replacement"),
+    exp.StartsWith: _method("startswith", "expression"),
+    exp.EndsWith: _method("endswith", "expression"),
+    exp.RegexpLike: _regexp_like,
+    exp.Abs: _method("abs"),
+    exp.Ceil: _method("ceil"),
+    exp.Floor: _method("floor"),
+    exp.Round: _round,
+    exp.Sqrt: _method("sqrt"),
+    exp.Ln: _method("ln"),
+    exp.Log: _log,
+    exp.Exp: _method("exp"),
+    exp.Pow: _pow,
+    exp.Sign: _method("sign"),
+    exp.Anonymous: _anonymous,
+    exp.Sum: _agg("sum"),
+    exp.Avg: _agg("mean"),
+    exp.Min: _agg("min"),
+    exp.Max: _agg("max"),
+    exp.Count: _count,
+    exp.CountIf: _count_if,
+    exp.Stddev: _agg("std"),
+    exp.StddevSamp: _agg("std"),
+    exp.StddevPop: _agg("std", how="pop"),
+    exp.Variance: _agg("var"),
+    exp.VariancePop: _agg("var", how="pop"),
+    exp.Median: _agg("median"),
+    exp.PercentileCont: _percentile_cont,
+    exp.WithinGroup: _within_group,
+    exp.ApproxDistinct: _agg("approx_nunique"),
+    exp.ArrayAgg: _agg("collect"),
+    exp.GroupConcat: _group_concat,
+    exp.LogicalAnd: _agg("all"),
+    exp.LogicalOr: _agg("any"),
+    exp.AnyValue: _agg("arbitrary"),
+    exp.ArgMax: _arg_max("argmax"),
+    exp.ArgMin: _arg_max("argmin"),
+    exp.Filter: _filter,
+    exp.Exists: _exists,
+    exp.Subquery: _subquery,
+    exp.Window: _window,
+    exp.RowNumber: _unsupported_window_func,
+}
+
+
+def contains_aggregate(node: exp.Expression) -> bool:
+    """True when `node` aggregates in its own SELECT (not inside a subquery or OVER)."""
+    for sub in _own_nodes(node):
+        if isinstance(sub, exp.AggFunc) and not isinstance(sub.parent, exp.Window):
+            return True
+    return False
+
+
+def contains_window(node: exp.Expression) -> bool:
+    return any(isinstance(sub, exp.Window) for sub in _own_nodes(node))
+
+
+def _own_nodes(node: exp.Expression):
+    """Nodes of `node`, not descending into subqueries."""
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        yield cur
+        for child in cur.iter_expressions():
+            if isinstance(child, (exp.Subquery, exp.Query)) and not isinstance(child, exp.Paren):
+                continue
+            stack.append(child)
+
+
+def own_nodes(node: exp.Expression):
+    return _own_nodes(node)
