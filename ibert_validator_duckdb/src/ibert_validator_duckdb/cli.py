@@ -1,0 +1,101 @@
+"""`ibert validate`: check Ibis code against SQL from the command line.
+
+Exit 0 when equivalent, 1 when not, 2 when the input cannot be used (including a
+reference SQL that does not run).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ibert_core.cli import read_input, resolve_schema, schema_options
+from ibert_core.errors import BadInput
+from ibert_core.types import STAGES, ValidationJob, Verdict, to_jsonable
+
+
+def _print(verdict: Verdict, as_json: bool) -> None:
+    if as_json:
+        data = to_jsonable(verdict)
+        data["passed"] = verdict.passed
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    for stage in verdict.stages:
+        mark = "ok  " if stage.ok else "FAIL"
+        text = f" {stage.message}" if stage.message else ""
+        click.echo(f"{mark} {stage.name:<8} {stage.duration * 1000:7.1f} ms{text}")
+    click.echo("equivalent" if verdict.passed else f"not equivalent: {verdict.feedback}")
+
+
+@click.command("validate")
+@click.option("--sql", "sql", metavar="SQL", help="Reference SQL: a file path or the text.")
+@click.option(
+    "--ibis",
+    "code",
+    required=True,
+    metavar="CODE",
+    help="Ibis code (tables as free names, result in `expr`): a file path or text.",
+)
+@schema_options
+@click.option(
+    "--dialect",
+    default="duckdb",
+    show_default=True,
+    help="SQL dialect of --sql (any dialect sqlglot reads).",
+)
+@click.option("--seeds", type=int, default=None, help="Number of fixture seeds (default 3).")
+@click.option("--timeout", type=float, default=None, help="Wall seconds per check.")
+@click.option(
+    "--ordered/--unordered",
+    default=None,
+    help="Force order-sensitive comparison (default: when the SQL has ORDER BY).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict with every stage.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def validate_command(
+    sql: str | None,
+    code: str,
+    schema: str | None,
+    db: str | None,
+    parquet: str | None,
+    dialect: str,
+    seeds: int | None,
+    timeout: float | None,
+    ordered: bool | None,
+    as_json: bool,
+    debug: bool,
+) -> None:
+    """Check that Ibis code returns what SQL returns, on fixtures or on real data."""
+    from ibert_validator_duckdb.validator import DuckDBValidator
+
+    schema_value, data = resolve_schema(schema, db, parquet)
+    if schema_value is None and data is None:
+        raise BadInput("no schema given", "pass --schema, --db or --parquet")
+    options: dict[str, object] = {}
+    if seeds is not None:
+        options["seeds"] = seeds
+    if timeout is not None:
+        options["timeout"] = timeout
+    if ordered is not None:
+        options["ordered"] = ordered
+    reference = read_input(sql) if sql else None
+    job = ValidationJob(
+        code=read_input(code),
+        schema=schema_value,
+        reference_sql=reference,
+        dialect=dialect,
+        data=data,
+        stages=STAGES if reference else STAGES[:4],
+        options=options,
+    )
+    with DuckDBValidator(workers=1) as validator:
+        verdict = validator.validate(job)
+    _print(verdict, as_json)
+    if "reference_error" in verdict.artifacts:
+        raise BadInput(
+            f"the reference SQL cannot be used: {verdict.artifacts['reference_error']}",
+            "fix --sql (it must be one query that runs on the schema)",
+        )
+    sys.exit(0 if verdict.passed else 1)

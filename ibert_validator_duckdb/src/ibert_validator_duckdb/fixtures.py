@@ -1,0 +1,540 @@
+"""Synthesized test data for a schema, chosen to expose the differences queries get wrong.
+
+The same (schema, seed) always gives the same rows. Each table has 12-30 rows with NULLs
+in every nullable column, duplicate rows, ties, zero/negative/large numbers, dates across
+years and month ends, strings with `%`, `_`, quotes, unicode and the empty string.
+Join keys (`id`, `*_id`, `*key`) share one integer domain per entity, and same-named columns
+share one value pool, so joins, semi/anti joins and correlated subqueries return rows; a
+few foreign keys point nowhere so anti joins return rows too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from ibert_core.types import Column, Schema, TableSchema
+
+MIN_ROWS = 12
+MAX_ROWS = 30
+DEFAULT_SEEDS = (0, 1, 2)
+POOL_SIZE = 6
+NULL_RATE = 0.15
+
+STRINGS = (
+    "alpha",
+    "Beta",
+    "beta",
+    "gamma",
+    "",
+    " ",
+    "100%",
+    "50% off",
+    "under_score",
+    "a_b%c",
+    "O'Brien",
+    'say "hi"',
+    "ünïcødé",
+    "日本語",
+    "naïve café",
+    "x",
+    "Zeta",
+    "NULL",
+    "trailing ",
+    "line\nbreak",
+    "back\\slash",
+    "emoji 🙂",
+)
+FLOATS = (0.0, -0.0, 1.0, -1.5, 2.25, 3.14159, 1e6 + 0.125, -2.5e5, 0.1, 7.0, 1e-7, 42.0)
+DATES = (
+    dt.date(1999, 12, 31),
+    dt.date(2000, 1, 1),
+    dt.date(2000, 2, 29),
+    dt.date(2019, 12, 31),
+    dt.date(2020, 1, 1),
+    dt.date(2020, 1, 31),
+    dt.date(2020, 2, 29),
+    dt.date(2021, 2, 28),
+    dt.date(2021, 3, 1),
+    dt.date(2023, 6, 15),
+    dt.date(2023, 6, 30),
+    dt.date(2024, 12, 31),
+)
+TIMES = (
+    dt.time(0, 0),
+    dt.time(0, 0, 1),
+    dt.time(9, 30),
+    dt.time(12, 0),
+    dt.time(23, 59, 59),
+    dt.time(18, 45, 30, 500000),
+)
+INT_BOUNDS = {8: 60, 16: 1000, 32: 1_000_000, 64: 1_000_000_000}
+
+
+@attrs.frozen
+class Fixture:
+    """Rows per table for one seed, in the schema's column order."""
+
+    seed: int
+    tables: Mapping[str, list[tuple[Any, ...]]]
+
+
+def _rng(*parts: object) -> random.Random:
+    return random.Random(":".join(str(p) for p in parts))
+
+
+def _singular(word: str) -> str:
+    word = word.lower()
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("ses") or word.endswith("xes"):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def key_domain(table: str, column: str) -> str | None:
+    """The entity a key column refers to (`orders.user_id` → `user`), or None."""
+    name = column.lower()
+    if name == "id":
+        return _singular(table)
+    camel = len(column) > 2 and column[-2:] in ("Id", "ID") and column[-3].islower()
+    for suffix in ("_id", "_key", "key"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            stem = name[: -len(suffix)].rstrip("_")
+            if "_" in stem and suffix.endswith("key"):
+                stem = stem.split("_", 1)[1] or stem  # TPC-H style c_custkey → cust
+            return _singular(stem) if stem else None
+    if camel:  # CustomerId, customerID
+        return _singular(name[:-2])
+    return None
+
+
+def _is_primary(table: str, column: str) -> bool:
+    name = column.lower()
+    return name == "id" or key_domain(table, column) == _singular(table)
+
+
+# --- values per dtype ---------------------------------------------------------------------
+
+
+class MapValue(dict):  # type: ignore[type-arg]
+    """A MAP value (a plain dict is written as a STRUCT)."""
+
+
+def _ints(rng: random.Random, dtype: Any) -> list[Any]:
+    bits = getattr(dtype, "nbytes", 8) * 8
+    large = INT_BOUNDS.get(bits, INT_BOUNDS[64])
+    signed = dtype.is_signed_integer() if hasattr(dtype, "is_signed_integer") else True
+    edge = [0, 1, 2, 3, 5, 7, 10, large, large - 1]
+    if signed:
+        edge += [-1, -3, -large]
+    return edge
+
+
+def _floats(rng: random.Random, dtype: Any) -> list[Any]:
+    return list(FLOATS)
+
+
+def _decimals(rng: random.Random, dtype: Any) -> list[Any]:
+    precision = dtype.precision or 18
+    scale = dtype.scale if dtype.scale is not None else 3
+    whole = 10 ** max(min(precision - scale, 9) - 1, 0)
+    quantum = Decimal(1).scaleb(-scale)
+    raw = [
+        0,
+        1,
+        -1,
+        Decimal("2.5"),
+        Decimal("-0.5"),
+        Decimal("1.005"),
+        whole,
+        -whole,
+        Decimal("3.333333"),
+        Decimal("10.1"),
+    ]
+    bound = Decimal(10) ** (precision - scale)
+    return [Decimal(v).quantize(quantum) for v in raw if abs(Decimal(v)) < bound]
+
+
+def _strings(rng: random.Random, dtype: Any) -> list[Any]:
+    return list(STRINGS)
+
+
+def _dates(rng: random.Random, dtype: Any) -> list[Any]:
+    return list(DATES)
+
+
+def _timestamps(rng: random.Random, dtype: Any) -> list[Any]:
+    out = []
+    for i, day in enumerate(DATES):
+        t = TIMES[i % len(TIMES)]
+        stamp = dt.datetime.combine(day, t)
+        if dtype.timezone:
+            stamp = stamp.replace(tzinfo=dt.timezone.utc)
+        out.append(stamp)
+    return out
+
+
+def _times(rng: random.Random, dtype: Any) -> list[Any]:
+    return list(TIMES)
+
+
+def _booleans(rng: random.Random, dtype: Any) -> list[Any]:
+    return [True, False]
+
+
+def _intervals(rng: random.Random, dtype: Any) -> list[Any]:
+    return [dt.timedelta(0), dt.timedelta(days=1), dt.timedelta(hours=-3), dt.timedelta(days=31)]
+
+
+def _uuids(rng: random.Random, dtype: Any) -> list[Any]:
+    import uuid
+
+    return [uuid.UUID(int=rng.getrandbits(128)) for _ in range(4)]
+
+
+def _binaries(rng: random.Random, dtype: Any) -> list[Any]:
+    return [b"", b"\x00\x01", b"abc"]
+
+
+def _jsons(rng: random.Random, dtype: Any) -> list[Any]:
+    return ['{"a": 1}', "[]", '"s"', "null"]
+
+
+def _arrays(rng: random.Random, dtype: Any) -> list[Any]:
+    inner = values_for(rng, dtype.value_type)
+    return [[], [inner[0]], [inner[1], inner[2], inner[1]], [inner[-1], inner[0]]]
+
+
+def _structs(rng: random.Random, dtype: Any) -> list[Any]:
+    pools = {name: values_for(rng, t) for name, t in dtype.fields.items()}
+    return [{n: rng.choice(p) for n, p in pools.items()} for _ in range(4)]
+
+
+def _maps(rng: random.Random, dtype: Any) -> list[Any]:
+    keys = values_for(rng, dtype.key_type)
+    vals = values_for(rng, dtype.value_type)
+    pairs = [{}, {keys[0]: vals[0]}, {keys[1]: vals[1], keys[2]: vals[0]}]
+    return [MapValue(p) for p in pairs]
+
+
+#: ibis dtype class name → the edge values of that type.
+VALUES: Mapping[str, Callable[[random.Random, Any], list[Any]]] = {
+    **{
+        name: _ints
+        for name in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64")
+    },
+    "Float16": _floats,
+    "Float32": _floats,
+    "Float64": _floats,
+    "Decimal": _decimals,
+    "String": _strings,
+    "Date": _dates,
+    "Timestamp": _timestamps,
+    "Time": _times,
+    "Boolean": _booleans,
+    "Interval": _intervals,
+    "UUID": _uuids,
+    "Binary": _binaries,
+    "JSON": _jsons,
+    "Array": _arrays,
+    "Struct": _structs,
+    "Map": _maps,
+}
+
+
+def values_for(rng: random.Random, dtype: Any) -> list[Any]:
+    """Edge values of an ibis dtype; unknown types raise with the supported list."""
+    make = VALUES.get(type(dtype).__name__)
+    if make is None:
+        from ibert_core.errors import BadInput
+
+        raise BadInput(
+            f"cannot synthesize fixture data for type {dtype}",
+            f"supported: {', '.join(sorted(VALUES))}; or pass real data with --db/--parquet",
+        )
+    return make(rng, dtype)
+
+
+# --- tables -------------------------------------------------------------------------------
+
+
+def _sizes(schema: Schema, seed: int) -> dict[str, int]:
+    return {t.name: _rng(seed, "size", t.name).randint(MIN_ROWS, MAX_ROWS) for t in schema.tables}
+
+
+def _entity_sizes(schema: Schema, sizes: Mapping[str, int]) -> dict[str, int]:
+    """Entity → the row count of the table that owns its primary key."""
+    out: dict[str, int] = {}
+    for t in schema.tables:
+        for c in t.columns:
+            if _is_primary(t.name, c.name):
+                dom = key_domain(t.name, c.name)
+                if dom:
+                    out.setdefault(dom, sizes[t.name])
+    return out
+
+
+def _key_value(number: int, dtype: Any) -> Any:
+    if dtype.is_integer() or dtype.is_floating() or dtype.is_decimal():
+        return Decimal(number) if dtype.is_decimal() else number
+    return f"k{number}"
+
+
+def _column_values(
+    table: TableSchema, column: Column, n: int, seed: int, entities: Mapping[str, int]
+) -> list[Any]:
+    import ibis
+
+    dtype = ibis.dtype(column.dtype)
+    rng = _rng(seed, "rows", table.name, column.name)
+    domain = key_domain(table.name, column.name)
+    keyish = domain is not None and (dtype.is_integer() or dtype.is_string())
+    if keyish and _is_primary(table.name, column.name):
+        numbers = list(range(1, n + 1))
+        rng.shuffle(numbers)
+        return [_key_value(k, dtype) for k in numbers]
+    if keyish:
+        assert domain is not None
+        size = entities.get(domain, 10)
+        # Mostly matching keys, a few dangling ones (anti joins), NULLs added later.
+        numbers = [
+            rng.randint(1, size) if rng.random() < 0.85 else size + rng.randint(1, 3)
+            for _ in range(n)
+        ]
+        return [_key_value(k, dtype) for k in numbers]
+    # Same-named columns draw from one pool per seed so joins on them match.
+    pool_rng = _rng(seed, "pool", column.name.lower(), type(dtype).__name__)
+    edge = values_for(pool_rng, dtype)
+    pool = pool_rng.sample(edge, min(POOL_SIZE, len(edge)))
+    return [rng.choice(pool) if rng.random() < 0.75 else rng.choice(edge) for _ in range(n)]
+
+
+def table_rows(
+    table: TableSchema, seed: int, n: int, entities: Mapping[str, int]
+) -> list[tuple[Any, ...]]:
+    """The rows of one table: values per column, NULLs, then duplicates, shuffled."""
+    columns = [_column_values(table, c, n, seed, entities) for c in table.columns]
+    rng = _rng(seed, "nulls", table.name)
+    for c, values in zip(table.columns, columns, strict=False):
+        if not c.nullable or _is_primary(table.name, c.name):
+            continue
+        forced = rng.randrange(n)
+        for i in range(n):
+            if i == forced or rng.random() < NULL_RATE:
+                values[i] = None
+    rows = [tuple(col[i] for col in columns) for i in range(n)]
+    primary = [i for i, c in enumerate(table.columns) if _is_primary(table.name, c.name)]
+    for _ in range(2):  # duplicate rows (a fresh primary key keeps it unique)
+        row = list(rows[rng.randrange(len(rows))])
+        for i in primary:
+            row[i] = _key_value(len(rows) + 1, _dtype(table.columns[i].dtype))
+        rows.append(tuple(row))
+    rng.shuffle(rows)
+    return rows
+
+
+def _dtype(text: str) -> Any:
+    import ibis
+
+    return ibis.dtype(text)
+
+
+def make_fixture(schema: Schema, seed: int) -> Fixture:
+    """Every table's rows for `seed`; pure, deterministic."""
+    sizes = _sizes(schema, seed)
+    entities = _entity_sizes(schema, sizes)
+    return Fixture(
+        seed, {t.name: table_rows(t, seed, sizes[t.name], entities) for t in schema.tables}
+    )
+
+
+def create_tables(con: Any, schema: Schema, fixture: Fixture) -> None:
+    """Create and fill the fixture tables on a DuckDB connection (one statement per table:
+    `executemany` costs a statement per row)."""
+    from ibis.backends.sql.datatypes import DuckDBType
+
+    for table in schema.tables:
+        cols = ", ".join(
+            f"{_quote(c.name)} {DuckDBType.to_string(_dtype(c.dtype))}"
+            + ("" if c.nullable else " NOT NULL")
+            for c in table.columns
+        )
+        con.execute(f"CREATE TABLE {_quote(table.name)} ({cols})")
+        rows = fixture.tables[table.name]
+        if rows:
+            values = ", ".join("(" + ", ".join(map(sql_literal, r)) + ")" for r in rows)
+            con.execute(f"INSERT INTO {_quote(table.name)} VALUES {values}")
+
+
+def _string(v: str) -> str:
+    return "'" + v.replace("'", "''") + "'"
+
+
+def _blob(v: bytes) -> str:
+    return "'" + "".join(f"\\x{b:02x}" for b in v) + "'::BLOB"
+
+
+def _interval(v: dt.timedelta) -> str:
+    return f"INTERVAL '{v.days} days {v.seconds} seconds {v.microseconds} microseconds'"
+
+
+def _struct(v: Mapping[Any, Any]) -> str:
+    return "{" + ", ".join(f"{_string(str(k))}: {sql_literal(x)}" for k, x in v.items()) + "}"
+
+
+#: Python type → SQL literal; the INSERT casts it to the column type.
+LITERALS: Mapping[type, Callable[[Any], str]] = {
+    bool: lambda v: "TRUE" if v else "FALSE",
+    int: str,
+    float: repr,
+    Decimal: lambda v: _string(str(v)),
+    str: _string,
+    dt.date: lambda v: _string(v.isoformat()),
+    dt.datetime: lambda v: _string(v.isoformat(sep=" ")),
+    dt.time: lambda v: _string(v.isoformat()),
+    dt.timedelta: _interval,
+    bytes: _blob,
+    list: lambda v: "[" + ", ".join(map(sql_literal, v)) + "]",
+    dict: _struct,
+    MapValue: lambda v: (
+        "MAP {" + ", ".join(f"{sql_literal(k)}: {sql_literal(x)}" for k, x in v.items()) + "}"
+    ),
+}
+
+
+def sql_literal(value: Any) -> str:
+    """A fixture value as a DuckDB literal (NULL for None)."""
+    if value is None:
+        return "NULL"
+    render = LITERALS.get(type(value))
+    return render(value) if render is not None else _string(str(value))
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def seeds_from(option: int | Sequence[int] | None) -> tuple[int, ...]:
+    """`3` → (0, 1, 2); a sequence is used as given; None → the defaults."""
+    if option is None:
+        return DEFAULT_SEEDS
+    if isinstance(option, int):
+        return tuple(range(max(option, 1)))
+    return tuple(int(s) for s in option)
+
+
+# --- rows built around the query's own constants ------------------------------------------
+
+LITERAL_ROWS = 6
+MAX_LITERALS = 16
+
+
+def _numbers_near(value: float | int | Decimal) -> list[Any]:
+    return [value - 1, value, value + 1]
+
+
+def _like_variants(text: str) -> list[str]:
+    if "%" not in text and "_" not in text:
+        return [text, text.upper(), text + "x"]
+    matching = text.replace("%", "x").replace("_", "y")
+    stripped = text.replace("%", "").replace("_", "")
+    return [matching, stripped, "z" + stripped + "z"]
+
+
+def _date_variants(text: str) -> list[dt.date]:
+    try:
+        day = dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return []
+    return [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)]
+
+
+def _fits(value: Any, dtype: Any) -> bool:
+    if dtype.is_integer():
+        bits = dtype.nbytes * 8
+        low = -(2 ** (bits - 1)) if dtype.is_signed_integer() else 0
+        high = 2 ** (bits - 1) - 1 if dtype.is_signed_integer() else 2**bits - 1
+        return float(value).is_integer() and low <= value <= high
+    if dtype.is_decimal():
+        precision, scale = dtype.precision or 18, dtype.scale or 0
+        return abs(Decimal(str(value))) < Decimal(10) ** (precision - scale)
+    return True
+
+
+def _literal_values(dtype: Any, literals: Sequence[Any]) -> list[Any]:
+    """Values of `dtype` around the constants of a query (v-1, v, v+1; LIKE matches)."""
+    out: list[Any] = []
+    for lit in literals:
+        if isinstance(lit, bool):
+            continue
+        if isinstance(lit, (int, float, Decimal)) and (
+            dtype.is_integer() or dtype.is_floating() or dtype.is_decimal()
+        ):
+            for v in _numbers_near(lit):
+                if _fits(v, dtype):
+                    out.append(
+                        int(v)
+                        if dtype.is_integer()
+                        else Decimal(str(v))
+                        if dtype.is_decimal()
+                        else float(v)
+                    )
+        elif isinstance(lit, str) and dtype.is_string():
+            out.extend(_like_variants(lit))
+        elif isinstance(lit, str) and (dtype.is_date() or dtype.is_timestamp()):
+            for day in _date_variants(lit):
+                stamp = dt.datetime(day.year, day.month, day.day)
+                if dtype.is_timestamp() and dtype.timezone:
+                    stamp = stamp.replace(tzinfo=dt.timezone.utc)
+                out.append(day if dtype.is_date() else stamp)
+    return out
+
+
+def literal_rows(
+    schema: Schema, fixture: Fixture, literals: Sequence[Any], seed: int = 0
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Extra rows per table that put the query's constants (and their neighbours) into the
+    columns of matching type, so `>` versus `>=` or a wrong LIKE pattern shows.
+
+    Each row copies a fixture row (keeping its join keys) and gets a fresh primary key.
+    """
+    literals = list(dict.fromkeys(literals))[:MAX_LITERALS]
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for table in schema.tables:
+        base = fixture.tables.get(table.name) or []
+        if not base:
+            continue
+        rng = _rng(seed, "literals", table.name)
+        pools = []
+        for c in table.columns:
+            dtype = _dtype(c.dtype)
+            keyish = key_domain(table.name, c.name) is not None
+            pools.append([] if keyish else _literal_values(dtype, literals))
+        if not any(pools):
+            continue
+        rows = []
+        for i in range(LITERAL_ROWS):
+            row = list(base[rng.randrange(len(base))])
+            for j, (c, pool) in enumerate(zip(table.columns, pools, strict=False)):
+                if _is_primary(table.name, c.name):
+                    row[j] = _key_value(len(base) + 100 + i, _dtype(c.dtype))
+                elif pool:
+                    row[j] = pool[(i + j) % len(pool)]
+            rows.append(tuple(row))
+        out[table.name] = rows
+    return out
+
+
+def insert_rows(con: Any, rows: Mapping[str, Sequence[tuple[Any, ...]]]) -> None:
+    for table, values in rows.items():
+        if values:
+            text = ", ".join("(" + ", ".join(map(sql_literal, r)) + ")" for r in values)
+            con.execute(f"INSERT INTO {_quote(table)} VALUES {text}")

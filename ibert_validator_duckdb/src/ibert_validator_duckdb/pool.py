@@ -1,0 +1,248 @@
+"""A pool of reusable worker processes with a wall-clock deadline per check.
+
+Workers come from a fork server that has ibis, duckdb and sqlglot imported, so replacing
+a killed worker costs milliseconds. The parent never runs candidate code: it sends a
+job, waits until the job's deadline, and kills and replaces a worker that overruns or
+dies; the verdict then names the limit that stopped it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+import attrs
+
+from ibert_core.types import Stage, ValidationJob, Verdict
+from ibert_validator_duckdb.limits import Limits, job_timeout
+
+WORKER_MODULE = "ibert_validator_duckdb.worker"
+START_TIMEOUT = 120.0
+
+
+def _context() -> Any:
+    methods = mp.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload([WORKER_MODULE])
+        return ctx
+    return mp.get_context("spawn")
+
+
+_spawn_lock = threading.Lock()
+
+
+def _start_without_main(process: Any) -> None:
+    """Start a worker without re-running the parent's `__main__` in it.
+
+    multiprocessing re-imports the main module in spawned and fork-server children (a
+    script without an `if __name__ == "__main__"` guard would run again); workers need only
+    this package, so the main-module entries are dropped from the preparation data.
+    """
+    from multiprocessing import spawn
+
+    original = spawn.get_preparation_data
+
+    def without_main(name: str) -> dict[str, Any]:
+        data: dict[str, Any] = original(name)
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+        return data
+
+    with _spawn_lock:
+        spawn.get_preparation_data = without_main  # type: ignore[assignment]
+        try:
+            process.start()
+        finally:
+            spawn.get_preparation_data = original  # type: ignore[assignment]
+
+
+def _entry(conn: Connection, limits: Limits, progress: Any) -> None:
+    from ibert_validator_duckdb.worker import main
+
+    main(conn, limits, progress)
+
+
+@attrs.define
+class _Worker:
+    process: Any
+    conn: Connection
+    progress: Any
+    ready: bool = False
+    job: int | None = None
+    deadline: float = 0.0
+    timeout: float = 0.0
+
+
+def _death_reason(exitcode: int | None, limits: Limits) -> str:
+    reasons = {
+        -signal.SIGXCPU: f"CPU time limit of {limits.cpu} s exceeded (the worker was stopped)",
+        -signal.SIGKILL: "the worker was killed (out of memory?)",
+        -signal.SIGSEGV: "the worker crashed (segmentation fault)",
+        -signal.SIGXFSZ: "file size limit hit: candidate code may not write files",
+    }
+    return reasons.get(exitcode or 0, f"the worker exited unexpectedly (code {exitcode})")
+
+
+class WorkerPool:
+    """`run(jobs)` spreads jobs over `size` workers and returns verdicts in job order."""
+
+    def __init__(self, size: int = 2, limits: Limits | None = None) -> None:
+        self.size = max(1, size)
+        self.limits = limits or Limits()
+        self._ctx = _context()
+        self._workers: list[_Worker] = []
+        self._lock = threading.Lock()
+        self.restarts = 0
+
+    # -- lifecycle --
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe()
+        progress = self._ctx.Value("i", -1, lock=False)
+        process = self._ctx.Process(
+            target=_entry,
+            args=(child, self.limits, progress),
+            daemon=True,
+            name="ibert-validator-worker",
+        )
+        _start_without_main(process)
+        child.close()
+        return _Worker(process, parent, progress)
+
+    def start(self) -> None:
+        with self._lock:
+            while len(self._workers) < self.size:
+                self._workers.append(self._spawn())
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        _kill(worker)
+        self.restarts += 1
+        fresh = self._spawn()
+        self._workers[self._workers.index(worker)] = fresh
+        return fresh
+
+    def close(self) -> None:
+        with self._lock:
+            for w in self._workers:
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
+            for w in self._workers:
+                w.process.join(timeout=2)
+                if w.process.is_alive():
+                    _kill(w)
+                w.conn.close()
+            self._workers.clear()
+
+    @property
+    def pids(self) -> list[int]:
+        return [w.process.pid for w in self._workers]
+
+    # -- running --
+
+    def run(self, jobs: Sequence[ValidationJob]) -> list[Verdict]:
+        with self._lock:
+            return self._run(jobs)
+
+    def _run(self, jobs: Sequence[ValidationJob]) -> list[Verdict]:
+        while len(self._workers) < self.size:
+            self._workers.append(self._spawn())
+        results: list[Verdict | None] = [None] * len(jobs)
+        pending = deque(range(len(jobs)))
+        started = time.monotonic()
+        while pending or any(w.job is not None for w in self._workers):
+            for w in self._workers:
+                if w.ready and w.job is None and pending:
+                    index = pending.popleft()
+                    w.timeout = job_timeout(self.limits, jobs[index].options)
+                    w.deadline = time.monotonic() + w.timeout + self.limits.grace
+                    w.job = index
+                    try:
+                        w.conn.send((index, jobs[index]))
+                    except (OSError, ValueError):
+                        results[index] = self._lost(w, jobs[index], "the worker pipe broke")
+            now = time.monotonic()
+            deadlines = [w.deadline for w in self._workers if w.job is not None]
+            wait_for = min(deadlines) - now if deadlines else START_TIMEOUT
+            ready = wait([w.conn for w in self._workers], timeout=max(wait_for, 0.0))
+            by_conn = {id(x.conn): x for x in self._workers}
+            for conn in ready:
+                found = by_conn.get(id(conn))
+                if found is None:  # replaced earlier in this round
+                    continue
+                w = found
+                try:
+                    message = conn.recv()
+                except (EOFError, OSError):
+                    w.process.join(timeout=1)
+                    reason = _death_reason(w.process.exitcode, self.limits)
+                    if w.job is not None:
+                        results[w.job] = self._lost(w, jobs[w.job], reason)
+                    else:
+                        self._replace(w)
+                        if time.monotonic() - started > START_TIMEOUT:
+                            raise RuntimeError(
+                                f"validation workers fail to start: {reason}"
+                            ) from None
+                    continue
+                if message and message[0] == "ready":
+                    w.ready = True
+                    continue
+                index, verdict = message
+                results[index] = verdict
+                w.job = None
+            now = time.monotonic()
+            for w in list(self._workers):
+                if w.job is not None and now >= w.deadline:
+                    reason = (
+                        f"wall time limit of {w.timeout:g} s exceeded "
+                        "(the worker did not answer and was killed)"
+                    )
+                    results[w.job] = self._lost(w, jobs[w.job], reason)
+            idle = not ready and not any(w.job is not None for w in self._workers)
+            if (
+                idle
+                and pending
+                and not any(w.ready for w in self._workers)
+                and (time.monotonic() - started > START_TIMEOUT)
+            ):
+                raise RuntimeError("validation workers did not start in time")
+        return [
+            v if v is not None else _lost_verdict(jobs[i], 0, "no answer")
+            for i, v in enumerate(results)
+        ]
+
+    def _lost(self, worker: _Worker, job: ValidationJob, reason: str) -> Verdict:
+        """The verdict of a job whose worker died or overran; the worker is replaced."""
+        stage_index = worker.progress.value if worker.progress is not None else -1
+        worker.job = None
+        self._replace(worker)
+        return _lost_verdict(job, stage_index, reason)
+
+
+def _lost_verdict(job: ValidationJob, stage_index: int, reason: str) -> Verdict:
+    stage_index = max(stage_index, 0)
+    stages = [Stage(name, True, "", 0.0) for name in job.stages[:stage_index]]
+    failing = job.stages[stage_index] if stage_index < len(job.stages) else "execute"
+    stages.append(Stage(failing, False, reason, 0.0))
+    return Verdict(tuple(stages), tuple(job.stages), {"killed": True})
+
+
+def _kill(worker: _Worker) -> None:
+    try:
+        worker.process.kill()
+        worker.process.join(timeout=2)
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        worker.conn.close()
+    except Exception:  # noqa: BLE001
+        pass

@@ -1,0 +1,585 @@
+"""The worker process: runs checks one after another, inside its resource limits.
+
+Imports ibis, duckdb and sqlglot at module level on purpose: the pool preloads this module
+in its fork server, so a fresh worker starts in milliseconds instead of a second.
+A worker keeps its fixture databases (one in-memory DuckDB per schema and seed) in an LRU
+cache, so a check costs a build, a compile and a few small queries.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import resource
+import signal
+import sys
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import duckdb
+import ibis
+import ibis.selectors
+import sqlglot  # noqa: F401  (preloaded for the fork server)
+
+from ibert_core.types import Schema, Stage, ValidationJob, Verdict
+from ibert_validator_duckdb import compare as cmp
+from ibert_validator_duckdb import fixtures, reference, sandbox
+from ibert_validator_duckdb.feedback import describe, describe_sql_error, missing_attribute
+from ibert_validator_duckdb.limits import Limits, job_timeout
+from ibert_validator_duckdb.schemas import open_data, schema_from_connection
+
+_real_connect = duckdb.connect
+ALLOWED_MODULES = {"ibis": ibis, "ibis.selectors": ibis.selectors}
+IBIS_PUBLIC = frozenset(n for n in ibis.__all__ if n not in sandbox.FORBIDDEN_ATTRS)
+PREVIEW_ROWS = 5
+
+
+def _warm_up() -> None:
+    """Compile and run one small query so lazy imports happen once, in the fork server."""
+    t = ibis.table({"a": "int64", "b": "string", "c": "date"}, name="t")
+    expr = (
+        t.filter(t.a > 1)
+        .join(t.view(), "a")
+        .group_by("b")
+        .aggregate(n=ibis._.count(), m=ibis._.a.mean())
+        .mutate(r=ibis.row_number().over(order_by="n"))
+        .order_by("b")
+    )
+    ibis.to_sql(expr, dialect="duckdb")
+    con = _real_connect()
+    con.execute("SELECT 1").fetchall()
+    con.close()
+
+
+_warm_up()
+
+
+class WallTimeout(BaseException):
+    """Raised by the alarm handler; a BaseException so library code cannot swallow it."""
+
+
+class StageFailed(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+def _refused_types() -> tuple[type, ...]:
+    from ibis.backends import BaseBackend
+
+    return (BaseBackend, duckdb.DuckDBPyConnection)
+
+
+# --- worker state -------------------------------------------------------------------------
+
+
+class _LRU(OrderedDict):  # type: ignore[type-arg]
+    def __init__(self, size: int, on_evict: Callable[[Any], None] | None = None) -> None:
+        super().__init__()
+        self.size = size
+        self.on_evict = on_evict
+
+    def get_or(self, key: Any, make: Callable[[], Any]) -> Any:
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = make()
+        self[key] = value
+        while len(self) > self.size:
+            _, old = self.popitem(last=False)
+            if self.on_evict is not None:
+                self.on_evict(old)
+        return value
+
+
+@attrs.define
+class State:
+    """Per-worker caches and the alarm bookkeeping."""
+
+    limits: Limits
+    progress: Any = None  # shared int: index of the running stage, -1 when idle
+    connections: _LRU = attrs.field(init=False)
+    tables: _LRU = attrs.field(init=False)
+    results: _LRU = attrs.field(init=False)
+    armed: bool = False
+    expired: bool = False
+    active: Any = None
+
+    def __attrs_post_init__(self) -> None:
+        self.connections = _LRU(self.limits.cache_size, on_evict=lambda c: c[0].close())
+        self.tables = _LRU(self.limits.cache_size)
+        self.results = _LRU(512)
+
+    def on_alarm(self, signum: int, frame: Any) -> None:
+        if not self.armed:
+            return
+        self.armed = False
+        self.expired = True
+        if self.active is not None:
+            try:
+                self.active.interrupt()
+            except Exception:  # noqa: BLE001
+                pass
+        raise WallTimeout()
+
+    def config(self) -> dict[str, Any]:
+        return {"threads": 1, "memory_limit": f"{self.limits.duckdb_memory_mb}MB"}
+
+    def connection(self, job: ValidationJob, seed: int | None) -> tuple[Any, Schema, Any]:
+        """(connection, schema, fixture) for (schema, seed), or for the job's real data
+        (fixture None). Connections are locked: no files, extensions or settings."""
+        if job.data is not None:
+            key: Any = ("data", job.data.kind, job.data.path)
+            return self.connections.get_or(key, lambda: self._open_data(job))  # type: ignore[no-any-return]
+        assert job.schema is not None
+        return self.connections.get_or(  # type: ignore[no-any-return]
+            (job.schema, seed), lambda: self._open_fixture(job.schema, seed)
+        )
+
+    def _open_fixture(self, schema: Schema, seed: int | None) -> tuple[Any, Schema, Any]:
+        con = _real_connect(config=self.config())
+        fixture = fixtures.make_fixture(schema, seed or 0)
+        fixtures.create_tables(con, schema, fixture)
+        _lock(con)
+        return con, schema, fixture
+
+    def _open_data(self, job: ValidationJob) -> tuple[Any, Schema, Any]:
+        assert job.data is not None
+        con = open_data(job.data.kind, job.data.path, self.config())
+        _lock(con)
+        return con, job.schema or schema_from_connection(con), None
+
+
+def _lock(con: Any) -> None:
+    """No files, no extensions, no settings changes from here on."""
+    for statement in (
+        "SET autoinstall_known_extensions = false",
+        "SET autoload_known_extensions = false",
+        "SET enable_external_access = false",
+        "SET lock_configuration = true",
+    ):
+        con.execute(statement)
+
+
+def apply_limits(limits: Limits) -> None:
+    """Process-wide limits, set once when the worker starts."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    mem = limits.memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # no file may grow
+    sys.dont_write_bytecode = True
+    duckdb._ibert_real_connect = _real_connect  # type: ignore[attr-defined]
+    duckdb.connect = _refuse_connect
+
+
+def _refuse_connect(*args: Any, **kwargs: Any) -> Any:
+    raise sandbox.SandboxViolation("forbidden-object", "opening DuckDB connections is not allowed")
+
+
+def _cpu_limit(seconds: int) -> None:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = int(usage.ru_utime + usage.ru_stime) + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = used + seconds
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+# --- one check ----------------------------------------------------------------------------
+
+
+@attrs.define
+class Run:
+    job: ValidationJob
+    state: State
+    schema: Schema | None = None
+    code: Any = None
+    env: dict[str, Any] = attrs.field(factory=dict)
+    expr: Any = None
+    sql: str | None = None
+    seeds: tuple[int | None, ...] = ()
+    results: list[tuple[list[str], list[tuple[Any, ...]]]] = attrs.field(factory=list)
+    artifacts: dict[str, Any] = attrs.field(factory=dict)
+    code_literals: tuple[Any, ...] = ()
+    literals: tuple[Any, ...] = ()
+    tx: Any = None  # the connection holding this job's literal rows (rolled back after)
+
+
+def _stage_parse(run: Run) -> str:
+    try:
+        tree = sandbox.parse(run.job.code)
+    except SyntaxError as err:
+        raise StageFailed(f"syntax error at line {err.lineno}: {err.msg}") from None
+    _assign_last_expression(tree)
+    run.code_literals = tuple(
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant)
+        and isinstance(n.value, (int, float, str))
+        and not isinstance(n.value, bool)
+    )
+    run.code = sandbox.compile_guarded(tree)
+    return ""
+
+
+def _assign_last_expression(tree: ast.Module) -> None:
+    """Code that ends in a bare expression and never assigns `expr` gets `expr = <it>`."""
+    assigned = any(
+        isinstance(n, ast.Name) and n.id == "expr" and isinstance(n.ctx, ast.Store)
+        for n in ast.walk(tree)
+    )
+    if not assigned and tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = tree.body[-1]
+        tree.body[-1] = ast.copy_location(
+            ast.Assign(targets=[ast.Name(id="expr", ctx=ast.Store())], value=last.value), last
+        )
+
+
+def _tables(state: State, schema: Schema) -> dict[str, Any]:
+    return state.tables.get_or(  # type: ignore[no-any-return]
+        schema, lambda: {t.name: ibis.table(t.as_dict(), name=t.name) for t in schema.tables}
+    )
+
+
+def _environment(run: Run) -> dict[str, Any]:
+    schema = run.schema
+
+    def on_missing(obj: Any, name: str, err: AttributeError) -> Exception:
+        return StageFailed(missing_attribute(obj, name, schema))
+
+    guard = sandbox.make_guard(ALLOWED_MODULES, _refused_types(), {"ibis": IBIS_PUBLIC}, on_missing)
+    env: dict[str, Any] = {"__builtins__": sandbox.safe_builtins(ALLOWED_MODULES)}
+    env[sandbox.GUARD_NAME] = guard
+    env.update(ibis=ibis, _=ibis._, s=ibis.selectors, selectors=ibis.selectors)
+    if schema is not None:
+        for name, table in _tables(run.state, schema).items():
+            env.setdefault(name, table)
+    return env
+
+
+def _resolve_schema(run: Run) -> Schema | None:
+    job = run.job
+    if job.schema is not None or job.data is None:
+        return job.schema
+    _, schema, _ = run.state.connection(job, None)
+    return schema
+
+
+def _stage_build(run: Run) -> str:
+    run.schema = _resolve_schema(run)
+    env = _environment(run)
+    try:
+        exec(run.code, env)
+    except (StageFailed, sandbox.SandboxViolation, WallTimeout, MemoryError, RecursionError):
+        raise
+    except Exception as err:  # noqa: BLE001
+        raise StageFailed(describe(err, env, run.schema)) from None
+    if "expr" not in env:
+        raise StageFailed("the code must assign the final ibis expression to `expr`")
+    expr = env["expr"]
+    if not isinstance(expr, ibis.Expr):
+        raise StageFailed(
+            f"`expr` is a {type(expr).__name__}, not an ibis expression; assign a table, "
+            "column or scalar expression to `expr`"
+        )
+    if isinstance(expr, ibis.Table):
+        try:
+            expr.schema()
+        except Exception as err:  # noqa: BLE001
+            raise StageFailed(describe(err, env, run.schema)) from None
+    run.expr, run.env = expr, env
+    return f"{type(expr).__name__}"
+
+
+def _stage_compile(run: Run) -> str:
+    try:
+        run.sql = ibis.to_sql(run.expr, dialect="duckdb")
+    except Exception as err:  # noqa: BLE001
+        raise StageFailed(describe(err, run.env, run.schema)) from None
+    run.artifacts["sql"] = run.sql
+    dialect = run.job.options.get("compile_dialect")
+    if dialect and dialect != "duckdb":
+        try:
+            run.artifacts["dialect_sql"] = ibis.to_sql(run.expr, dialect=dialect)
+        except Exception as err:  # noqa: BLE001
+            raise StageFailed(f"cannot compile to {dialect}: {describe(err)}") from None
+    return ""
+
+
+def _seeds(job: ValidationJob) -> tuple[int | None, ...]:
+    if job.data is not None:
+        return (None,)
+    if job.schema is None:
+        raise StageFailed("no schema and no data: pass a schema (or --db/--parquet) to execute")
+    return fixtures.seeds_from(job.options.get("seeds"))
+
+
+def _query(state: State, con: Any, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    state.active = con
+    try:
+        cur = con.execute(sql)
+        columns = [d[0] for d in cur.description or ()]
+        rows = cur.fetchmany(state.limits.max_rows + 1)
+    finally:
+        state.active = None
+    if len(rows) > state.limits.max_rows:
+        raise StageFailed(
+            f"the result has more than {state.limits.max_rows} rows (result-size limit); "
+            "is a join condition missing?"
+        )
+    return columns, rows
+
+
+def _query_literals(run: Run) -> tuple[Any, ...]:
+    """Constants of the reference and the candidate that fixture rows should contain."""
+    found: list[Any] = []
+    if run.job.reference_sql:
+        try:
+            found.extend(reference.prepare(run.job.reference_sql, run.job.dialect).literals)
+        except reference.BadReference:
+            pass
+    names: set[str] = set()
+    if run.schema is not None:
+        names = {t.name for t in run.schema.tables}
+        names |= {c for t in run.schema.tables for c in t.names}
+    found.extend(v for v in run.code_literals if not (isinstance(v, str) and v in names))
+    return tuple(dict.fromkeys(found))[: fixtures.MAX_LITERALS]
+
+
+def _add_literal_rows(run: Run, seed: int | None) -> None:
+    """Seed 0 also gets rows holding the query's constants, inside a transaction that
+    `run_job` rolls back, so the cached fixture stays as it was."""
+    if seed is None or not run.literals or run.job.options.get("literal_rows") is False:
+        return
+    con, schema, fixture = run.state.connection(run.job, seed)
+    rows = fixtures.literal_rows(schema, fixture, run.literals, seed)
+    if not rows:
+        run.literals = ()
+        return
+    con.execute("BEGIN TRANSACTION")
+    run.tx = con
+    fixtures.insert_rows(con, rows)
+
+
+def _stage_execute(run: Run) -> str:
+    run.seeds = _seeds(run.job)
+    assert run.sql is not None
+    run.literals = _query_literals(run) if run.job.data is None else ()
+    for n, seed in enumerate(run.seeds):
+        if n == 0:
+            _add_literal_rows(run, seed)
+        con, _, _ = run.state.connection(run.job, seed)
+        try:
+            columns, rows = _query(run.state, con, run.sql)
+        except duckdb.Error as err:
+            if run.state.expired:
+                raise WallTimeout() from None
+            where = f" on fixture seed {seed}" if seed is not None else ""
+            raise StageFailed(f"DuckDB failed{where}: {describe_sql_error(err)}") from None
+        run.results.append((columns, cmp.normalize_rows(rows)))
+        if len(run.results) == 1:
+            run.artifacts["columns"] = columns
+            run.artifacts["rows"] = [[_jsonable(v) for v in r] for r in rows[:PREVIEW_ROWS]]
+    run.artifacts["row_counts"] = [len(r[1]) for r in run.results]
+    counts = ", ".join(str(len(r[1])) for r in run.results)
+    return f"{counts} row(s) on {_where(run.seeds)}"
+
+
+def _where(seeds: tuple[int | None, ...]) -> str:
+    if seeds == (None,):
+        return "the given data"
+    return f"fixture seed(s) {', '.join(str(s) for s in seeds)}"
+
+
+def _jsonable(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return str(v)
+
+
+def _reference_rows(
+    run: Run, ref: reference.Reference, seed: int | None
+) -> tuple[list[str], list[tuple[Any, ...]], list[tuple[Any, ...]] | None]:
+    job = run.job
+    literals = run.literals if run.tx is not None and seed == run.seeds[0] else ()
+    key = (ref.sql, job.schema, job.data, seed, literals)
+
+    def compute() -> tuple[list[str], list[tuple[Any, ...]], list[tuple[Any, ...]] | None]:
+        con, _, _ = run.state.connection(job, seed)
+        sql = ref.keyed_sql or ref.sql
+        try:
+            columns, rows = _query(run.state, con, sql)
+        except duckdb.Error as err:
+            if run.state.expired:
+                raise WallTimeout() from None
+            if ref.keyed_sql:
+                ref_plain = attrs.evolve(ref, keyed_sql=None, extra_keys=0)
+                return _reference_rows(run, ref_plain, seed)
+            where = f" on fixture seed {seed}" if seed is not None else ""
+            run.artifacts["reference_error"] = describe_sql_error(err)
+            raise StageFailed(
+                f"the reference SQL failed{where}: {describe_sql_error(err)}; "
+                "the candidate could not be compared"
+            ) from None
+        rows = cmp.normalize_rows(rows)
+        if ref.keyed_sql and ref.extra_keys:
+            n = len(columns) - ref.extra_keys
+            return columns[:n], [r[:n] for r in rows], [r[n:] for r in rows]
+        return columns, rows, None
+
+    return run.state.results.get_or(key, compute)  # type: ignore[no-any-return]
+
+
+def _stage_compare(run: Run) -> str:
+    job = run.job
+    if job.reference_sql is None:
+        raise StageFailed("no reference SQL to compare with")
+    try:
+        ref = reference.prepare(job.reference_sql, job.dialect or "duckdb")
+    except reference.BadReference as err:
+        run.artifacts["reference_error"] = str(err)
+        raise StageFailed(str(err)) from None
+    ordering = ref.ordering
+    if job.options.get("ordered") is not None:
+        ordering = attrs.evolve(ordering, ordered=bool(job.options["ordered"]))
+    tolerance = float(job.options.get("float_tolerance", cmp.DEFAULT_TOLERANCE))
+    names = job.options.get("column_names", "ignore")
+    total = 0
+    for seed, (columns, rows) in zip(run.seeds, run.results, strict=False):
+        ref_columns, ref_rows, ref_keys = _reference_rows(run, ref, seed)
+        total += len(ref_rows)
+        message = cmp.compare_results(
+            ref_rows, rows, ordering, tolerance, ref_columns, columns, ref_keys
+        ) or _compare_names(ref_columns, columns, names)
+        if message:
+            where = f" on fixture seed {seed}" if seed is not None else ""
+            raise StageFailed(f"results differ{where}: {message}")
+    weak = " (the reference returned no rows: a weak check)" if total == 0 else ""
+    kind = "in order" if ordering.ordered else "as bags"
+    return f"equal {kind} on {_where(run.seeds)}, {total} reference row(s){weak}"
+
+
+def _compare_names(expected: list[str], actual: list[str], mode: str) -> str | None:
+    if mode == "ignore":
+        return None
+    fold = (lambda s: s.lower()) if mode == "insensitive" else (lambda s: s)
+    if [fold(c) for c in expected] != [fold(c) for c in actual]:
+        return f"column names differ: expected {expected}, got {actual}"
+    return None
+
+
+STAGE_FUNCTIONS: Mapping[str, Callable[[Run], str]] = {
+    "parse": _stage_parse,
+    "build": _stage_build,
+    "compile": _stage_compile,
+    "execute": _stage_execute,
+    "compare": _stage_compare,
+}
+
+
+def _failure(err: BaseException, run: Run, timeout: float) -> str:
+    limits = run.state.limits
+    if isinstance(err, WallTimeout):
+        return f"wall time limit of {timeout:g} s exceeded (the sandbox stopped the check)"
+    if isinstance(err, MemoryError) or "Out of Memory" in str(err):
+        return (
+            f"memory limit exceeded ({limits.memory_mb} MB per worker, DuckDB "
+            f"{limits.duckdb_memory_mb} MB); the expression builds or returns too much"
+        )
+    if isinstance(err, RecursionError):
+        return "recursion limit exceeded; the code recurses without end"
+    if isinstance(err, (StageFailed, sandbox.SandboxViolation)):
+        return str(err)
+    return describe(err, run.env, run.schema)
+
+
+def run_job(job: ValidationJob, state: State) -> Verdict:
+    """All requested stages of one job, stopping at the first failure."""
+    timeout = job_timeout(state.limits, job.options)
+    run = Run(job, state)
+    stages: list[Stage] = []
+    state.expired = False
+    _cpu_limit(state.limits.cpu)
+    started = time.perf_counter()
+    try:
+        state.armed = True
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        for index, name in enumerate(job.stages):
+            if state.progress is not None:
+                state.progress.value = index
+            t0 = time.perf_counter()
+            try:
+                message, ok = STAGE_FUNCTIONS[name](run), True
+            except BaseException as err:
+                if isinstance(err, (KeyboardInterrupt, SystemExit)):
+                    raise
+                if state.expired and not isinstance(err, StageFailed):
+                    err = WallTimeout()
+                message, ok = _failure(err, run, timeout), False
+            stages.append(Stage(name, ok, message, time.perf_counter() - t0))
+            if not ok:
+                break
+    except WallTimeout:  # fired between stages: charge it to the next one
+        name = job.stages[min(len(stages), len(job.stages) - 1)]
+        if stages and stages[-1].name == name:
+            stages.pop()
+        stages.append(Stage(name, False, _failure(WallTimeout(), run, timeout), 0.0))
+    finally:
+        state.armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if state.progress is not None:
+            state.progress.value = -1
+        if run.tx is not None:
+            run.tx.execute("ROLLBACK")
+    run.artifacts["seconds"] = round(time.perf_counter() - started, 6)
+    if run.seeds:
+        run.artifacts["seeds"] = [s for s in run.seeds if s is not None]
+    return Verdict(tuple(stages), tuple(job.stages), run.artifacts)
+
+
+def main(conn: Any, limits: Limits, progress: Any = None) -> None:
+    """Serve jobs from `conn` until it closes or sends None."""
+    apply_limits(limits)
+    state = State(limits, progress)
+    signal.signal(signal.SIGALRM, state.on_alarm)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        job_id, job = message
+        try:
+            verdict = run_job(job, state)
+        except BaseException as err:
+            if isinstance(err, SystemExit):
+                raise
+            verdict = Verdict(
+                (
+                    Stage(
+                        job.stages[0] if job.stages else "parse",
+                        False,
+                        f"internal validator error: {describe(err)}",
+                    ),
+                ),
+                tuple(job.stages),
+            )
+        try:
+            conn.send((job_id, verdict))
+        except Exception as err:  # an artifact that does not pickle  # noqa: BLE001
+            conn.send(
+                (
+                    job_id,
+                    Verdict(
+                        verdict.stages, verdict.required, {"error": f"artifacts dropped: {err}"}
+                    ),
+                )
+            )
