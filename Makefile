@@ -16,8 +16,8 @@ setup: $(STAMP)
 
 $(STAMP): $(PYPROJECTS) constraints.txt Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt \
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -c constraints.txt \
 		$(foreach d,$(DISTS),-e ./$(d)) \
 		pytest ruff mypy nox
 	touch $(STAMP)
