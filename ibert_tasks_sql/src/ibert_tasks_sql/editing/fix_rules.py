@@ -1,0 +1,488 @@
+"""Dynamic fix rules: keyed on the error ibis actually raised, they edit the code's AST
+spans to remove the cause.
+
+Each rule is a row of `RULES`: a name, a regex over the failure message
+("ErrorType: text", as both the in-process build and the validator report it), the reason
+shown to the user, and a fixer returning edits. The first rule whose regex matches and
+whose fixer finds something to change wins the round.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import ibis.expr.types as ir
+
+from ibert_core.types import Schema
+from ibert_tasks_sql.editing import members
+from ibert_tasks_sql.editing.edits import Edit, Source, operand
+
+
+@attrs.frozen
+class FixContext:
+    """The failing code, its error message, and the names it had bound when it failed."""
+
+    code: str
+    message: str
+    schema: Schema | None
+    names: Mapping[str, Any]
+    source: Source
+    tree: ast.Module
+    match: re.Match[str] | None = None
+
+    @classmethod
+    def make(cls, code: str, message: str, schema: Schema | None,
+             names: Mapping[str, Any]) -> FixContext:
+        return cls(code, message, schema, names, Source(code), ast.parse(code))
+
+
+Fixer = Callable[[FixContext], list[Edit]]
+
+
+@attrs.frozen
+class Rule:
+    name: str
+    pattern: re.Pattern[str]
+    reason: str
+    fix: Fixer
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _tables(ctx: FixContext) -> dict[str, ir.Table]:
+    return {k: v for k, v in ctx.names.items() if isinstance(v, ir.Table) and k != "__last__"}
+
+
+def _all_columns(ctx: FixContext) -> list[str]:
+    seen: dict[str, None] = {}
+    for table in _tables(ctx).values():
+        for name in table.columns:
+            seen[name] = None
+    return list(seen)
+
+
+def _closest(name: str, choices: Sequence[str]) -> str | None:
+    choices = [c for c in choices if c != name]
+    lowered = {c.lower(): c for c in choices}
+    if name.lower() in lowered and lowered[name.lower()] != name:
+        return lowered[name.lower()]
+    near = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return near[0] if near else None
+
+
+def _attr_edit(src: Source, node: ast.Attribute, new_attr: str) -> Edit:
+    """Replace only the attribute name of `node` (keeps the receiver's text untouched)."""
+    _, end = src.span(node)
+    return Edit(end - len(node.attr.encode()), end, new_attr)
+
+
+def _attributes(ctx: FixContext, attr: str) -> list[ast.Attribute]:
+    return [n for n in ast.walk(ctx.tree) if isinstance(n, ast.Attribute) and n.attr == attr]
+
+
+def _rename_attr(ctx: FixContext, old: str, new: str) -> list[Edit]:
+    return [_attr_edit(ctx.source, n, new) for n in _attributes(ctx, old)]
+
+
+def _method_calls(ctx: FixContext, *methods: str) -> list[ast.Call]:
+    return [
+        n for n in ast.walk(ctx.tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in methods
+    ]
+
+
+# --- the rules ------------------------------------------------------------------------------
+
+
+def fix_bool_ops(ctx: FixContext) -> list[Edit]:
+    src = ctx.source
+
+    def render(node: ast.AST) -> str:
+        if isinstance(node, ast.BoolOp):
+            op = " & " if isinstance(node.op, ast.And) else " | "
+            return op.join(_wrap(v) for v in node.values)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return "~" + _wrap(node.operand)
+        return src.text(node)
+
+    def _wrap(node: ast.AST) -> str:
+        if isinstance(node, (ast.BoolOp,)) or (
+                isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)):
+            return f"({render(node)})"
+        return operand(src, node)
+
+    def is_logical(node: ast.AST) -> bool:
+        return isinstance(node, ast.BoolOp) or (
+            isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not))
+
+    edits = []
+    nested: set[int] = set()
+    for node in ast.walk(ctx.tree):
+        if is_logical(node) and id(node) not in nested:
+            for child in ast.walk(node):
+                if child is not node and is_logical(child):
+                    nested.add(id(child))
+            edits.append(src.replace(node, render(node)))
+    return edits
+
+
+def fix_unknown_name(ctx: FixContext) -> list[Edit]:
+    assert ctx.match is not None
+    name = ctx.match.group(1)
+    choices = [k for k in ctx.names if not k.startswith("__")]
+    near = _closest(name, choices)
+    if near is None:
+        return []
+    return [ctx.source.replace(n, near) for n in ast.walk(ctx.tree)
+            if isinstance(n, ast.Name) and n.id == name]
+
+
+#: Names from pandas or older Ibis versions and what Ibis 12 calls them.
+RENAMES: dict[str, str] = {
+    "groupby": "group_by", "sort_values": "order_by", "sort_by": "order_by",
+    "isna": "isnull", "notna": "notnull", "astype": "cast", "drop_duplicates": "distinct",
+    "merge": "join", "where": "ifelse", "relabel": "rename", "nunique_approx": "approx_nunique",
+    "sort": "order_by", "orderby": "order_by", "aggregate_by": "agg", "distinct_count":
+    "nunique", "projection": "select", "fillna": "fill_null", "dropna": "drop_null",
+    "to_string": "cast", "startwith": "startswith", "endwith": "endswith",
+}
+
+_AGG_METHODS = ("mean", "sum", "max", "min", "median", "std", "var", "first", "last", "nunique")
+
+
+def fix_missing_attribute(ctx: FixContext) -> list[Edit]:
+    """`X has no attribute 'm'`: pandas and old-Ibis names, `.apply`, `.loc`, `.str`,
+    aggregates on a grouped table, string methods on non-strings, else closest name."""
+    assert ctx.match is not None
+    owner = next(g for g in (ctx.match.group("owner1"), ctx.match.group("owner2"),
+                             ctx.match.group("owner3")) if g)
+    attr = next(g for g in (ctx.match.group("attr1"), ctx.match.group("attr2"),
+                            ctx.match.group("attr3")) if g)
+    owner = owner.strip("'")
+    special = ATTRIBUTE_FIXES.get(attr)
+    if special is not None:
+        edits = special(ctx, owner)
+        if edits:
+            return edits
+    if owner == "GroupedTable" and attr in _AGG_METHODS:
+        return _grouped_reduction(ctx, attr)
+    suggestion = re.search(r"did you mean '(\w+)'", ctx.message)
+    if suggestion:
+        return _rename_attr(ctx, attr, suggestion.group(1))
+    if attr in RENAMES:
+        return _rename_attr(ctx, attr, RENAMES[attr])
+    cls = getattr(ir, owner, None)
+    if cls is not None and not issubclass(cls, ir.StringValue) and hasattr(ir.StringValue, attr):
+        return [Edit(ctx.source.span(n.value)[1], ctx.source.span(n.value)[1], '.cast("string")')
+                for n in _attributes(ctx, attr)]
+    if cls is not None and issubclass(cls, ir.StringValue) and hasattr(ir.TimestampValue, attr):
+        return [Edit(ctx.source.span(n.value)[1], ctx.source.span(n.value)[1],
+                     '.cast("timestamp")') for n in _attributes(ctx, attr)]
+    # Called → a misspelled method; read → a misspelled column.
+    called = _is_called(ctx, attr)
+    near = None
+    if owner == "Table" and not called:
+        near = _closest(attr, _all_columns(ctx))
+    elif cls is not None and called:
+        near = _closest(attr, [m.name for m in members.type_members(cls)])
+    elif owner == "ibis":
+        near = _closest(attr, [m.name for m in members.module_members(__import__("ibis"))])
+    return _rename_attr(ctx, attr, near) if near else []
+
+
+def _is_called(ctx: FixContext, attr: str) -> bool:
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+               and n.func.attr == attr for n in ast.walk(ctx.tree))
+
+
+def _grouped_reduction(ctx: FixContext, reduction: str) -> list[Edit]:
+    """`t.group_by(k).mean()` (pandas) → an explicit `agg` over the numeric columns."""
+    edits = []
+    for call in _method_calls(ctx, reduction):
+        func = call.func
+        assert isinstance(func, ast.Attribute)
+        receiver = func.value
+        if not (isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute)
+                and receiver.func.attr == "group_by"):
+            continue
+        table = _evaluate_quietly(ctx, receiver.func.value)
+        if not isinstance(table, ir.Table):
+            continue
+        keys = {a.value for a in receiver.args if isinstance(a, ast.Constant)}
+        cols = [n for n, t in table.schema().items() if t.is_numeric() and n not in keys]
+        if not cols:
+            continue
+        args = ", ".join(f"{c}=_.{c}.{reduction}()" for c in cols)
+        edits.append(Edit(ctx.source.span(receiver)[1], ctx.source.span(call)[1], f".agg({args})"))
+    return edits
+
+
+def _evaluate_quietly(ctx: FixContext, node: ast.AST) -> Any:
+    from ibert_tasks_sql.editing.building import evaluate
+
+    try:
+        return evaluate(ctx.source.text(node), ctx.names)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _fix_apply(ctx: FixContext, owner: str) -> list[Edit]:
+    """`col.apply(lambda x: x * 2)` → `(col * 2)`: inline the lambda on the column."""
+    edits = []
+    for call in _method_calls(ctx, "apply", "map"):
+        if len(call.args) != 1 or not isinstance(call.args[0], ast.Lambda):
+            continue
+        lam = call.args[0]
+        if len(lam.args.args) != 1:
+            continue
+        param = lam.args.args[0].arg
+        assert isinstance(call.func, ast.Attribute)
+        receiver = operand(ctx.source, call.func.value)
+        body_src = Source(ctx.source.text(lam.body))
+        body_tree = ast.parse(body_src.code.strip(), mode="eval")
+        inner = [Edit(*body_src.span(n), receiver) for n in ast.walk(body_tree)
+                 if isinstance(n, ast.Name) and n.id == param]
+        from ibert_tasks_sql.editing.edits import apply_edits
+
+        body, _ = apply_edits(body_src.code.strip(), inner)
+        edits.append(ctx.source.replace(call, f"({body})"))
+    return edits
+
+
+def _fix_loc(ctx: FixContext, owner: str) -> list[Edit]:
+    edits = []
+    for node in ast.walk(ctx.tree):
+        if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute)
+                and node.value.attr == "loc"):
+            table = ctx.source.text(node.value.value)
+            cond = ctx.source.text(node.slice)
+            edits.append(ctx.source.replace(node, f"{table}.filter({cond})"))
+    return edits
+
+
+def _fix_str_accessor(ctx: FixContext, owner: str) -> list[Edit]:
+    return [Edit(ctx.source.span(n.value)[1], ctx.source.span(n)[1], "")
+            for n in _attributes(ctx, "str")]
+
+
+def _fix_ibis_case(ctx: FixContext, owner: str) -> list[Edit]:
+    """`ibis.case().when(c, r)....else_(e).end()` → `ibis.cases((c, r), ..., else_=e)`."""
+    if owner != "ibis":
+        return []
+    edits = []
+    for node in ast.walk(ctx.tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "end" and not node.args):
+            continue
+        whens, default, cur = [], None, node.func.value
+        while isinstance(cur, ast.Call) and isinstance(cur.func, ast.Attribute):
+            if cur.func.attr == "when" and len(cur.args) == 2:
+                whens.append(cur.args)
+            elif cur.func.attr == "else_" and len(cur.args) == 1:
+                default = cur.args[0]
+            elif cur.func.attr == "case":
+                break
+            else:
+                whens = []
+                break
+            cur = cur.func.value
+        if not whens or not (isinstance(cur, ast.Call) and isinstance(cur.func, ast.Attribute)
+                             and isinstance(cur.func.value, ast.Name)
+                             and cur.func.value.id == "ibis"):
+            continue
+        parts = [f"({ctx.source.text(c)}, {ctx.source.text(r)})" for c, r in reversed(whens)]
+        if default is not None:
+            parts.append(f"else_={ctx.source.text(default)}")
+        edits.append(ctx.source.replace(node, f"ibis.cases({', '.join(parts)})"))
+    return edits
+
+
+ATTRIBUTE_FIXES: dict[str, Callable[[FixContext, str], list[Edit]]] = {
+    "apply": _fix_apply,
+    "map": _fix_apply,
+    "loc": _fix_loc,
+    "iloc": _fix_loc,
+    "str": _fix_str_accessor,
+    "case": _fix_ibis_case,
+}
+
+
+def fix_column_not_found(ctx: FixContext) -> list[Edit]:
+    assert ctx.match is not None
+    name = ctx.match.group(1)
+    existing = re.findall(r"'([^']+)'", ctx.match.group(2))
+    edits = fix_agg_dict(ctx)
+    if edits:
+        return edits
+    near = _closest(name, existing or _all_columns(ctx))
+    if near is None:
+        return []
+    out = [ctx.source.replace(n, _requote(ctx.source.text(n), near)) for n in ast.walk(ctx.tree)
+           if isinstance(n, ast.Constant) and n.value == name]
+    out += _rename_attr(ctx, name, near)
+    return out
+
+
+def _requote(literal: str, value: str) -> str:
+    """`value` as a string literal in the quote style of `literal`."""
+    quote = literal[-1] if literal[-1:] in ("'", '"') else '"'
+    return f"{quote}{value}{quote}"
+
+
+def fix_agg_dict(ctx: FixContext) -> list[Edit]:
+    """pandas `agg({"a": "sum"})` → `agg(a=_.a.sum())`."""
+    edits = []
+    for call in _method_calls(ctx, "agg", "aggregate"):
+        if len(call.args) != 1 or not isinstance(call.args[0], ast.Dict):
+            continue
+        parts = []
+        for k, v in zip(call.args[0].keys, call.args[0].values, strict=True):
+            if not (isinstance(k, ast.Constant) and isinstance(v, ast.Constant)):
+                return []
+            func = {"count": "count", "size": "count", "nunique": "nunique"}.get(v.value, v.value)
+            parts.append(f"{k.value}=_.{k.value}.{func}()")
+        assert isinstance(call.func, ast.Attribute)
+        start = ctx.source.span(call.func.value)[1]
+        text = f".{call.func.attr}({', '.join(parts)})"
+        edits.append(Edit(start, ctx.source.span(call)[1], text))
+    return edits
+
+
+def fix_quoted_number(ctx: FixContext) -> list[Edit]:
+    assert ctx.match is not None
+    literal = ctx.match.group(1)
+    try:
+        float(literal)
+    except ValueError:
+        return []
+    return [ctx.source.replace(n, literal) for n in ast.walk(ctx.tree)
+            if isinstance(n, ast.Constant) and n.value == literal]
+
+
+def fix_len(ctx: FixContext) -> list[Edit]:
+    return [ctx.source.replace(n, f"{operand(ctx.source, n.args[0])}.count()")
+            for n in ast.walk(ctx.tree)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len"
+            and len(n.args) == 1]
+
+
+_RELATION_METHODS = ("filter", "select", "mutate", "order_by", "agg", "aggregate", "group_by",
+                     "having", "distinct", "drop")
+
+
+def fix_relation_changed(ctx: FixContext) -> list[Edit]:
+    """A column of a table from before a join/aggregation used after it → `_.column`."""
+    tables = _tables(ctx)
+    edits = []
+    for call in _method_calls(ctx, *_RELATION_METHODS):
+        assert isinstance(call.func, ast.Attribute)
+        receiver = call.func.value
+        receiver_name = receiver.id if isinstance(receiver, ast.Name) else None
+        for arg in [*call.args, *(k.value for k in call.keywords)]:
+            for node in ast.walk(arg):
+                if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                        and node.value.id in tables and node.value.id != receiver_name
+                        and node.attr in tables[node.value.id].columns):
+                    edits.append(ctx.source.replace(node.value, "_"))
+    return edits
+
+
+def fix_grouped_filter(ctx: FixContext) -> list[Edit]:
+    """`t.group_by(k).filter(agg > x)` → `.having(...)`: grouped tables filter with having."""
+    edits = []
+    for call in _method_calls(ctx, "filter"):
+        assert isinstance(call.func, ast.Attribute)
+        recv = call.func.value
+        if (isinstance(recv, ast.Call) and isinstance(recv.func, ast.Attribute)
+                and recv.func.attr == "group_by"):
+            edits.append(_attr_edit(ctx.source, call.func, "having"))
+    return edits
+
+
+def fix_duplicate_names(ctx: FixContext) -> list[Edit]:
+    """Unnamed expressions in `agg`/`select`/`mutate` whose default names clash → keywords."""
+    edits = []
+    used: set[str] = set()
+    for call in _method_calls(ctx, "agg", "aggregate", "select", "mutate"):
+        for arg in call.args:
+            if isinstance(arg, (ast.Constant, ast.Name, ast.Starred)):
+                continue
+            name = _name_for(arg, used)
+            edits.append(Edit(ctx.source.span(arg)[0], ctx.source.span(arg)[0], f"{name}="))
+    return edits
+
+
+def _name_for(node: ast.AST, used: set[str]) -> str:
+    parts = []
+    cur = node
+    while isinstance(cur, (ast.Call, ast.Attribute)):
+        if isinstance(cur, ast.Call):
+            cur = cur.func
+        else:
+            parts.append(cur.attr)
+            cur = cur.value
+    base = "_".join(reversed(parts[:2])) or "value"
+    name, i = base, 1
+    while name in used:
+        i += 1
+        name = f"{base}_{i}"
+    used.add(name)
+    return name
+
+
+_ATTRIBUTE_ERROR = re.compile(
+    r"AttributeError: (?:(?P<owner1>'?\w+'?) object has no attribute '(?P<attr1>\w+)'"
+    r"|module '(?P<owner2>ibis)' has no attribute '(?P<attr2>\w+)'"
+    r"|(?P<owner3>GroupedTable) has no attribute '?(?P<attr3>\w+)'?)"
+)
+
+RULES: tuple[Rule, ...] = (
+    Rule("python-bool-ops", re.compile(r"truth value of an Ibis expression"),
+         "Python `and`/`or`/`not` call bool() on expressions; Ibis combines predicates with "
+         "`&`, `|` and `~`", fix_bool_ops),
+    Rule("unknown-name", re.compile(r"NameError: name '(\w+)' is not defined"),
+         "the name is not a table or variable; replaced with the closest one", fix_unknown_name),
+    Rule("pandas-len", re.compile(r"Use \.count\(\) instead"),
+         "`len()` would execute the table; `.count()` counts rows lazily", fix_len),
+    Rule("grouped-filter", re.compile(r"'GroupedArray' object is not callable|GroupedTable has no "
+                                      r"attribute '?filter"),
+         "a grouped table is filtered on aggregates with `having`", fix_grouped_filter),
+    Rule("missing-attribute", _ATTRIBUTE_ERROR,
+         "the member does not exist on this type of expression in this Ibis version",
+         fix_missing_attribute),
+    Rule("column-not-found",
+         re.compile(r"Column '([^']+)' is not found in table\.(?: Existing columns: (.*))?"),
+         "no such column; replaced with the closest existing column name",
+         fix_column_not_found),
+    Rule("quoted-number", re.compile(r"Literal\(([^)]*)\):string.*not comparable"),
+         "a numeric column was compared with a quoted number; compare with a number",
+         fix_quoted_number),
+    Rule("relation-changed", re.compile(r"IntegrityError: Cannot add .* they belong to another "
+                                        r"relation"),
+         "a column of the table from before the join/aggregation was used after the relation "
+         "changed; `_` refers to the current relation", fix_relation_changed),
+    Rule("duplicate-names", re.compile(r"Duplicate column name '([^']+)'"),
+         "unnamed expressions got the same default name; each now has a keyword name",
+         fix_duplicate_names),
+    Rule("agg-dict", re.compile(r"Aggregate\(|Column '(sum|mean|count|max|min|nunique)' is not"),
+         "pandas-style `agg({column: function})`; Ibis takes named expressions",
+         fix_agg_dict),
+)
+
+
+def dynamic_fix(ctx: FixContext) -> tuple[Rule, list[Edit]] | None:
+    """The first rule that matches the message and finds something to change."""
+    for rule in RULES:
+        m = rule.pattern.search(ctx.message)
+        if not m:
+            continue
+        edits = rule.fix(attrs.evolve(ctx, match=m))
+        if edits:
+            return rule, edits
+    return None
