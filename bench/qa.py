@@ -1,0 +1,180 @@
+"""Benchmark of `ibert run qa` retrieval over the installed ibis.
+
+Each question is labelled with the ibis symbols that answer it (any one of them counts
+as found). Measures recall@1, recall@5 and MRR, the cold build and cached load times of
+the index, and the warm per-question latency. Writes bench/results/qa.json.
+
+    .venv/bin/python bench/qa.py
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+#: (question, symbols that answer it). Written from the ibis API; every label is
+#: checked against the index before scoring, so a renamed symbol fails loudly.
+QUESTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("how do I compute a rolling mean?",
+     ("Value.over", "ibis.trailing_window", "ibis.rows_window", "ibis.window")),
+    ("how to pivot wider?", ("Table.pivot_wider",)),
+    ("how do I read parquet into duckdb with ibis?", ("ibis.read_parquet", "Backend.read_parquet")),
+    ("difference between mutate and select", ("Table.mutate", "Table.select")),
+    ("how do I filter rows of a table with a condition?", ("Table.filter",)),
+    ("group by a column and compute the sum of another",
+     ("Table.group_by", "GroupedTable.aggregate", "Table.aggregate", "NumericColumn.sum")),
+    ("how do I join two tables on a key column?", ("Table.join", "Table.inner_join")),
+    ("left join keeping all rows from the left table", ("Table.left_join",)),
+    ("keep only rows that have no match in another table", ("Table.anti_join",)),
+    ("sort a table by a column in descending order",
+     ("Table.order_by", "ibis.desc", "Value.desc")),
+    ("show only the first 10 rows", ("Table.limit", "Table.head")),
+    ("rename a column", ("Table.rename",)),
+    ("drop a column from a table", ("Table.drop",)),
+    ("replace missing values with zero", ("Table.fill_null", "Value.fill_null", "Value.coalesce")),
+    ("remove rows that contain nulls", ("Table.drop_null",)),
+    ("check whether a value is null", ("Value.isnull",)),
+    ("count the distinct values of a column", ("Column.nunique",)),
+    ("how often does each value occur in a column?",
+     ("Column.value_counts", "Table.value_counts")),
+    ("remove duplicate rows", ("Table.distinct",)),
+    ("write a SQL CASE WHEN expression", ("ibis.cases", "Value.cases")),
+    ("if else on a boolean condition", ("ibis.ifelse", "BooleanValue.ifelse")),
+    ("cast a column to a different data type", ("Value.cast",)),
+    ("compile an ibis expression to a SQL string", ("ibis.to_sql", "Expr.compile")),
+    ("execute an expression and get a pandas DataFrame", ("Table.to_pandas", "Expr.execute")),
+    ("load a CSV file", ("ibis.read_csv", "Backend.read_csv")),
+    ("connect to a duckdb database file", ("ibis.connect", "BaseBackend.connect")),
+    ("create a table from in-memory data like a pandas dataframe", ("ibis.memtable",)),
+    ("define an unbound table from a schema without data", ("ibis.table",)),
+    ("extract the year from a date column", ("DateValue.year", "TimestampValue.year")),
+    ("truncate a timestamp to the month", ("TimestampValue.truncate", "DateValue.truncate")),
+    ("format a date as a string", ("TimestampValue.strftime", "DateValue.strftime")),
+    ("parse a string column into a timestamp", ("StringValue.as_timestamp",)),
+    ("convert a string column to lowercase", ("StringValue.lower",)),
+    ("take a substring of a string", ("StringValue.substr",)),
+    ("extract a part of a string with a regular expression", ("StringValue.re_extract",)),
+    ("replace text inside a string column", ("StringValue.replace", "StringValue.re_replace")),
+    ("check if a string contains a substring", ("StringValue.contains", "StringValue.like")),
+    ("split a string into an array", ("StringValue.split",)),
+    ("length of a string", ("StringValue.length",)),
+    ("concatenate two string columns", ("StringValue.concat",)),
+    ("compute the 90th percentile of a column",
+     ("Column.quantile", "NumericColumn.approx_quantile")),
+    ("median of a column", ("Column.median",)),
+    ("standard deviation of a numeric column", ("NumericColumn.std",)),
+    ("number the rows within each group", ("ibis.row_number", "Column.rank", "ibis.rank")),
+    ("get the value from the previous row", ("Column.lag",)),
+    ("running total / cumulative sum", ("NumericColumn.cumsum",)),
+    ("stack the rows of two tables with the same columns", ("Table.union", "ibis.union")),
+    ("rows that appear in both tables", ("Table.intersect", "ibis.intersect")),
+    ("unpivot columns into rows (melt)", ("Table.pivot_longer",)),
+    ("explode an array column into one row per element", ("Table.unnest", "ArrayValue.unnest")),
+    ("select all numeric columns", ("ibis.selectors.numeric", "ibis.selectors.of_type")),
+    ("apply the same function to many columns", ("ibis.selectors.across",)),
+    ("select columns whose names start with a prefix", ("ibis.selectors.startswith",)),
+    ("write a scalar python user defined function", ("scalar.python", "scalar.builtin")),
+    ("round a number to two decimals", ("NumericValue.round",)),
+    ("absolute value of a number", ("NumericValue.abs",)),
+    ("bin numeric values into buckets", ("NumericColumn.bucket", "NumericColumn.histogram")),
+    ("take a random sample of rows", ("Table.sample",)),
+    ("count the number of rows in a table", ("Table.count",)),
+    ("save the result of an expression to a parquet file",
+     ("Expr.to_parquet", "Backend.to_parquet")),
+    ("write the results to a csv file", ("Expr.to_csv", "Backend.to_csv")),
+    ("run a raw SQL query and use the result as a table", ("SQLBackend.sql", "Table.sql")),
+    ("list the tables in a database", ("BaseBackend.list_tables", "Backend.list_tables")),
+    ("create a new table in the database", ("BaseBackend.create_table", "Backend.create_table")),
+    ("number of days between two dates", ("DateValue.delta", "TimestampValue.delta")),
+    ("add an interval of days to a timestamp", ("ibis.interval", "TimestampValue.add")),
+    ("current timestamp", ("ibis.now",)),
+    ("check if a value is in a list of values", ("Value.isin",)),
+    ("check whether a value lies between two bounds", ("Value.between",)),
+    ("first non-null value among several columns", ("ibis.coalesce", "Value.coalesce")),
+    ("largest value across several columns in a row", ("ibis.greatest",)),
+    ("length of an array column", ("ArrayValue.length",)),
+    ("filter groups after aggregation like HAVING", ("GroupedTable.having",)),
+    ("summary statistics of every column", ("Table.describe",)),
+    ("window function partitioned by a column", ("ibis.window", "Value.over")),
+    ("first value of a column in each group", ("Column.first",)),
+    ("collect the values of a group into an array", ("Value.collect",)),
+    ("join strings of a group with a separator", ("Value.group_concat",)),
+    ("correlation between two columns", ("NumericColumn.corr",)),
+    ("move a column to the front", ("Table.relocate",)),
+    ("set the default backend", ("ibis.set_backend",)),
+    ("join on the nearest earlier timestamp (as-of join)", ("Table.asof_join",)),
+    ("cartesian product of two tables", ("Table.cross_join",)),
+    ("value of one column where another column is largest", ("Column.argmax",)),
+    ("aggregate over tumbling time windows", ("Table.window_by", "WindowedTable.tumble")),
+    ("lead: the value from the next row", ("Column.lead",)),
+)
+
+
+def main() -> None:
+    from ibert_tasks_docs.qa.index import open_index
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = {"cache_dir": tmp}
+        t0 = time.perf_counter()
+        index = open_index(config=config)
+        cold = time.perf_counter() - t0
+        from ibert_tasks_docs.qa import index as index_mod
+
+        index_mod._LOADED.clear()
+        t0 = time.perf_counter()
+        index = open_index(config=config)
+        cached = time.perf_counter() - t0
+
+    missing = [lab for _, labels in QUESTIONS for lab in labels if not index.resolve(lab)]
+    if missing:
+        sys.exit(f"labels not in the index: {missing}")
+
+    ranks: list[int | None] = []
+    latencies: list[float] = []
+    failures = []
+    for question, labels in QUESTIONS:
+        wanted = {s.qualname for lab in labels for s in index.resolve(lab)}
+        index.search(question, k=10)  # warm
+        t0 = time.perf_counter()
+        hits = index.search(question, k=10)
+        latencies.append(time.perf_counter() - t0)
+        rank = next((i + 1 for i, h in enumerate(hits) if h.symbol.qualname in wanted), None)
+        ranks.append(rank)
+        if rank is None or rank > 5:
+            failures.append({"question": question, "labels": list(labels),
+                             "top5": [h.symbol.short for h in hits[:5]]})
+
+    n = len(QUESTIONS)
+    lat_ms = sorted(x * 1000 for x in latencies)
+    result = {
+        "questions": n,
+        "retrieval": index.retrieval,
+        "symbols": len(index.symbols),
+        "recall@1": round(sum(r == 1 for r in ranks) / n, 3),
+        "recall@5": round(sum(r is not None and r <= 5 for r in ranks) / n, 3),
+        "mrr": round(sum(1 / r for r in ranks if r) / n, 3),
+        "latency_ms": {
+            "median": round(statistics.median(lat_ms), 2),
+            "p95": round(lat_ms[int(0.95 * (n - 1))], 2),
+            "max": round(lat_ms[-1], 2),
+        },
+        "index_build_s": round(cold, 2),
+        "index_cached_load_s": round(cached, 3),
+        "misses_at_5": failures,
+        "machine": {"python": platform.python_version(), "cpus": 2},
+    }
+    out = Path(__file__).parent / "results" / "qa.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "misses_at_5"}, indent=2))
+    for f in failures:
+        print("miss:", f["question"], f["labels"], "->", f["top5"])
+
+
+if __name__ == "__main__":
+    main()

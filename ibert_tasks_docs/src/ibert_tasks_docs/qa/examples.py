@@ -1,0 +1,231 @@
+"""Docstring examples turned into code the validator's sandbox can run on fixture data.
+
+Ibis's examples load real datasets (`ibis.examples.penguins.fetch()`), switch on
+interactive mode and print tables; none of that may run in the sandbox and nothing may be
+downloaded. So the dataset becomes a free table name with the dataset's schema (the
+validator synthesizes rows for it), display-only statements are dropped, and the
+statement that uses the symbol becomes the final `expr`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+
+from ibert_tasks_docs.qa.symbols import Symbol
+
+#: Schemas of the example datasets ibis's docstrings use; their rows come from the
+#: validator's fixtures, never from a download.
+EXAMPLE_SCHEMAS: dict[str, dict[str, str]] = {
+    "penguins": {
+        "species": "string", "island": "string", "bill_length_mm": "float64",
+        "bill_depth_mm": "float64", "flipper_length_mm": "int64", "body_mass_g": "int64",
+        "sex": "string", "year": "int64",
+    },
+    "ml_latest_small_ratings": {
+        "userId": "int64", "movieId": "int64", "rating": "float64", "timestamp": "int64",
+    },
+    "ml_latest_small_movies": {"movieId": "int64", "title": "string", "genres": "string"},
+    "ml_latest_small_tags": {
+        "userId": "int64", "movieId": "int64", "tag": "string", "timestamp": "int64",
+    },
+    "ml_latest_small_links": {"movieId": "int64", "imdbId": "string", "tmdbId": "int64"},
+}
+
+_FETCH = re.compile(r"ibis\.examples\.([A-Za-z_][A-Za-z0-9_]*)\.fetch\([^()]*\)")
+
+#: Calls that show or move data rather than build an expression; their statements are
+#: dropped (the sandbox refuses them, and the validator executes the expression itself).
+_DISPLAY = frozenset({
+    "execute", "to_pandas", "to_pyarrow", "to_polars", "to_csv", "to_parquet", "to_list",
+    "preview", "visualize", "print", "display", "to_pyarrow_batches", "to_torch",
+})
+_SETUP_IMPORTS = ("import ibis", "import ibis.selectors as s", "from ibis import _")
+
+
+@attrs.frozen
+class RunnableExample:
+    """Code that reads tables as free names and assigns `expr`, with the tables' schema."""
+
+    code: str
+    tables: Mapping[str, Mapping[str, str]]
+
+
+def rewrite(statements: Sequence[str], target: str | None = None) -> list[RunnableExample]:
+    """Runnable examples from doctest statements, one per statement that uses `target`
+    (the symbol's attribute name), or one for the last expression when `target` is None.
+    """
+    setup: list[str] = []
+    tables: dict[str, dict[str, str]] = {}
+    out: list[RunnableExample] = []
+    for raw in statements:
+        stmt, used = _replace_fetch(raw)
+        if used is None:
+            continue
+        tables.update(used)
+        try:
+            tree = ast.parse(stmt)
+        except SyntaxError:
+            continue
+        if not tree.body or _skip(tree):
+            continue
+        node = tree.body[-1]
+        memtable = _memtable_schema(node)
+        if memtable is not None:
+            tables[memtable[0]] = memtable[1]
+            continue
+        is_expr = isinstance(node, ast.Expr) and not isinstance(node.value, ast.Name)
+        if is_expr and (target is None or _uses(node, target)):
+            code = "\n".join([*_SETUP_IMPORTS, *setup, f"expr = {stmt.strip()}"])
+            out.append(RunnableExample(code, dict(tables)))
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            setup.append(stmt.strip())
+            if target is not None and _uses(node, target):
+                name = _assigned_name(node)
+                if name:
+                    code = "\n".join([*_SETUP_IMPORTS, *setup, f"expr = {name}"])
+                    out.append(RunnableExample(code, dict(tables)))
+    if target is None and out:
+        return out[-1:]
+    return out
+
+
+def _memtable_schema(node: ast.stmt) -> tuple[str, dict[str, str]] | None:
+    """`t = ibis.memtable({...literal...})` as the table `t` with the literal's schema.
+
+    The validator runs examples on its own fixture rows, so the example's table becomes a
+    free name; the literal is read with `ast.literal_eval` (never executed).
+    """
+    if not (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Call)
+        and ast.unparse(node.value.func) == "ibis.memtable"
+        and node.value.args
+    ):
+        return None
+    try:
+        data = ast.literal_eval(node.value.args[0])
+        import ibis
+
+        schema = ibis.memtable(data).schema()
+    except Exception:  # noqa: BLE001 - not a literal table: keep the statement as it is
+        return None
+    return node.targets[0].id, {name: str(dtype) for name, dtype in schema.items()}
+
+
+def _replace_fetch(stmt: str) -> tuple[str, dict[str, dict[str, str]] | None]:
+    used: dict[str, dict[str, str]] = {}
+    unknown = False
+
+    def sub(m: re.Match[str]) -> str:
+        nonlocal unknown
+        name = m.group(1)
+        if name not in EXAMPLE_SCHEMAS:
+            unknown = True
+            return m.group(0)
+        used[name] = EXAMPLE_SCHEMAS[name]
+        return name
+
+    new = _FETCH.sub(sub, stmt)
+    return (new, None) if unknown else (new, used)
+
+
+def _skip(tree: ast.Module) -> bool:
+    """Imports (the sandbox's own are added back), option switches, display calls."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            return True
+        if isinstance(node, ast.Attribute) and node.attr in ("options", "examples", "con"):
+            return True
+        if isinstance(node, ast.Attribute) and node.attr in _DISPLAY:
+            return True
+        if isinstance(node, ast.Name) and node.id in ("print", "con"):
+            return True
+    return False
+
+
+def _uses(node: ast.AST, target: str) -> bool:
+    return any(
+        (isinstance(n, ast.Attribute) and n.attr == target)
+        or (isinstance(n, ast.Name) and n.id == target)
+        for n in ast.walk(node)
+    )
+
+
+def _assigned_name(node: ast.Assign | ast.AnnAssign) -> str | None:
+    target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def examples_for(symbol: Symbol, limit: int = 3) -> list[RunnableExample]:
+    """The symbol's own docstring examples that use it, made runnable."""
+    if symbol.kind == "doc":
+        out: list[RunnableExample] = []
+        for block in symbol.examples:
+            stmts = [ast.get_source_segment(block, n) or "" for n in _body(block)]
+            out.extend(rewrite(stmts))
+        return out[:limit]
+    name = symbol.qualname.rsplit(".", 1)[-1]
+    return rewrite(symbol.examples, name)[:limit]
+
+
+def _body(block: str) -> Iterable[ast.stmt]:
+    try:
+        return ast.parse(block).body
+    except SyntaxError:
+        return []
+
+
+_FENCED = re.compile(r"```[ \t]*(?:\{?python\}?|py)?[ \t]*\n(.*?)```", re.S)
+
+
+def code_blocks(text: str) -> list[str]:
+    """Fenced code blocks of an answer, or doctest statements when it has none."""
+    blocks = [b.strip() for b in _FENCED.findall(text) if b.strip()]
+    if blocks:
+        return blocks
+    lines = [ln[4:] for ln in text.splitlines() if ln.lstrip().startswith((">>> ", "... "))]
+    return ["\n".join(lines)] if lines else []
+
+
+def runnable_from_answer(text: str) -> RunnableExample | None:
+    """The example of an answer (ours or a model's) in the form the validator runs."""
+    for block in code_blocks(text):
+        try:
+            tree = ast.parse(block)
+        except SyntaxError:
+            return RunnableExample(block, {})  # the validator reports the syntax error
+        stmts = [ast.get_source_segment(block, n) or "" for n in tree.body]
+        assigns_expr = any(
+            isinstance(n, ast.Name) and n.id == "expr" and isinstance(n.ctx, ast.Store)
+            for n in ast.walk(tree)
+        )
+        if assigns_expr:
+            code, tables = _rewrite_whole(stmts)
+            return RunnableExample(code, tables)
+        found = rewrite(stmts)
+        if found:
+            return found[0]
+    return None
+
+
+def _rewrite_whole(stmts: Sequence[str]) -> tuple[str, dict[str, dict[str, str]]]:
+    kept: list[str] = []
+    tables: dict[str, dict[str, str]] = {}
+    for raw in stmts:
+        stmt, used = _replace_fetch(raw)
+        tables.update(used or {})
+        try:
+            tree = ast.parse(stmt)
+        except SyntaxError:
+            kept.append(stmt)
+            continue
+        if isinstance(tree.body[-1], (ast.Import, ast.ImportFrom)) or not _skip(tree):
+            kept.append(stmt)
+    return "\n".join(kept), tables

@@ -1,0 +1,171 @@
+"""The `qa` task: answer a question about the API from the index, with an example that ran.
+
+The tool engine's candidates are one answer text per runnable example of the best
+symbols (the engine keeps the first whose example the validator executes); a model's
+candidates are judged the same way, by running the code blocks they contain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ibert_core.engine import candidate
+from ibert_core.types import (
+    Attempt,
+    Candidate,
+    Schema,
+    Stage,
+    TaskRequest,
+    ValidationJob,
+    Verdict,
+)
+from ibert_tasks_docs.qa.examples import (
+    EXAMPLE_SCHEMAS,
+    RunnableExample,
+    examples_for,
+    runnable_from_answer,
+)
+from ibert_tasks_docs.qa.index import ApiIndex, Hit, open_index
+
+#: The checks an answer's example must pass: it runs; there is no reference to compare.
+QA_STAGES = ("parse", "build", "compile", "execute")
+
+
+class QaHandler:
+    name = "qa"
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+        self.config = dict(getattr(context, "config", None) or {})
+
+    def index_for(self, request: TaskRequest) -> ApiIndex:
+        opts = request.options
+        packages = tuple(opts.get("package") or ()) or ("ibis",)
+        if "ibis" not in packages and not opts.get("only"):
+            packages = ("ibis", *packages)
+        return open_index(packages, tuple(opts.get("docs") or ()), config=self.config,
+                          rebuild=bool(opts.get("rebuild")))
+
+    def candidates(self, request: TaskRequest, feedback: Sequence[Attempt]) -> Iterable[Candidate]:
+        if feedback:
+            return []  # retrieval is deterministic: a second round would repeat the first
+        index = self.index_for(request)
+        top = int(request.options.get("top") or 3)
+        hits = index.search(request.text, k=max(top, 5))
+        if not hits:
+            from ibert_core.errors import BadInput
+
+            raise BadInput(
+                f"nothing in the index matches {request.text!r}",
+                "rephrase with API words (e.g. 'filter', 'group_by'), or index more with "
+                "--package/--docs",
+            )
+        shown = hits[:top]
+        examples = [(h, ex) for h in hits for ex in examples_for(h.symbol)][:6]
+        cited = [_cited(h) for h in shown]
+        base = {"cited": cited, "retrieval": index.retrieval,
+                "sources": [s.name for s in index.sources]}
+        out = [
+            candidate(render(shown, index.retrieval, h, ex), "qa-retrieval",
+                      example_symbol=h.symbol.qualname, tables=dict(ex.tables), **base)
+            for h, ex in examples
+        ]
+        if not out:
+            out.append(candidate(render(shown, index.retrieval, None, None), "qa-retrieval",
+                                 **base))
+        return out
+
+    def validate(self, request: TaskRequest, cand: Candidate) -> Verdict:
+        example = runnable_from_answer(cand.text)
+        if example is None:
+            return Verdict(
+                (Stage("parse", False, "the answer has no runnable example: add a ```python "
+                       "block that builds an ibis expression and assigns it to `expr`"),),
+                required=QA_STAGES,
+            )
+        tables = {**example.tables, **dict(cand.extra.get("tables") or {})}
+        schema = _schema_for(example.code, tables, request.schema)
+        data = None if tables else request.data  # our examples bring their own tables
+        job = ValidationJob(code=example.code, schema=schema, data=data,
+                            stages=QA_STAGES, options={"seeds": (0,)})
+        verdict = self.context.validator("duckdb").validate(job)
+        return Verdict(verdict.stages, required=QA_STAGES, artifacts=verdict.artifacts)
+
+
+def _schema_for(code: str, tables: Mapping[str, Mapping[str, str]], given: Schema | None) -> Schema:
+    """The example's own tables, the user's schema, and the example datasets it names."""
+    import re
+
+    names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code))
+    found = {n: dict(s) for n, s in EXAMPLE_SCHEMAS.items() if n in names}
+    found.update({n: dict(s) for n, s in tables.items()})
+    schema = Schema.from_dict(found)
+    return given.merge(schema) if given is not None else schema
+
+
+def _cited(hit: Hit) -> dict[str, Any]:
+    s = hit.symbol
+    return {
+        "symbol": s.qualname,
+        "name": s.short,
+        "kind": s.kind,
+        "signature": s.signature,
+        "score": hit.score,
+        "bm25": hit.lexical,
+        "dense": hit.dense,
+        "neighbours": list(hit.neighbours),
+        "source": f"{s.path}:{s.line}" if s.path else "",
+    }
+
+
+def explanation(doc: str, limit: int = 400) -> str:
+    """The docstring's prose up to its first section heading, cut at a sentence."""
+    prose: list[str] = []
+    lines = doc.strip().splitlines()
+    for i, line in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if nxt.strip() and set(nxt.strip()) <= {"-", "="} and len(nxt.strip()) >= 3:
+            break
+        if line.lstrip().startswith(">>>") or line.startswith(":::"):
+            break
+        prose.append(line)
+    text = " ".join(" ".join(prose).split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(". ", 1)[0]
+    return cut + ("." if not cut.endswith(".") else "")
+
+
+def render(
+    hits: Sequence[Hit], retrieval: str, example_hit: Hit | None, example: RunnableExample | None
+) -> str:
+    """The answer a user reads: best symbols, what they do, and one example."""
+    lines: list[str] = []
+    for n, h in enumerate(hits, 1):
+        s = h.symbol
+        sig = s.signature if s.kind != "doc" else ""
+        lines.append(f"{n}. {s.short}{sig}" if s.kind != "doc" else f"{n}. {s.qualname}")
+        if s.kind != "doc" and s.short != s.qualname:
+            lines.append(f"   {s.qualname}")
+        text = explanation(s.doc)
+        if text:
+            lines.append(f"   {text}")
+        if h.neighbours:
+            lines.append(f"   see also: {', '.join(h.neighbours[:4])}")
+        lines.append("")
+    if example is not None and example_hit is not None:
+        tables = "; ".join(
+            f"{name}({', '.join(f'{c} {t}' for c, t in cols.items())})"
+            for name, cols in example.tables.items()
+        )
+        where = f" on tables {tables}" if tables else ""
+        lines.append(f"Example for {example_hit.symbol.short}{where}:")
+        lines.append("```python")
+        lines.append(example.code)
+        lines.append("```")
+    else:
+        lines.append("No runnable example was found for these symbols.")
+    note = "" if "dense" in retrieval else " (no embedding model installed: BM25 + graph alone)"
+    lines.append(f"retrieval: {retrieval}{note}")
+    return "\n".join(lines)

@@ -1,0 +1,266 @@
+"""The API index: symbols of installed packages and docs folders, searchable by question.
+
+Building means importing a package and reading every public symbol (seconds for ibis),
+so each source is cached on disk under a key made of its name, its version and what was
+selected; a new version is a new key, so upgrading ibis rebuilds the index by itself.
+Loading from the cache and ranking stay well under the 100 ms a warm answer may take.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from ibert_tasks_docs.cache import cache_dir, read_json, write_json
+from ibert_tasks_docs.qa import dense, docs_files
+from ibert_tasks_docs.qa.graph import build_graph
+from ibert_tasks_docs.qa.symbols import IBIS_MODULES, Symbol, extract_package
+from ibert_tasks_docs.qa.tokens import query_terms, terms
+
+#: Bumped whenever what a cached index holds changes, so old caches are not reused.
+INDEX_FORMAT = 3
+
+#: Modules selected by default per package (everything public when not listed).
+DEFAULT_MODULES: dict[str, tuple[str, ...]] = {"ibis": IBIS_MODULES}
+
+#: Methods of the classes the package exports (`ibis.Table`, `ibis.Column`) are the ones
+#: users mean when a helper class has a same-named method (`GroupedTable.select`).
+PUBLIC_CLASS_BOOST = 1.2
+
+#: How much a hit lends its graph neighbours (a fraction of its own normalized score).
+GRAPH_WEIGHT = 0.25
+
+
+@attrs.frozen
+class SourceInfo:
+    """One indexed source as `ibert qa index` reports it."""
+
+    kind: str  # "package" or "docs"
+    name: str
+    version: str
+    symbols: int
+    build_seconds: float
+    cached: bool
+    path: str
+
+
+@attrs.frozen
+class Hit:
+    """A symbol the question matched, its fused score, and what it brings along."""
+
+    symbol: Symbol
+    score: float
+    lexical: float
+    dense: float | None = None
+    neighbours: tuple[str, ...] = attrs.field(converter=tuple, factory=tuple)
+
+
+def package_version(package: str) -> str:
+    """The installed distribution's version; for a source tree without metadata, a
+    fingerprint of its files (so edits still invalidate the cache)."""
+    for dist in importlib.metadata.packages_distributions().get(package, []):
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.origin:
+        from ibert_core.errors import BadInput
+
+        raise BadInput(f"package {package!r} is not installed", f"pip install {package}")
+    root = Path(spec.origin).parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):
+        st = p.stat()
+        h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return "src-" + h.hexdigest()[:12]
+
+
+def _key(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps([INDEX_FORMAT, *parts]).encode()).hexdigest()[:12]
+
+
+def load_package(
+    package: str,
+    modules: Sequence[str] | None = None,
+    root: Path | None = None,
+    rebuild: bool = False,
+) -> tuple[list[Symbol], SourceInfo]:
+    """The package's symbols from the cache, building and caching them when missing."""
+    selected = tuple(modules) if modules is not None else DEFAULT_MODULES.get(package)
+    version = package_version(package)
+    path = (root or cache_dir()) / "qa" / f"package-{package}-{version}-{_key(selected)}.json"
+    return _load(path, "package", package, version, rebuild,
+                 lambda: extract_package(package, selected))
+
+
+def load_docs(
+    folder: Path, root: Path | None = None, rebuild: bool = False
+) -> tuple[list[Symbol], SourceInfo]:
+    folder = folder.resolve()
+    if not folder.is_dir():
+        from ibert_core.errors import BadInput
+
+        raise BadInput(f"docs folder {str(folder)!r} does not exist", "pass an existing directory")
+    version = docs_files.fingerprint(folder)
+    path = (root or cache_dir()) / "qa" / f"docs-{folder.name}-{version}-{_key(str(folder))}.json"
+    return _load(path, "docs", str(folder), version, rebuild,
+                 lambda: docs_files.extract_docs(folder))
+
+
+def _load(
+    path: Path, kind: str, name: str, version: str, rebuild: bool, build: Any
+) -> tuple[list[Symbol], SourceInfo]:
+    cached = None if rebuild else read_json(path)
+    if cached is not None and cached.get("format") == INDEX_FORMAT:
+        symbols = [Symbol.from_dict(d) for d in cached["symbols"]]
+        return symbols, SourceInfo(kind, name, version, len(symbols),
+                                   cached["build_seconds"], True, str(path))
+    t0 = time.perf_counter()
+    symbols = build()
+    seconds = round(time.perf_counter() - t0, 3)
+    write_json(path, {"format": INDEX_FORMAT, "kind": kind, "name": name, "version": version,
+                      "build_seconds": seconds, "symbols": [s.to_dict() for s in symbols]})
+    return symbols, SourceInfo(kind, name, version, len(symbols), seconds, False, str(path))
+
+
+def document_text(s: Symbol) -> str:
+    """What BM25 sees of a symbol: its name (weighted by repetition), summary and prose.
+
+    Example output tables and parameter sections beyond the prose are cut: they repeat
+    words every symbol has ("penguins", "int64") and drown the distinctive ones.
+    """
+    last = s.qualname.rsplit("#", 1)[-1].rsplit(".", 1)[-1]
+    owner = s.parent.rsplit(".", 1)[-1] if s.parent else ""
+    prose = s.doc.split("\nExamples\n---", 1)[0][:2000]
+    return " ".join([last] * 3 + [owner, s.signature if s.kind == "doc" else "", s.summary * 2,
+                                  prose])
+
+
+def _prior(s: Symbol) -> float:
+    """Symbols users call outrank plumbing with similar words."""
+    p = 1.0
+    if not s.doc:
+        p *= 0.5
+    if s.aliases or s.kind in ("method", "property", "doc"):
+        p *= 1.15
+    if s.kind == "class":
+        p *= 0.8
+    if s.examples:
+        p *= 1.1
+    return p
+
+
+class ApiIndex:
+    """BM25 over symbol texts, fused with dense similarity when a model is available,
+    expanded along the symbol graph."""
+
+    def __init__(
+        self,
+        symbols: Sequence[Symbol],
+        sources: Sequence[SourceInfo] = (),
+        embedder: dense.Embedder | None = None,
+    ) -> None:
+        import bm25s
+
+        if not symbols:
+            from ibert_core.errors import BadInput
+
+            raise BadInput("the index is empty", "index a package or docs folder with symbols")
+        self.symbols = list(symbols)
+        self.sources = list(sources)
+        self.position = {s.qualname: i for i, s in enumerate(self.symbols)}
+        self.bm25 = bm25s.BM25()
+        self.bm25.index([terms(document_text(s)) or ["_"] for s in self.symbols],
+                        show_progress=False)
+        exported = {s.qualname for s in self.symbols if s.kind == "class" and s.aliases}
+        self.priors = np.array(
+            [_prior(s) * (PUBLIC_CLASS_BOOST if s.parent in exported else 1.0)
+             for s in self.symbols],
+            dtype=np.float32,
+        )
+        self.graph = build_graph(self.symbols)
+        self.embedder = embedder
+        self.vectors = (
+            embedder.encode([f"{s.short}: {s.summary}" for s in self.symbols]) if embedder else None
+        )
+
+    @property
+    def retrieval(self) -> str:
+        return "bm25+dense+graph" if self.embedder is not None else "bm25+graph"
+
+    def resolve(self, name: str) -> list[Symbol]:
+        """Symbols known under `name` (qualified, short or exported)."""
+        if name in self.position:
+            return [self.symbols[self.position[name]]]
+        return [s for s in self.symbols if name in s.names()]
+
+    def search(self, question: str, k: int = 5) -> list[Hit]:
+        q = query_terms(question)
+        lexical = np.asarray(self.bm25.get_scores(q), dtype=np.float32) if q else np.zeros(
+            len(self.symbols), dtype=np.float32)
+        top = float(lexical.max()) if lexical.size else 0.0
+        base = lexical / top if top > 0 else lexical
+        sims = None
+        if self.embedder is not None and self.vectors is not None:
+            sims = self.vectors @ self.embedder.encode([question])[0]
+            base = 0.6 * base + 0.4 * np.clip(sims, 0, None)
+        base = base * self.priors
+        fused = base.copy()
+        for i in np.argsort(-base)[:20]:
+            if base[i] <= 0:
+                break
+            for j in self.graph.get(int(i), ()):
+                fused[j] = max(fused[j], base[j] + GRAPH_WEIGHT * base[i])
+        order = np.argsort(-fused, kind="stable")[:k]
+        return [
+            Hit(
+                symbol=self.symbols[i],
+                score=round(float(fused[i]), 4),
+                lexical=round(float(lexical[i]), 4),
+                dense=None if sims is None else round(float(sims[i]), 4),
+                neighbours=[self.symbols[j].short for j in self.graph.get(int(i), ())][:5],
+            )
+            for i in order
+            if fused[i] > 0
+        ]
+
+
+_LOADED: dict[Any, ApiIndex] = {}
+
+
+def open_index(
+    packages: Sequence[str] = ("ibis",),
+    docs: Sequence[str | Path] = (),
+    modules: dict[str, Sequence[str]] | None = None,
+    config: dict[str, Any] | None = None,
+    rebuild: bool = False,
+) -> ApiIndex:
+    """The index over `packages` and `docs`, loaded once per process and cache state."""
+    root = cache_dir(config)
+    symbols: list[Symbol] = []
+    sources: list[SourceInfo] = []
+    for pkg in packages:
+        syms, info = load_package(pkg, (modules or {}).get(pkg), root, rebuild)
+        symbols += syms
+        sources.append(info)
+    for folder in docs:
+        syms, info = load_docs(Path(folder), root, rebuild)
+        symbols += syms
+        sources.append(info)
+    model = dense.model_path(config) if dense.available(config) else None
+    key = (tuple((s.kind, s.name, s.version, s.path) for s in sources), model)
+    if key not in _LOADED:
+        embedder = dense.Embedder(model) if model else None
+        _LOADED[key] = ApiIndex(symbols, sources, embedder)
+    index = _LOADED[key]
+    index.sources = sources
+    return index
