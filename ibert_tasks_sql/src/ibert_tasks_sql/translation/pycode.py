@@ -129,22 +129,53 @@ def unparse(node: ast.AST) -> str:
     return _Unparser().visit(ast.fix_missing_locations(node))
 
 
-def _chain(node: ast.expr) -> tuple[ast.expr, list[tuple[str, ast.Call | None]]] | None:
-    """Split `base.m1(...).m2(...)` into the base and its links; None when not a chain."""
+_PRECEDENCE: dict[type, int] = {
+    ast.BitOr: 7, ast.BitXor: 8, ast.BitAnd: 9, ast.LShift: 10, ast.RShift: 10, ast.Add: 11,
+    ast.Sub: 11, ast.Mult: 12, ast.Div: 12, ast.FloorDiv: 12, ast.Mod: 12, ast.MatMult: 12,
+    ast.Pow: 14,
+}
+_SYMBOLS: dict[type, str] = {
+    ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&", ast.LShift: "<<", ast.RShift: ">>",
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
+    ast.MatMult: "@", ast.Pow: "**", ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=",
+    ast.Gt: ">", ast.GtE: ">=", ast.In: "in", ast.NotIn: "not in", ast.Is: "is",
+    ast.IsNot: "is not",
+}
+
+
+def precedence(node: ast.expr) -> int:
+    """Python's binding strength of `node`'s outermost operator (atoms bind tightest)."""
+    if isinstance(node, ast.BinOp):
+        return _PRECEDENCE[type(node.op)]
+    if isinstance(node, ast.Compare):
+        return 6
+    if isinstance(node, ast.UnaryOp):
+        return 5 if isinstance(node.op, ast.Not) else 13
+    if isinstance(node, (ast.BoolOp, ast.IfExp, ast.Lambda, ast.NamedExpr)):
+        return 1
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and node.value < 0:
+        return 13
+    return 16
+
+
+def _chain(node: ast.expr) -> tuple[ast.expr, list[tuple[str, ast.Call | None]]]:
+    """Split `base.m1(...).m2(...).attr` into the base and its links. `ibis.f(...)` and
+    `_` stay whole as bases."""
     links: list[tuple[str, ast.Call | None]] = []
     cur = node
     while True:
-        if isinstance(cur, ast.Call) and isinstance(cur.func, ast.Attribute):
+        if (
+            isinstance(cur, ast.Call)
+            and isinstance(cur.func, ast.Attribute)
+            and not is_name(cur.func.value, "ibis")
+        ):
             links.append((cur.func.attr, cur))
             cur = cur.func.value
-        elif isinstance(cur, ast.Attribute) and links:
+        elif isinstance(cur, ast.Attribute) and not is_name(cur.value, "ibis"):
             links.append((cur.attr, None))
             cur = cur.value
         else:
             break
-    calls = sum(1 for _, c in links if c is not None)
-    if calls < 2:
-        return None
     links.reverse()
     return cur, links
 
@@ -155,12 +186,19 @@ def _args_nodes(call_node: ast.Call) -> list[tuple[str, ast.expr]]:
     return out
 
 
+def _last_width(text: str, col: int) -> int:
+    """The column where `text` ends when it starts at `col`."""
+    if "\n" in text:
+        return len(text.rsplit("\n", 1)[1])
+    return col + len(text)
+
+
 def _fmt_call(prefix: str, call_node: ast.Call, col: int, level: int) -> str:
     """`prefix(` + arguments + `)`: on one line if it fits, else one argument a line."""
     args = _args_nodes(call_node)
-    one = f"{prefix}({', '.join(label + unparse(v) for label, v in args)})"
-    if col + len(one) <= WIDTH:
-        return one
+    one = f"({', '.join(label + unparse(v) for label, v in args)})"
+    if _last_width(prefix, col) + len(one) <= WIDTH:
+        return prefix + one
     pad = INDENT * (level + 1)
     lines = [f"{prefix}("]
     for label, value in args:
@@ -169,50 +207,90 @@ def _fmt_call(prefix: str, call_node: ast.Call, col: int, level: int) -> str:
     return "\n".join(lines)
 
 
-_BOOL_OPS = (ast.BitOr, ast.BitAnd)
+def _fmt_base(base: ast.expr, col: int, level: int, force: bool = False) -> str:
+    if isinstance(base, ast.Call):
+        return _fmt_call(unparse(base.func), base, col, level)
+    text = fmt(base, col + 1, level, force=force and _operands(base) is not None)
+    if precedence(base) < 16 and not _grouped(text):
+        text = f"({text})"
+    return text
 
 
-def _flatten(node: ast.expr, op_type: type) -> list[ast.expr]:
-    if isinstance(node, ast.BinOp) and isinstance(node.op, op_type):
-        return _flatten(node.left, op_type) + [node.right]
-    return [node]
+def _grouped(text: str) -> bool:
+    """Whether `text` is one of our own multi-line parenthesized groups."""
+    return text.startswith("(\n") and text.endswith(")")
 
 
-def fmt(node: ast.expr, col: int = 0, level: int = 0) -> str:
+def _operands(node: ast.expr) -> tuple[list[ast.expr], list[str]] | None:
+    """A left-deep run of one precedence level: operands and the operators between them."""
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        return [node.left, node.comparators[0]], [_SYMBOLS[type(node.ops[0])]]
+    if not isinstance(node, ast.BinOp):
+        return None
+    level = precedence(node)
+    operands: list[ast.expr] = []
+    symbols: list[str] = []
+    cur: ast.expr = node
+    while isinstance(cur, ast.BinOp) and precedence(cur) == level:
+        operands.append(cur.right)
+        symbols.append(_SYMBOLS[type(cur.op)])
+        cur = cur.left
+    operands.append(cur)
+    operands.reverse()
+    symbols.reverse()
+    return operands, symbols
+
+
+def fmt(node: ast.expr, col: int = 0, level: int = 0, force: bool = False) -> str:
     """The expression's source starting at column `col` of a line indented `level` times,
-    broken over lines when it does not fit in `WIDTH`."""
+    broken over lines when it does not fit in `WIDTH` (or when `force`d to)."""
     one = unparse(node)
-    if col + len(one) <= WIDTH:
+    if col + len(one) <= WIDTH and not force:
         return one
     pad = INDENT * level
     inner = INDENT * (level + 1)
-    chain = _chain(node)
-    if chain is not None:
-        base, links = chain
-        head = fmt(base, len(inner), level + 1)
+    base, links = _chain(node)
+    calls = sum(1 for _, c in links if c is not None)
+    if calls >= 2:
+        head = _fmt_base(base, len(inner), level + 1)
         if isinstance(base, ast.Name) and links[0][1] is not None:
             # `t.filter(...)` reads better on one line than `t` alone
             meth, call_node = links.pop(0)
-            head += _fmt_call(f".{meth}", call_node, len(inner) + len(head), level + 1)
+            head = _fmt_call(f"{head}.{meth}", call_node, len(inner), level + 1)
         lines = ["(", inner + head]
         for meth, call_node in links:
             if call_node is None:
-                lines.append(f"{inner}.{meth}")
+                lines[-1] += f".{meth}"
             else:
                 lines.append(inner + _fmt_call(f".{meth}", call_node, len(inner), level + 1))
         lines.append(pad + ")")
         return "\n".join(lines)
+    if links:
+        text = _fmt_base(base, col, level, force=col + len(unparse(base)) + 2 < WIDTH)
+        for meth, call_node in links:
+            if call_node is None:
+                text += f".{meth}"
+            else:
+                text = _fmt_call(f"{text}.{meth}", call_node, col, level)
+        return text
     if isinstance(node, ast.Call):
         return _fmt_call(unparse(node.func), node, col, level)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, _BOOL_OPS):
-        symbol = "|" if isinstance(node.op, ast.BitOr) else "&"
-        parts = _flatten(node, type(node.op))
+    if isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not):
+        symbol = {ast.Invert: "~", ast.USub: "-", ast.UAdd: "+"}[type(node.op)]
+        text = fmt(node.operand, col + 1, level)
+        if precedence(node.operand) < 13 and not _grouped(text):
+            text = f"({text})"
+        return symbol + text
+    split = _operands(node)
+    if split is not None:
+        operands, symbols = split
+        strength = precedence(node)
         lines = ["("]
-        for i, part in enumerate(parts):
-            lead = "" if i == 0 else f"{symbol} "
+        for i, part in enumerate(operands):
+            lead = "" if i == 0 else f"{symbols[i - 1]} "
             text = fmt(part, len(inner) + len(lead) + 1, level + 1)
-            # operands of & and | bind looser than comparisons: keep them parenthesized
-            if isinstance(part, (ast.Compare, ast.BinOp)) and not text.startswith("("):
+            weaker = precedence(part) < strength or (i > 0 and precedence(part) == strength)
+            if weaker and not _grouped(text):
                 text = f"({text})"
             lines.append(f"{inner}{lead}{text}")
         lines.append(pad + ")")
@@ -246,22 +324,60 @@ class Program:
         return candidate
 
     def bind(self, value: ast.expr, hint: str) -> ast.expr:
+        """A variable holding `value`; the existing one when the same value is bound already
+        (equal ibis expressions are the same expression, so sharing the name is honest)."""
+        if _shareable(value):
+            key = ast.dump(value)
+            for var, existing in self.statements:
+                if ast.dump(existing) == key:
+                    return name(var)
         var = self.fresh(hint)
         self.statements.append((var, value))
         return name(var)
 
     def render(self, final: ast.expr, target: str = "expr") -> str:
-        body = [f"{var} = {fmt(value, len(var) + 3)}" for var, value in self.statements]
-        body.append(f"{target} = {fmt(final, len(target) + 3)}")
+        statements = _share(self.statements + [(target, final)])
+        body = [f"{var} = {fmt(value, len(var) + 3)}" for var, value in statements]
         text = "\n".join(body)
         header = ["import ibis"]
-        if _uses_underscore(self.statements, final):
+        if _uses_underscore(statements):
             header.append("from ibis import _")
         return "\n".join(header) + "\n\n" + text + "\n"
 
 
-def _uses_underscore(statements: list[tuple[str, ast.expr]], final: ast.expr) -> bool:
-    nodes = [value for _, value in statements] + [final]
+def _shareable(value: ast.expr) -> bool:
+    """`.view()` makes a new table instance on purpose: never merge those."""
+    return not any(
+        isinstance(n, ast.Attribute) and n.attr == "view" for n in ast.walk(value)
+    ) and not isinstance(value, ast.Name)
+
+
+class _Share(ast.NodeTransformer):
+    def __init__(self, known: dict[str, str]) -> None:
+        self.known = known
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        if isinstance(node, ast.expr) and not isinstance(node, ast.Name):
+            var = self.known.get(ast.dump(node))
+            if var is not None:
+                return name(var)
+        return super().generic_visit(node)
+
+
+def _share(statements: list[tuple[str, ast.expr]]) -> list[tuple[str, ast.expr]]:
+    """Refer to an earlier variable wherever its value appears again."""
+    known: dict[str, str] = {}
+    out = []
+    for var, value in statements:
+        value = _Share(known).visit(value) if known else value
+        out.append((var, value))
+        if _shareable(value):
+            known[ast.dump(value)] = var
+    return out
+
+
+def _uses_underscore(statements: list[tuple[str, ast.expr]]) -> bool:
+    nodes = [value for _, value in statements]
     return any(
         isinstance(n, ast.Name) and n.id == "_" for root in nodes for n in ast.walk(root)
     )

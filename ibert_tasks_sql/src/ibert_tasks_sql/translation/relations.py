@@ -159,6 +159,34 @@ def split_and(node: exp.Expression | None) -> list[exp.Expression]:
     return [node]
 
 
+def factor_or(node: exp.Expression) -> list[exp.Expression]:
+    """`(a AND b) OR (a AND c)` → `[a, b OR c]`: a condition every branch shares becomes a
+    conjunct of its own, so join keys repeated in each branch (TPC-H Q19) join as keys.
+    The distributive law holds in SQL's three-valued logic, so this is exact."""
+    inner = node
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    if not isinstance(inner, exp.Or):
+        return [node]
+    branches = [split_and(b) for b in _flatten_or(inner)]
+    common = [c for c in branches[0] if all(any(c == d for d in b) for b in branches[1:])]
+    if not common:
+        return [node]
+    rests = [[d for d in b if not any(d == c for c in common)] for b in branches]
+    if any(not rest for rest in rests):  # a OR (a AND b) is a
+        return common
+    rest = exp.or_(*[exp.and_(*r) for r in rests])
+    return common + [rest]
+
+
+def _flatten_or(node: exp.Expression) -> list[exp.Expression]:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Or):
+        return _flatten_or(node.left) + _flatten_or(node.right)
+    return [node]
+
+
 def and_all(parts: Sequence[ast.expr]) -> ast.expr:
     out = parts[0]
     for part in parts[1:]:
@@ -334,7 +362,7 @@ class Translator:
         if distinct is not None and distinct.args.get("on") is not None:
             raise self.unsupported(distinct, "DISTINCT ON")
         frame = Frame(self, outer, correlated=bool(outer and external_aliases(node)))
-        conjuncts = split_and(node.args.get("where"))
+        conjuncts = [f for c in split_and(node.args.get("where")) for f in factor_or(c)]
         chain, conjuncts = self.from_(node, frame, conjuncts)
         if conjuncts:
             if any(external_aliases(q) & set(frame.sources) for c in conjuncts for q in subqueries(c)):
@@ -935,22 +963,31 @@ class Translator:
             and pure_aggregate(q.expressions[0].unalias())
             and not contains_window(q.expressions[0])
         ):
+            # the reduction over the subquery's rows: `rel.col.max()`
             value = q.expressions[0].unalias()
             frame, chain = self.inner_frame(q, s)
-            uses = sum(1 for n in own_nodes(value) if isinstance(n, (exp.Column, exp.Star)) or
-                       (isinstance(n, exp.Count) and n.this is None))
-            if not isinstance(chain, ast.Name) and uses > 1:
-                chain = self.program.bind(chain, self.anchor_hint(frame).replace("_rows", "") + "_sub")
+            inline = Scalars(self, attrs.evolve(frame, current=chain, reduction=True))(value)
+            uses = sum(
+                1 for n in own_nodes(value)
+                if isinstance(n, exp.Column) or (isinstance(n, exp.Count) and n.this is None)
+            )
+            if not isinstance(chain, ast.Name) and (uses > 1 or len(py.unparse(inline)) > 70):
+                chain = self.program.bind(chain, self.subquery_hint(frame))
             frame.current = chain
             frame.reduction = True
             result = Scalars(self, frame)(value)
-            if s.grouped and not frame.correlated:
+            if not frame.correlated:
+                # a reduction over a relation the outer query derives from would be read as
+                # a reduction of the outer rows; .as_scalar() keeps it a subquery
                 result = py.method(result, "as_scalar")
             return result
         rel = self.query(q, s.frame)
         if len(rel.columns) != 1:
             raise self.unsupported(node, "scalar subquery with several columns")
         return py.method(rel.node, "as_scalar")
+
+    def subquery_hint(self, frame: Frame) -> str:
+        return next(iter(frame.sources)) + "_sub"
 
     def in_subquery(self, node: exp.In, s: Scalars, negate: bool = False) -> ast.expr:
         q = node.args["query"]
@@ -965,7 +1002,11 @@ class Translator:
             frame, chain = self.inner_frame(q, s)
             f, src, real = frame.locate(col)
             if f is frame:
-                target = py.column(chain, frame.outname(src.alias, real), self.table_attrs)
+                out = frame.outname(src.alias, real)
+                target = py.column(chain, out, self.table_attrs)
+                if not isinstance(chain, ast.Name) and len(py.unparse(target)) > 60:
+                    chain = self.program.bind(chain, self.subquery_hint(frame))
+                    target = py.column(chain, out, self.table_attrs)
                 return py.method(s.value(node.this), meth, target)
         rel = self.query(q, s.frame)
         if len(rel.columns) != 1:

@@ -135,10 +135,7 @@ def _paren(s: Scalars, node: exp.Paren) -> ast.expr:
 
 def _binary(op: str) -> Handler:
     def handler(s: Scalars, node: exp.Binary) -> ast.expr:
-        left, right = s(node.left), s(node.right)
-        if is_literal(left) and is_literal(right):
-            left = as_ibis(left)
-        return py.binop(left, op, right)
+        return py.binop(s(node.left), op, s(node.right))
 
     return handler
 
