@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ibert_core import hookimpl
 from ibert_core.registry import TaskSpec
+
+if TYPE_CHECKING:
+    import click
 
 
 @hookimpl
@@ -15,3 +19,11 @@ def register_tasks(register: Callable[[TaskSpec], None]) -> None:
 
     for spec in (*translation_tasks, *editing_tasks):
         register(spec)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    from ibert_core.cli import data_commands
+    from ibert_tasks_sql.corpus.cli import build_command
+
+    data_commands(cli).add_command(build_command)

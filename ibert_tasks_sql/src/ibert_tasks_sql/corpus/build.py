@@ -1,0 +1,161 @@
+"""`ibert data build`: run units in order, dedup, write splits, keep a manifest, write stats.
+
+Resuming: records are appended and flushed one by one (`CorpusWriter`); after each unit the
+manifest records the next unit and the counters, atomically. A killed build rerun with the
+same arguments re-reads the dedup keys already written, restarts at the manifest's unit and
+skips records it already has, so nothing is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ibert_core.corpus import CorpusWriter, read_examples
+from ibert_core.errors import BadInput
+from ibert_core.types import Example
+from ibert_tasks_sql.corpus.normalize import SPLITS
+from ibert_tasks_sql.corpus.pipeline import BuildConfig, UnitProcessor, UnitResult
+from ibert_tasks_sql.corpus.stats import corpus_stats
+
+MANIFEST = "manifest.json"
+SPLIT_NAMES = tuple(name for name, _ in SPLITS)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def load_manifest(out: Path, config: BuildConfig) -> dict[str, Any]:
+    path = out / MANIFEST
+    if not path.exists():
+        return {"config": config.identity(), "next_unit": 0, "counters": {}, "seconds": 0.0}
+    manifest: dict[str, Any] = json.loads(path.read_text())
+    if manifest.get("config") != json.loads(json.dumps(config.identity())):
+        raise BadInput(
+            f"{out} holds a corpus built with other settings ({manifest.get('config')})",
+            "rerun with the same --seed/--tasks/--dialects to resume, or choose a new --out",
+        )
+    return manifest
+
+
+# --- running units ----------------------------------------------------------------------------
+
+_PROCESSOR: UnitProcessor | None = None
+
+
+def _init_worker(config: BuildConfig) -> None:
+    global _PROCESSOR
+    _PROCESSOR = UnitProcessor(config)
+
+
+def _work(index: int) -> UnitResult:
+    assert _PROCESSOR is not None
+    return _PROCESSOR.process(index)
+
+
+def units(config: BuildConfig, start: int, workers: int) -> Iterator[UnitResult]:
+    """Results of units start, start+1, ... in order, computed by `workers` processes."""
+    if workers <= 1:
+        processor = UnitProcessor(config)
+        try:
+            index = start
+            while True:
+                yield processor.process(index)
+                index += 1
+        finally:
+            processor.close()
+        return
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(
+        workers, mp_context=mp.get_context("spawn"), initializer=_init_worker, initargs=(config,)
+    ) as pool:
+        window: list[Future[UnitResult]] = []
+        index = start
+        try:
+            while True:
+                while len(window) < workers * 3:
+                    window.append(pool.submit(_work, index))
+                    index += 1
+                yield window.pop(0).result()
+        finally:
+            for f in window:
+                f.cancel()
+
+
+# --- the build ---------------------------------------------------------------------------------
+
+
+def build(
+    out: Path,
+    n: int,
+    config: BuildConfig,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+    stop_after_units: int | None = None,
+) -> dict[str, Any]:
+    """Build (or resume) a corpus of `n` records in `out`; returns the stats written."""
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = load_manifest(out, config)
+    keys: set[str] = set()
+    for split in SPLIT_NAMES:
+        path = out / f"{split}.jsonl"
+        if path.exists():
+            with CorpusWriter(path):  # cuts a torn last line left by a killed run
+                pass
+            keys.update(str(e.meta.get("dedup")) for e in read_examples(path))
+    written = len(keys)
+    if progress:
+        progress(min(written, n))
+    counters: Counter[str] = Counter(manifest["counters"])
+    started = time.perf_counter()
+    done_units = 0
+    if written < n:
+        writers = {s: CorpusWriter(out / f"{s}.jsonl") for s in SPLIT_NAMES}
+        try:
+            for result in units(config, manifest["next_unit"], workers):
+                complete = True
+                for data in result.records:
+                    if written >= n:
+                        complete = False  # the rest of this unit waits for a larger --n
+                        break
+                    ex = Example.from_dict(data)
+                    key = str(ex.meta["dedup"])
+                    if key in keys:
+                        counters["duplicates_dropped"] += 1
+                        continue
+                    writers[str(ex.meta["split"])].write(ex)
+                    keys.add(key)
+                    written += 1
+                    if progress:
+                        progress(1)
+                if complete:
+                    counters.update(result.counters)
+                    counters["units"] += 1
+                    manifest["next_unit"] = result.index + 1
+                manifest["counters"] = dict(counters)
+                manifest["seconds"] = manifest.get("seconds", 0.0) + time.perf_counter() - started
+                started = time.perf_counter()
+                _write_json(out / MANIFEST, manifest)
+                done_units += 1
+                if written >= n or (stop_after_units and done_units >= stop_after_units):
+                    break
+        finally:
+            for w in writers.values():
+                w.close()
+    stats = corpus_stats(out, manifest, config)
+    _write_json(out / "stats.json", stats)
+    return stats

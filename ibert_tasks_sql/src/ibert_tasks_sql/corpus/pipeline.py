@@ -1,0 +1,401 @@
+"""One work unit: a seed query → verified pairs → records for every requested task.
+
+A unit is a pure function of (build seed, unit index): the same unit always yields the same
+records, which is what makes a killed build resumable and a parallel build reproducible.
+Validation is batched per phase (`validate_many`), so the validator's worker pool checks the
+jobs of a unit side by side:
+
+1. the seed and its SQL augmentations, each translated and checked against its SQL;
+2. equivalent Ibis formulations of every verified pair, each checked again;
+3. per verified pair: compiling to each dialect, and running mutated (broken) code;
+4. each dialect's SQL, transpiled back to DuckDB by sqlglot, checked against the code.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import attrs
+import sqlglot
+
+from ibert_core.errors import IbertError
+from ibert_core.types import Example, TaskRequest, ValidationJob
+from ibert_tasks_sql.corpus import completion, docstrings, ibis_code, mutations
+from ibert_tasks_sql.corpus.augment import augment
+from ibert_tasks_sql.corpus.generator import generate
+from ibert_tasks_sql.corpus.layout import layout
+from ibert_tasks_sql.corpus.records import Pair, example, verdict_summary
+from ibert_tasks_sql.corpus.seeds import SeedQuery
+from ibert_tasks_sql.corpus.sqlcheck import EmptyTables
+from ibert_tasks_sql.corpus.templates import templates
+
+ALL_TASKS = (
+    "sql_to_ibis",
+    "ibis_to_sql",
+    "code_completion",
+    "error_resolution",
+    "documentation",
+    "qa",
+)
+DIALECTS = ("duckdb", "postgres", "bigquery", "snowflake")
+
+
+@attrs.frozen
+class BuildConfig:
+    """What determines a build's content (a rerun must use the same)."""
+
+    seed: int = 0
+    tasks: tuple[str, ...] = attrs.field(converter=tuple, default=ALL_TASKS)
+    dialects: tuple[str, ...] = attrs.field(converter=tuple, default=DIALECTS)
+    template_share: float = 0.5
+    augment: bool = True
+    cuts_per_pair: int = 2
+    mutations_per_pair: int = 2
+    validator_workers: int = 2
+
+    def identity(self) -> dict[str, Any]:
+        data = attrs.asdict(self)
+        data.pop("validator_workers")
+        return data
+
+
+@attrs.define
+class UnitResult:
+    index: int
+    records: list[dict[str, Any]]
+    counters: Counter[str]
+
+
+def pick_seed(config: BuildConfig, rng: random.Random) -> SeedQuery:
+    if rng.random() < config.template_share:
+        return rng.choice(templates()).instantiate(rng)
+    return generate(rng)
+
+
+class UnitProcessor:
+    """Turns unit indices into records; owns a context (translator + validator) for its process."""
+
+    def __init__(self, config: BuildConfig, context: Any | None = None) -> None:
+        import ibis
+
+        from ibert_core.plugins import make_context
+
+        self.config = config
+        self._own_context = context is None
+        self.context = context or make_context(
+            config={"validators": {"duckdb": {"workers": config.validator_workers}}}
+        )
+        self.handler = self.context.handler("sql_to_ibis")
+        self.validator = self.context.validator("duckdb")
+        self.ibis_version = ibis.__version__
+        self.empty = EmptyTables()
+        tasks = self.context.registries.tasks
+        self.qa = "qa" in config.tasks and "qa" in tasks
+        self._qa_cache: dict[str, Any] = {}
+
+    def close(self) -> None:
+        if self._own_context:
+            self.context.close()
+
+    # --- phase 1 -------------------------------------------------------------------------
+
+    def translate(self, seed: SeedQuery, counters: Counter[str]) -> str | None:
+        error = self.empty.error(seed.sql, seed.schema)
+        if error is not None:
+            counters["rejected|sql_bind"] += 1
+            return None
+        request = TaskRequest("sql_to_ibis", seed.sql, schema=seed.schema_obj, dialect="duckdb")
+        try:
+            cands = list(self.handler.candidates(request, ()))
+        except IbertError:
+            counters["rejected|translate"] += 1
+            return None
+        if not cands:
+            counters["rejected|translate"] += 1
+            return None
+        return str(cands[0].text)
+
+    def pairs(self, seeds: Sequence[SeedQuery], counters: Counter[str]) -> list[Pair]:
+        todo = []
+        for seed in seeds:
+            kind = (
+                "augment|" + seed.augmentations[-1].split("(")[0]
+                if seed.augmentations
+                else f"{seed.source}|{seed.origin}"
+            )
+            counters[f"attempted|{kind}"] += 1
+            code = self.translate(seed, counters)
+            if code is not None:
+                todo.append((seed, code, kind))
+        verdicts = self.validator.validate_many(
+            [ValidationJob(code, seed.schema_obj, reference_sql=seed.sql) for seed, code, _ in todo]
+        )
+        out = []
+        for (seed, code, kind), verdict in zip(todo, verdicts, strict=False):
+            if verdict.passed:
+                counters[f"accepted|{kind}"] += 1
+                out.append(Pair(seed, code, verdict))
+            else:
+                failed = verdict.failed
+                counters[f"rejected|{failed.name if failed else 'unverified'}"] += 1
+        return out
+
+    # --- phase 2 -------------------------------------------------------------------------
+
+    def formulations(self, pairs: Sequence[Pair], counters: Counter[str]) -> list[Pair]:
+        todo = []
+        for pair in pairs:
+            for name, code in ibis_code.formulations(pair.code, pair.seed.schema).items():
+                try:
+                    code = layout(code)
+                except SyntaxError:
+                    continue
+                todo.append((pair, name, code))
+        verdicts = self.validator.validate_many(
+            [
+                ValidationJob(code, p.seed.schema_obj, reference_sql=p.seed.sql)
+                for p, _, code in todo
+            ]
+        )
+        out = []
+        for (pair, name, code), verdict in zip(todo, verdicts, strict=False):
+            counters[f"attempted|formulation|{name}"] += 1
+            if verdict.passed:
+                counters[f"accepted|formulation|{name}"] += 1
+                out.append(Pair(pair.seed, code, verdict, name))
+        return out
+
+    # --- phase 3 and 4 -----------------------------------------------------------------------
+
+    def ibis_to_sql(self, pairs: Sequence[Pair], counters: Counter[str]) -> list[Example]:
+        compile_stages = ("parse", "build", "compile")
+        jobs = [
+            (
+                p,
+                d,
+                ValidationJob(
+                    p.code, p.seed.schema_obj, stages=compile_stages, options={"compile_dialect": d}
+                ),
+            )
+            for p in pairs
+            for d in self.config.dialects
+        ]
+        compiled = self.validator.validate_many([j for _, _, j in jobs])
+        roundtrip = []
+        for (pair, dialect, _), verdict in zip(jobs, compiled, strict=False):
+            sql = (
+                verdict.artifacts.get("dialect_sql")
+                if dialect != "duckdb"
+                else verdict.artifacts.get("sql")
+            )
+            if not verdict.passed or not sql:
+                counters[f"derived_rejected|ibis_to_sql|compile_{dialect}"] += 1
+                continue
+            try:
+                back = sqlglot.transpile(sql, read=dialect, write="duckdb")[0]
+            except sqlglot.errors.SqlglotError:
+                counters[f"derived_rejected|ibis_to_sql|transpile_{dialect}"] += 1
+                continue
+            roundtrip.append((pair, dialect, sql, back))
+        verdicts = self.validator.validate_many(
+            [
+                ValidationJob(p.code, p.seed.schema_obj, reference_sql=back)
+                for p, _, _, back in roundtrip
+            ]
+        )
+        out = []
+        for (pair, dialect, sql, _back), verdict in zip(roundtrip, verdicts, strict=False):
+            if not verdict.passed:
+                counters[f"derived_rejected|ibis_to_sql|execute_{dialect}"] += 1
+                continue
+            summary = verdict_summary(verdict)
+            summary["check"] = f"{dialect} SQL transpiled to duckdb and executed against the code"
+            out.append(
+                example(
+                    pair,
+                    "ibis_to_sql",
+                    {"code": pair.code},
+                    {"sql": sql},
+                    summary,
+                    self.ibis_version,
+                    dialect=dialect,
+                    engine="ibis.to_sql",
+                )
+            )
+        return out
+
+    def error_resolution(
+        self, pairs: Sequence[Pair], rng: random.Random, counters: Counter[str]
+    ) -> list[Example]:
+        todo = []
+        for pair in pairs:
+            for name, broken in mutations.mutate(
+                pair.code, pair.seed.schema, rng, self.config.mutations_per_pair
+            ):
+                todo.append((pair, name, broken))
+        verdicts = self.validator.validate_many(
+            [ValidationJob(b, p.seed.schema_obj, reference_sql=p.seed.sql) for p, _, b in todo]
+        )
+        out = []
+        for (pair, name, broken), verdict in zip(todo, verdicts, strict=False):
+            failed = verdict.failed
+            if verdict.passed or failed is None or failed.name == "compare":
+                # still correct, or wrong only in its results: no error message to learn from
+                counters[f"derived_rejected|error_resolution|{name}"] += 1
+                continue
+            summary = {
+                "broken": verdict_summary(verdict),
+                "fixed": verdict_summary(pair.verdict),
+                "passed": True,
+            }
+            out.append(
+                example(
+                    pair,
+                    "error_resolution",
+                    {"code": broken, "error": failed.message, "stage": failed.name},
+                    {"code": pair.code},
+                    summary,
+                    self.ibis_version,
+                    mutation=name,
+                )
+            )
+        return out
+
+    # --- tasks without further execution -------------------------------------------------------
+
+    def sql_to_ibis(self, pair: Pair) -> Example:
+        return example(
+            pair,
+            "sql_to_ibis",
+            {"sql": pair.seed.sql},
+            {"code": pair.code},
+            verdict_summary(pair.verdict),
+            self.ibis_version,
+        )
+
+    def code_completion(self, pair: Pair, rng: random.Random) -> list[Example]:
+        out = []
+        for prefix, rest, kind in completion.split(pair.code, rng, self.config.cuts_per_pair):
+            out.append(
+                example(
+                    pair,
+                    "code_completion",
+                    {"prefix": prefix},
+                    {"rest": rest},
+                    verdict_summary(pair.verdict),
+                    self.ibis_version,
+                    dialect=None,
+                    cut=kind,
+                )
+            )
+        return out
+
+    def documentation(self, pair: Pair, counters: Counter[str]) -> Example | None:
+        params = ibis_code.table_names_used(pair.code, pair.seed.schema)
+        columns = list(pair.verdict.artifacts.get("columns") or ())
+        name = docstrings.function_name(pair.seed.origin, params)
+        try:
+            used = docstrings.columns_used(
+                pair.code, {t: dict(pair.seed.schema[t]) for t in params}
+            )
+            doc = docstrings.docstring(pair.seed.sql, params, used, columns)
+            bare = docstrings.wrap(pair.code, name, params, None)
+            documented = docstrings.wrap(pair.code, name, params, doc)
+        except (SyntaxError, sqlglot.errors.SqlglotError):
+            counters["derived_rejected|documentation|build"] += 1
+            return None
+        problem = docstrings.check(documented, params, columns)
+        if problem is not None:
+            counters["derived_rejected|documentation|check"] += 1
+            return None
+        summary = verdict_summary(pair.verdict)
+        summary["docstring_check"] = "parses; documents exactly the parameters and result columns"
+        return example(
+            pair,
+            "documentation",
+            {"code": bare},
+            {"docstring": doc, "code": documented},
+            summary,
+            self.ibis_version,
+            dialect=None,
+            engine="corpus.docstrings",
+        )
+
+    def qa_examples(self, pair: Pair, counters: Counter[str]) -> list[Example]:
+        from ibert_core import engine
+
+        methods = [
+            n
+            for n in ibis_code.called_names(ibis_code.parse(pair.code) or [])  # type: ignore[arg-type]
+            if n in ibis_code.METHOD_FEATURES
+        ]
+        out = []
+        for method in sorted(set(methods))[:1]:
+            question = f"How do I use `{method}` in Ibis?"
+            if question not in self._qa_cache:
+                try:
+                    result = engine.run(self.context, TaskRequest("qa", question))
+                except IbertError:
+                    result = None
+                self._qa_cache[question] = result
+            result = self._qa_cache[question]
+            if result is None or not result.verified or not result.answer:
+                counters["derived_rejected|qa|unverified"] += 1
+                continue
+            assert result.verdict is not None
+            out.append(
+                example(
+                    pair,
+                    "qa",
+                    {"question": question},
+                    {"answer": result.answer},
+                    verdict_summary(result.verdict),
+                    self.ibis_version,
+                    dialect=None,
+                    engine="qa",
+                )
+            )
+        return out
+
+    # --- the unit ------------------------------------------------------------------------------
+
+    def process(self, index: int) -> UnitResult:
+        rng = random.Random(f"{self.config.seed}:{index}")
+        counters: Counter[str] = Counter()
+        if self.qa:
+            counters["qa_registered"] += 1
+        seed = pick_seed(self.config, rng)
+        seeds = [seed, *(augment(seed, rng) if self.config.augment else [])]
+        pairs = self.pairs(seeds, counters)
+        if pairs and self.config.augment:
+            pairs += self.formulations(pairs, counters)
+        tasks = set(self.config.tasks)
+        records: list[Example] = []
+        for pair in pairs:
+            if "sql_to_ibis" in tasks:
+                records.append(self.sql_to_ibis(pair))
+            if "code_completion" in tasks:
+                records.extend(self.code_completion(pair, rng))
+            if "documentation" in tasks:
+                doc = self.documentation(pair, counters)
+                if doc is not None:
+                    records.append(doc)
+            if self.qa:
+                records.extend(self.qa_examples(pair, counters))
+        if pairs and "ibis_to_sql" in tasks:
+            records.extend(self.ibis_to_sql(pairs, counters))
+        if pairs and "error_resolution" in tasks:
+            records.extend(self.error_resolution(pairs, rng, counters))
+        for r in records:
+            counters[f"records|{r.task}"] += 1
+        return UnitResult(index, [r.to_dict() for r in records], counters)
+
+
+def run_units(processor: UnitProcessor, start: int) -> Iterator[UnitResult]:
+    index = start
+    while True:
+        yield processor.process(index)
+        index += 1

@@ -1,0 +1,98 @@
+"""`stats.json`: what a corpus holds (per split, task, source, template, difficulty, feature)
+and how it was made (acceptance by source and template, rejections by stage, throughput).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ibert_core.corpus import read_examples
+
+NOTES_QA = "qa skipped: no `qa` task is registered (install ibert-tasks-docs)"
+
+
+def _acceptance(counters: Mapping[str, int]) -> dict[str, Any]:
+    attempted: Counter[str] = Counter()
+    accepted: Counter[str] = Counter()
+    for key, value in counters.items():
+        head, _, rest = key.partition("|")
+        if head == "attempted":
+            attempted[rest] += value
+        elif head == "accepted":
+            accepted[rest] += value
+    by_kind = {
+        k: {
+            "attempted": attempted[k],
+            "accepted": accepted[k],
+            "rate": round(accepted[k] / attempted[k], 4) if attempted[k] else None,
+        }
+        for k in sorted(attempted)
+    }
+    by_source: dict[str, Counter[str]] = defaultdict(Counter)
+    for k, v in by_kind.items():
+        source = k.split("|")[0]
+        by_source[source]["attempted"] += v["attempted"]
+        by_source[source]["accepted"] += v["accepted"]
+    return {
+        "by_source": {
+            s: {**c, "rate": round(c["accepted"] / c["attempted"], 4) if c["attempted"] else None}
+            for s, c in sorted(by_source.items())
+        },
+        "by_origin": by_kind,
+    }
+
+
+def corpus_stats(out: Path, manifest: Mapping[str, Any], config: Any) -> dict[str, Any]:
+    total = 0
+    tallies: dict[str, Counter[str]] = defaultdict(Counter)
+    skeletons: dict[str, set[str]] = defaultdict(set)
+    for file in sorted(out.glob("*.jsonl")):
+        for ex in read_examples(file):
+            total += 1
+            meta = ex.meta
+            split = str(meta.get("split") or file.stem)
+            tallies["split"][split] += 1
+            tallies["task"][ex.task] += 1
+            tallies["source"][str(meta.get("source"))] += 1
+            tallies["origin"][str(meta.get("origin"))] += 1
+            tallies["difficulty"][str(meta.get("difficulty"))] += 1
+            tallies["domain"][str(meta.get("domain"))] += 1
+            if ex.task == "ibis_to_sql":
+                tallies["dialect"][str(ex.dialect)] += 1
+            for f in meta.get("features") or ():
+                tallies["feature"][str(f)] += 1
+            for f in meta.get("anti_patterns") or ():
+                tallies["anti_pattern"][str(f)] += 1
+            tallies[f"task_in_{split}"][ex.task] += 1
+            skeletons[split].add(str(meta.get("skeleton")))
+    counters: Mapping[str, int] = manifest.get("counters", {})
+    rejected = {k.split("|", 1)[1]: v for k, v in counters.items() if k.startswith("rejected|")}
+    derived = {
+        k.split("|", 1)[1]: v for k, v in counters.items() if k.startswith("derived_rejected|")
+    }
+    seconds = float(manifest.get("seconds", 0.0))
+    notes = []
+    tasks = getattr(config, "tasks", ())
+    if "qa" in tasks and not any(k == "records|qa" for k in counters):
+        notes.append(
+            NOTES_QA
+            if not counters.get("qa_registered")
+            else "qa registered but no answer was verified"
+        )
+    notes.append("features are tagged from the Ibis AST (semgrep is not installed)")
+    return {
+        "total": total,
+        **{f"by_{k}": dict(sorted(v.items())) for k, v in sorted(tallies.items())},
+        "skeletons": {s: len(v) for s, v in sorted(skeletons.items())},
+        "units": counters.get("units", 0),
+        "duplicates_dropped": counters.get("duplicates_dropped", 0),
+        "acceptance": _acceptance(counters),
+        "rejected_by_stage": dict(sorted(rejected.items())),
+        "derived_rejected": dict(sorted(derived.items())),
+        "seconds": round(seconds, 3),
+        "records_per_second": round(total / seconds, 3) if seconds else None,
+        "notes": notes,
+    }
