@@ -81,22 +81,35 @@ def parse(sql: str, dialect: str | None = None) -> exp.Expression:
     return tree
 
 
+_SQL_TYPES = {
+    "boolean": "BOOLEAN", "bool": "BOOLEAN", "int8": "TINYINT", "int16": "SMALLINT",
+    "int32": "INT", "int64": "BIGINT", "uint8": "UTINYINT", "uint16": "USMALLINT",
+    "uint32": "UINTEGER", "uint64": "UBIGINT", "float16": "REAL", "float32": "REAL",
+    "float64": "DOUBLE", "string": "VARCHAR", "date": "DATE", "time": "TIME",
+    "timestamp": "TIMESTAMP", "binary": "BLOB", "uuid": "UUID", "interval": "INTERVAL",
+    "decimal": "DECIMAL", "json": "JSON",
+}
+
+
+def sql_type(dtype: str) -> str:
+    """A DuckDB SQL type for an ibis dtype string (`UNKNOWN` for nested and exotic ones).
+
+    Qualifying needs only the column names; the types help type inference (integer
+    division). Kept as a table so that translating does not import ibis.
+    """
+    text = dtype.strip().lstrip("!").lower()
+    base, _, rest = text.partition("(")
+    if base == "decimal" and rest:
+        return f"DECIMAL({rest.rstrip(')')})"
+    if base.startswith("timestamp"):
+        return "TIMESTAMP"
+    return _SQL_TYPES.get(base, "UNKNOWN")
+
+
 @functools.lru_cache(maxsize=64)
 def _sqlglot_schema(schema: Schema) -> dict[str, dict[str, str]]:
-    """The schema as sqlglot wants it, types rendered as DuckDB SQL types."""
-    import ibis
-    from ibis.backends.sql.datatypes import DuckDBType
-
-    out: dict[str, dict[str, str]] = {}
-    for table in schema.tables:
-        cols = {}
-        for c in table.columns:
-            try:
-                cols[c.name] = DuckDBType.from_ibis(ibis.dtype(c.dtype)).sql("duckdb")
-            except Exception:  # an exotic dtype: qualify only needs the name
-                cols[c.name] = "UNKNOWN"
-        out[table.name] = cols
-    return out
+    """The schema as sqlglot wants it: `{table: {column: SQL type}}`."""
+    return {t.name: {c.name: sql_type(c.dtype) for c in t.columns} for t in schema.tables}
 
 
 def check_tables(tree: exp.Expression, schema: Schema, sql: str | None = None) -> None:

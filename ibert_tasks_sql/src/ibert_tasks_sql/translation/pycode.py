@@ -275,6 +275,12 @@ def fmt(node: ast.expr, col: int = 0, level: int = 0, force: bool = False) -> st
         return text
     if isinstance(node, ast.Call):
         return _fmt_call(unparse(node.func), node, col, level)
+    if isinstance(node, ast.Dict):
+        items = [
+            f"{inner}{unparse(k) if k is not None else '**'}: {fmt(v, len(inner) + 8, level + 1)},"
+            for k, v in zip(node.keys, node.values, strict=True)
+        ]
+        return "\n".join(["{", *items, pad + "}"])
     if isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not):
         symbol = {ast.Invert: "~", ast.USub: "-", ast.UAdd: "+"}[type(node.op)]
         text = fmt(node.operand, col + 1, level)
@@ -381,3 +387,9 @@ def _uses_underscore(statements: list[tuple[str, ast.expr]]) -> bool:
     return any(
         isinstance(n, ast.Name) and n.id == "_" for root in nodes for n in ast.walk(root)
     )
+
+
+def fmt_statement(target: str, source: str) -> str:
+    """`target = source` laid out like the rest of the program (`source` is Python code)."""
+    value = ast.parse(source, mode="eval").body
+    return f"{target} = {fmt(value, len(target) + 3)}"

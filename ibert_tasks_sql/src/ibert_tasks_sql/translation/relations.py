@@ -10,6 +10,7 @@ bound to a variable (needed when a correlated subquery refers back to it).
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 import attrs
@@ -33,12 +34,22 @@ from ibert_tasks_sql.translation.scalars import (
 UNDERSCORE = py.name("_")
 
 
-def _table_attrs() -> frozenset[str]:
-    """Names a column cannot use as `t.name`: they are Table (or join) attributes."""
-    from ibis.expr.types.joins import Join
-    from ibis.expr.types.relations import Table
-
-    return frozenset(n for cls in (Table, Join) for n in dir(cls) if not n.startswith("_"))
+#: Public attributes of ibis tables (and joins) in ibis 10-12: a column with one of these
+#: names is written `t["count"]`, since `t.count` is the method. Kept literal so that the
+#: translator needs no ibis import; a test checks it covers the installed ibis.
+TABLE_ATTRS = frozenset(
+    """
+    agg aggregate alias anti_join any_inner_join any_left_join as_scalar as_table asof_join bind
+    cache cast columns compile count cross_join describe difference distinct drop drop_null
+    dropna equals execute fill_null fillna filter get_backend get_name group_by groupby head
+    info inner_join intersect join left_join limit mutate nunique op order_by outer_join pipe
+    pivot_longer pivot_wider preview projection relabel relocate rename right_join rowid sample
+    schema select semi_join set_column sql to_array to_csv to_delta to_json to_pandas
+    to_pandas_batches to_parquet to_parquet_dir to_polars to_pyarrow to_pyarrow_batches to_sql
+    to_torch to_xlsx topk try_cast unbind union unnest unpack value_counts view visualize
+    window_by
+    """.split()
+)
 
 
 @attrs.define
@@ -235,7 +246,7 @@ class Translator:
         self.sql = sql
         self.program = py.Program(reserved=set(schema.names) | {"ibis", "_", "expr"})
         self.ctes: list[dict[str, Rel]] = []
-        self.table_attrs = _table_attrs()
+        self.table_attrs = TABLE_ATTRS
         self._types: exp.Expression | None = None
         self.tree: exp.Expression | None = None
 
@@ -386,13 +397,17 @@ class Translator:
             return next(iter(frame.sources)) + "_rows"
         return "joined"
 
-    def projections(self, node: exp.Select, names: Sequence[str] | None) -> list[tuple[str, exp.Expression]]:
+    def projections(
+        self, node: exp.Select, names: Sequence[str] | None
+    ) -> list[tuple[str, exp.Expression]]:
         items: list[tuple[str, exp.Expression]] = []
         seen: set[str] = set()
         for i, proj in enumerate(node.expressions):
             if isinstance(proj, exp.Star):
                 raise self.unsupported(proj, "SELECT *", "pass a schema so the columns are known")
             name = names[i] if names is not None and i < len(names) else proj.alias_or_name
+            if names is None and re.fullmatch(r"_col_\d+", name):
+                name = default_name(proj.unalias())
             base, n = name, 2
             while name in seen:
                 name = f"{base}_{n}"
@@ -921,14 +936,28 @@ class Translator:
             if agg_columns != final:
                 chain = py.method(chain, "select", *[py.lit(n) for n in final])
         else:
-            if not identity:
+            names_first = [n for n, _, is_name in proj_args[: len(agg_columns)] if is_name]
+            if identity:
+                pass
+            elif names_first == agg_columns and not any(
+                is_name for _, _, is_name in proj_args[len(agg_columns):]
+            ):
+                # every aggregated column, in order, then computed ones: a mutate
+                added = [(n, v, False) for n, v, _ in proj_args[len(agg_columns):]]
+                chain = self.call_with_names(chain, "mutate", added)
+            else:
                 chain = self.call_with_names(chain, "select", proj_args)
             if distinct:
                 chain = py.method(chain, "distinct")
             if order is not None:
                 chain = py.method(chain, "order_by", *keys_out)
         chain = self.limit(node, chain)
-        return Rel(chain, final)
+        dtypes = {}
+        for name, g in keys:
+            d = frame.dtype_of(g, s)
+            if d and name in final:
+                dtypes[name] = d
+        return Rel(chain, final, dtypes)
 
     def _outname_of(self, frame: Frame, col: exp.Column) -> str:
         _, src, real = frame.locate(col)
@@ -1112,6 +1141,18 @@ class Translator:
             sign = -1 if str(side).upper() == "PRECEDING" else 1
             return py.lit(sign * amount)
         raise self.unsupported(spec, f"window frame bound {value}")
+
+
+def default_name(node: exp.Expression) -> str:
+    """A readable name for an unnamed projection: `count`, `sum_amount`, `upper_name`."""
+    if isinstance(node, exp.Count) and (node.this is None or isinstance(node.this, exp.Star)):
+        return "count"
+    func = type(node).__name__.lower() if isinstance(node, exp.Func) else "value"
+    if isinstance(node, exp.Anonymous):
+        func = node.name.lower()
+    column = next((c.name for c in node.find_all(exp.Column)), None)
+    name = f"{func}_{column}" if column else func
+    return name if py.is_identifier(name) else "value"
 
 
 def unparse_kwargs(node: ast.Call) -> dict[str, str]:
