@@ -146,6 +146,8 @@ def _receiver_value(site: Site, names: Mapping[str, Any]) -> Any:
 
 
 def _context_label(receiver: str, value: Any) -> str:
+    if type(value).__name__ == "GroupedTable":
+        return "group_by"  # however it was reached (a variable, a chain), it is grouped
     if isinstance(value, ir.Column) or (isinstance(value, ir.Value) and not isinstance(
             value, ir.Scalar)):
         return COLUMN

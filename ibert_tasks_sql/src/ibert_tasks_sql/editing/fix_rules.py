@@ -393,6 +393,21 @@ def fix_relation_changed(ctx: FixContext) -> list[Edit]:
     return edits
 
 
+def fix_new_column_on_old_table(ctx: FixContext) -> list[Edit]:
+    """`t.group_by(k).agg(total=...).filter(t.total > 1)`: `total` exists only on the new
+    relation, so `t.total` → `_.total`."""
+    assert ctx.match is not None
+    attr = next((g for g in (ctx.match.group("attr1"), ctx.match.group("attr3")) if g), None)
+    tables = _tables(ctx)
+    defined = {k.arg for n in ast.walk(ctx.tree) if isinstance(n, ast.Call)
+               for k in n.keywords if k.arg}
+    if attr is None or attr not in defined:
+        return []
+    return [ctx.source.replace(n.value, "_") for n in _attributes(ctx, attr)
+            if isinstance(n.value, ast.Name) and n.value.id in tables
+            and attr not in tables[n.value.id].columns]
+
+
 def fix_grouped_filter(ctx: FixContext) -> list[Edit]:
     """`t.group_by(k).filter(agg > x)` → `.having(...)`: grouped tables filter with having."""
     edits = []
@@ -453,6 +468,9 @@ RULES: tuple[Rule, ...] = (
     Rule("grouped-filter", re.compile(r"'GroupedArray' object is not callable|GroupedTable has no "
                                       r"attribute '?filter"),
          "a grouped table is filtered on aggregates with `having`", fix_grouped_filter),
+    Rule("relation-changed", _ATTRIBUTE_ERROR,
+         "the column was made by a later step (agg/mutate); the table from before that step "
+         "does not have it, `_` refers to the current relation", fix_new_column_on_old_table),
     Rule("missing-attribute", _ATTRIBUTE_ERROR,
          "the member does not exist on this type of expression in this Ibis version",
          fix_missing_attribute),

@@ -1,0 +1,54 @@
+"""code_completion through the core engine, the registry and the real DuckDB validator."""
+
+from __future__ import annotations
+
+import pytest
+
+from ibert_core import engine
+from ibert_core.errors import IbertError
+from ibert_core.testing import TaskConformance
+from ibert_core.types import Schema, TaskRequest
+
+SCHEMA = Schema.from_dict({"orders": {"id": "int64", "category": "string", "price": "float64"}})
+
+
+def request(text: str, **options: object) -> TaskRequest:
+    return TaskRequest("code_completion", text, schema=SCHEMA, options=options)
+
+
+class TestCompletionConformance(TaskConformance):
+    task_name = "code_completion"
+    good_requests = (request('orders.group_by("category").'), request("orders.price."))
+    bad_candidate = "expr = orders.nope"
+
+
+def test_answer_is_checked_code_and_json_lists_completions(task_context_completion) -> None:
+    result = engine.run(task_context_completion, request('orders.group_by("category").', n=3))
+    assert result.verified and result.provenance.engine == "type_introspection"
+    assert result.answer == 'orders.group_by("category").agg(total=_.price.sum())'
+    listing = result.to_dict()["extra"]["completions"]
+    assert [c["text"] for c in listing][:1] == ["agg"] and len(listing) <= 3
+    assert {"kind", "text", "signature", "doc", "snippet", "checked"} <= set(listing[0])
+    assert result.extra["receiver_type"] == "GroupedTable"
+    assert "SELECT" in result.verdict.artifacts["sql"]
+
+
+def test_cursor_option_and_closing_a_call(task_context_completion) -> None:
+    result = engine.run(task_context_completion,
+                        request('expr = orders.select("category"', cursor="1:31"))
+    assert result.verified
+    assert result.answer == 'expr = orders.select("category")'
+
+
+def test_nothing_to_complete_is_a_user_error(task_context_completion) -> None:
+    with pytest.raises(IbertError, match="nothing to complete"):
+        engine.run(task_context_completion, request("orders.nosuch."))
+
+
+@pytest.fixture(scope="module")
+def task_context_completion(installed_plugin_manager):
+    from ibert_core.plugins import make_context
+
+    context = make_context(installed_plugin_manager)
+    yield context
+    context.close()
