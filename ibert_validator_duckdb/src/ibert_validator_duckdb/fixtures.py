@@ -446,7 +446,7 @@ def _like_variants(text: str) -> list[str]:
         return [text, text.upper(), text + "x"]
     matching = text.replace("%", "x").replace("_", "y")
     stripped = text.replace("%", "").replace("_", "")
-    return [matching, stripped, "z" + stripped + "z"]
+    return [matching, matching.swapcase(), stripped, "z" + stripped + "z"]
 
 
 def _date_variants(text: str) -> list[dt.date]:

@@ -15,14 +15,15 @@ from ibert_core.errors import BadInput
 class Limits:
     """What one check may use. `timeout` is wall seconds per check (the worker interrupts
     itself at `timeout`, the parent kills it at `timeout + grace`); `cpu_seconds` is CPU
-    time per check (RLIMIT_CPU, 0 = `ceil(timeout) + 1`); `memory_mb` is the worker's
-    address space (RLIMIT_AS); `duckdb_memory_mb` DuckDB's own memory limit; `max_rows`
+    time per check (RLIMIT_CPU, 0 = `ceil(timeout) + 1`); `memory_mb` is the address space a
+    worker may add to what it maps after start-up (RLIMIT_AS; pyarrow alone reserves over
+    1 GB it never touches); `duckdb_memory_mb` DuckDB's own memory limit; `max_rows`
     caps a result."""
 
     timeout: float = 10.0
     grace: float = 2.0
     cpu_seconds: int = 0
-    memory_mb: int = 2048
+    memory_mb: int = 1024
     duckdb_memory_mb: int = 512
     max_rows: int = 100_000
     cache_size: int = 48

@@ -185,10 +185,12 @@ class WorkerPool:
                     w.process.join(timeout=1)
                     reason = _death_reason(w.process.exitcode, self.limits)
                     if w.job is not None:
-                        results[w.job] = self._lost(w, jobs[w.job], reason)
-                    else:
+                        lost = w.job
+                        results[lost] = self._lost(w, jobs[lost], reason)
+                    else:  # a worker that retired after a limit, or one that failed to start
+                        never_started = not w.ready
                         self._replace(w)
-                        if time.monotonic() - started > START_TIMEOUT:
+                        if never_started and time.monotonic() - started > START_TIMEOUT:
                             raise RuntimeError(
                                 f"validation workers fail to start: {reason}"
                             ) from None
@@ -199,6 +201,9 @@ class WorkerPool:
                 index, verdict = message
                 results[index] = verdict
                 w.job = None
+                if verdict.artifacts.get("worker_retired"):  # it exits after a limit
+                    w.process.join(timeout=5)
+                    self._replace(w)
             now = time.monotonic()
             for w in list(self._workers):
                 if w.job is not None and now >= w.deadline:
@@ -206,7 +211,8 @@ class WorkerPool:
                         f"wall time limit of {w.timeout:g} s exceeded "
                         "(the worker did not answer and was killed)"
                     )
-                    results[w.job] = self._lost(w, jobs[w.job], reason)
+                    lost = w.job
+                    results[lost] = self._lost(w, jobs[lost], reason)
             idle = not ready and not any(w.job is not None for w in self._workers)
             if (
                 idle

@@ -34,6 +34,13 @@ from ibert_validator_duckdb.schemas import open_data, schema_from_connection
 _real_connect = duckdb.connect
 ALLOWED_MODULES = {"ibis": ibis, "ibis.selectors": ibis.selectors}
 IBIS_PUBLIC = frozenset(n for n in ibis.__all__ if n not in sandbox.FORBIDDEN_ATTRS)
+#: Selectors defined by ibis itself (not the stdlib names the module happens to import).
+SELECTORS_PUBLIC = frozenset(
+    n
+    for n in dir(ibis.selectors)
+    if not n.startswith("_")
+    and str(getattr(getattr(ibis.selectors, n), "__module__", "") or "").startswith("ibis")
+)
 PREVIEW_ROWS = 5
 
 
@@ -49,6 +56,7 @@ def _warm_up() -> None:
         .order_by("b")
     )
     ibis.to_sql(expr, dialect="duckdb")
+    ibis.memtable({"a": [1]})  # imports pandas and pyarrow once
     con = _real_connect()
     con.execute("SELECT 1").fetchall()
     con.close()
@@ -107,6 +115,7 @@ class State:
     armed: bool = False
     expired: bool = False
     active: Any = None
+    poisoned: bool = False  # a limit was hit: memory or state may be left over, retire
 
     def __attrs_post_init__(self) -> None:
         self.connections = _LRU(self.limits.cache_size, on_evict=lambda c: c[0].close())
@@ -167,13 +176,27 @@ def _lock(con: Any) -> None:
 def apply_limits(limits: Limits) -> None:
     """Process-wide limits, set once when the worker starts."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    mem = limits.memory_mb * 1024 * 1024
+    # pyarrow and DuckDB reserve far more address space than they use, so the limit is
+    # headroom on top of what the worker has mapped once everything is imported.
+    mem = _address_space() + limits.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # no file may grow
     sys.dont_write_bytecode = True
     duckdb._ibert_real_connect = _real_connect  # type: ignore[attr-defined]
     duckdb.connect = _refuse_connect
+
+
+def _address_space() -> int:
+    """Bytes of address space this process maps now (VmSize)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _refuse_connect(*args: Any, **kwargs: Any) -> Any:
@@ -252,7 +275,8 @@ def _environment(run: Run) -> dict[str, Any]:
     def on_missing(obj: Any, name: str, err: AttributeError) -> Exception:
         return StageFailed(missing_attribute(obj, name, schema))
 
-    guard = sandbox.make_guard(ALLOWED_MODULES, _refused_types(), {"ibis": IBIS_PUBLIC}, on_missing)
+    public = {"ibis": IBIS_PUBLIC, "ibis.selectors": SELECTORS_PUBLIC}
+    guard = sandbox.make_guard(ALLOWED_MODULES, _refused_types(), public, on_missing)
     env: dict[str, Any] = {"__builtins__": sandbox.safe_builtins(ALLOWED_MODULES)}
     env[sandbox.GUARD_NAME] = guard
     env.update(ibis=ibis, _=ibis._, s=ibis.selectors, selectors=ibis.selectors)
@@ -520,11 +544,14 @@ def run_job(job: ValidationJob, state: State) -> Verdict:
                     raise
                 if state.expired and not isinstance(err, StageFailed):
                     err = WallTimeout()
+                if isinstance(err, (WallTimeout, MemoryError, RecursionError)):
+                    state.poisoned = True
                 message, ok = _failure(err, run, timeout), False
             stages.append(Stage(name, ok, message, time.perf_counter() - t0))
             if not ok:
                 break
     except WallTimeout:  # fired between stages: charge it to the next one
+        state.poisoned = True
         name = job.stages[min(len(stages), len(job.stages) - 1)]
         if stages and stages[-1].name == name:
             stages.pop()
@@ -572,6 +599,10 @@ def main(conn: Any, limits: Limits, progress: Any = None) -> None:
                 ),
                 tuple(job.stages),
             )
+        if state.poisoned:  # the pool replaces a worker that exits
+            verdict = Verdict(
+                verdict.stages, verdict.required, {**verdict.artifacts, "worker_retired": True}
+            )
         try:
             conn.send((job_id, verdict))
         except Exception as err:  # an artifact that does not pickle  # noqa: BLE001
@@ -583,3 +614,5 @@ def main(conn: Any, limits: Limits, progress: Any = None) -> None:
                     ),
                 )
             )
+        if state.poisoned:
+            return

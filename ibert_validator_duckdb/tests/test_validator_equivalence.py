@@ -1,0 +1,204 @@
+"""Known-equal and known-different (SQL, Ibis) pairs through the real sandboxed validator."""
+
+from __future__ import annotations
+
+import pytest
+
+from ibert_core.types import STAGES, ValidationJob
+
+EQUAL = [
+    (
+        "SELECT name, age FROM users WHERE age > 3",
+        "expr = users.filter(users.age > 3)[['name', 'age']]",
+    ),
+    (
+        "SELECT city, count(*) AS n, sum(age) AS total FROM users GROUP BY city",
+        "expr = users.group_by('city').aggregate(cnt=_.count(), s=_.age.sum())",
+    ),
+    (
+        "SELECT u.name, o.amount FROM users u JOIN orders o ON u.id = o.user_id",
+        "expr = users.join(orders, users.id == orders.user_id).select('name', 'amount')",
+    ),
+    (
+        "SELECT * FROM users WHERE id IN (SELECT user_id FROM orders)",
+        "expr = users.filter(users.id.isin(orders.user_id))",
+    ),
+    (
+        "SELECT * FROM users u WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.user_id = u.id)",
+        "expr = users.anti_join(orders, users.id == orders.user_id)",
+    ),
+    (  # ORDER BY with ties: tied rows may come in any order
+        "SELECT name, age FROM users ORDER BY age",
+        "expr = users.select('name', 'age').order_by('age')",
+    ),
+    (  # LIMIT cutting a tie group
+        "SELECT name, age FROM users ORDER BY age DESC LIMIT 4",
+        "expr = users.select('name', 'age').order_by(ibis.desc('age')).limit(4)",
+    ),
+    (
+        "SELECT avg(price * qty) FROM items",
+        "expr = (items.price * items.qty).mean()",
+    ),
+    (
+        "SELECT count(city) FROM users",
+        "expr = users.city.count()",
+    ),
+    (
+        "SELECT name, row_number() OVER (PARTITION BY city ORDER BY id) AS rn FROM users",
+        "w = ibis.window(group_by='city', order_by='id')\n"
+        "expr = users.select('name', rn=ibis.row_number().over(w) + 1)",
+    ),
+    (
+        "SELECT o.id, sum(i.qty) FROM orders o "
+        "LEFT JOIN items i ON i.order_id = o.id GROUP BY o.id",
+        "j = orders.left_join(items, orders.id == items.order_id)\n"
+        "expr = j.group_by(j.id).aggregate(q=j.qty.sum())",
+    ),
+    (
+        "SELECT name FROM users WHERE name LIKE '%a%'",
+        "expr = users.filter(users.name.like('%a%')).select('name')",
+    ),
+]
+
+DIFFERENT = [
+    (
+        "SELECT name, age FROM users WHERE age > 3",
+        "expr = users.filter(users.age >= 3)[['name', 'age']]",
+    ),
+    ("SELECT count(*) FROM users", "expr = users.city.count()"),
+    ("SELECT city FROM users", "expr = users.select('city').distinct()"),
+    (
+        "SELECT name, age FROM users ORDER BY age DESC",
+        "expr = users.select('name', 'age').order_by('age')",
+    ),
+    (  # NOT IN with NULLs in the subquery returns nothing; an anti join does not
+        "SELECT * FROM users WHERE id NOT IN (SELECT user_id FROM orders)",
+        "expr = users.anti_join(orders, users.id == orders.user_id)",
+    ),
+    (
+        "SELECT * FROM users WHERE NOT (city = 'Beta')",
+        "expr = users.filter((users.city != 'Beta') | users.city.isnull())",
+    ),
+    (
+        "SELECT u.name, o.amount FROM users u LEFT JOIN orders o ON u.id = o.user_id",
+        "expr = users.join(orders, users.id == orders.user_id).select('name', 'amount')",
+    ),
+    ("SELECT id, name FROM users", "expr = users.select('id', 'name', 'age')"),
+    (
+        "SELECT id FROM users ORDER BY id LIMIT 5",
+        "expr = users.select('id').order_by('id').limit(6)",
+    ),
+    ("SELECT sum(price) FROM items", "expr = items.price.sum() * 1.001"),
+    (
+        "SELECT name FROM users WHERE name LIKE 'a%'",
+        "expr = users.filter(users.name.ilike('a%')).select('name')",
+    ),
+]
+
+
+def _job(schema, sql, code, **options):
+    return ValidationJob(code=code, schema=schema, reference_sql=sql, options=options)
+
+
+@pytest.fixture(scope="module")
+def equal_verdicts(validator, shop):
+    return validator.validate_many([_job(shop, sql, code) for sql, code in EQUAL])
+
+
+@pytest.fixture(scope="module")
+def different_verdicts(validator, shop):
+    return validator.validate_many([_job(shop, sql, code) for sql, code in DIFFERENT])
+
+
+@pytest.mark.parametrize("index", range(len(EQUAL)))
+def test_equal_pairs_pass(equal_verdicts, index):
+    verdict = equal_verdicts[index]
+    assert verdict.passed, (EQUAL[index], verdict.feedback)
+    assert [s.name for s in verdict.stages] == list(STAGES)
+
+
+@pytest.mark.parametrize("index", range(len(DIFFERENT)))
+def test_different_pairs_fail_at_compare(different_verdicts, index):
+    verdict = different_verdicts[index]
+    assert not verdict.passed, DIFFERENT[index]
+    assert verdict.failed.name == "compare", verdict.feedback
+    assert "results differ" in verdict.failed.message or "column count" in verdict.failed.message
+
+
+def test_mismatch_message_is_useful(different_verdicts):
+    assert "expected" in different_verdicts[0].failed.message
+    assert "column count differs" in different_verdicts[7].failed.message
+    assert "order" in different_verdicts[3].failed.message
+
+
+def test_stage_prefix_and_artifacts(validator, shop):
+    job = ValidationJob(
+        code="expr = users.filter(users.age > 1).count()",
+        schema=shop,
+        stages=("parse", "build", "compile"),
+        options={"compile_dialect": "postgres"},
+    )
+    verdict = validator.validate(job)
+    assert verdict.passed and verdict.required == ("parse", "build", "compile")
+    assert [s.name for s in verdict.stages] == ["parse", "build", "compile"]
+    assert "SELECT" in verdict.artifacts["sql"] and '"users"' in verdict.artifacts["sql"]
+    assert "SELECT" in verdict.artifacts["dialect_sql"]
+
+
+def test_execute_without_reference(validator, shop):
+    job = ValidationJob(code="expr = users.select('id')", schema=shop, stages=STAGES[:4])
+    verdict = validator.validate(job)
+    assert verdict.passed
+    assert verdict.artifacts["columns"] == ["id"] and len(verdict.artifacts["row_counts"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("code", "stage", "needle"),
+    [
+        (
+            "expr = users.filter(users.agee > 3)",
+            "build",
+            "column 'agee' not found on table users; did you mean 'age'?",
+        ),
+        ("expr = usres.select('id')", "build", "did you mean 'users'?"),
+        ("expr = users.select('nme')", "build", "did you mean 'name'?"),
+        ("expr = users.age.summ()", "build", "did you mean 'sum'?"),
+        ("expr = users.filter(_.agee > 3)", "build", "did you mean 'age'?"),
+        ("x = users", "build", "assign the final ibis expression to `expr`"),
+        ("expr = 3", "build", "not an ibis expression"),
+        ("expr = users.filter(", "parse", "syntax error at line 1"),
+    ],
+)
+def test_feedback_messages(validator, shop, code, stage, needle):
+    verdict = validator.validate(ValidationJob(code=code, schema=shop, stages=STAGES[:4]))
+    assert verdict.failed is not None and verdict.failed.name == stage
+    assert needle in verdict.failed.message, verdict.failed.message
+
+
+def test_last_expression_becomes_expr(validator, shop):
+    verdict = validator.validate(
+        ValidationJob(code="users.count()", schema=shop, reference_sql="SELECT count(*) FROM users")
+    )
+    assert verdict.passed, verdict.feedback
+
+
+def test_dialect_reference_is_transpiled(validator, shop):
+    job = ValidationJob(
+        code="expr = users.order_by('id').limit(3).select('id')",
+        schema=shop,
+        reference_sql="SELECT TOP 3 id FROM users ORDER BY id",
+        dialect="tsql",
+    )
+    assert validator.validate(job).passed
+
+
+def test_float_tolerance_option(validator, shop):
+    code = "expr = items.price.sum() * 1.00001"
+    sql = "SELECT sum(price) FROM items"
+    assert not validator.validate(_job(shop, sql, code)).passed
+    assert validator.validate(_job(shop, sql, code, float_tolerance=1e-4)).passed
+
+
+def test_bad_reference_is_reported(validator, shop):
+    verdict = validator.validate(_job(shop, "DELETE FROM users", "expr = users"))
+    assert verdict.failed.name == "compare" and "reference_error" in verdict.artifacts
