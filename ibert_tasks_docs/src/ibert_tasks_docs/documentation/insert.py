@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from collections.abc import Mapping
 
 from ibert_core.errors import UnsupportedConstruct
@@ -59,11 +61,28 @@ def insert_docstrings(source: str, docstrings: Mapping[str, str]) -> str:
             end = pos(existing.end_lineno, existing.end_col_offset)
             edits.append((start, end, literal))
         else:
-            at = offsets[first.lineno - 1]
-            newline = "\r\n" if lines[first.lineno - 1].endswith("\r\n") else "\n"
+            header = _header_end(source, node.lineno)
+            at = offsets[header]
+            newline = "\r\n" if lines[header - 1].endswith("\r\n") else "\n"
             edits.append((at, at, f"{indent}{literal}{newline}"))
     out = source
     for start, end, text in sorted(edits, reverse=True):
         out = out[:start] + text + out[end:]
     return out
 
+
+
+def _header_end(source: str, def_line: int) -> int:
+    """The line holding the `:` that ends the `def` header starting at `def_line`, so the
+    docstring goes right under the signature (above any comment that opens the body)."""
+    lines = source.splitlines(keepends=True)[def_line - 1:]
+    depth = 0
+    for tok in tokenize.generate_tokens(io.StringIO("".join(lines)).readline):
+        if tok.type == tokenize.OP:
+            if tok.string in "([{":
+                depth += 1
+            elif tok.string in ")]}":
+                depth -= 1
+            elif tok.string == ":" and depth == 0:
+                return def_line + tok.start[0] - 1
+    return def_line

@@ -169,15 +169,29 @@ def _extract_live(module: Any) -> Iterator[Symbol]:
     modname = module.__name__
     path = getattr(module, "__file__", "") or ""
     members = vars(module)
+    exported = set(getattr(module, "__all__", None) or ())
     for name, obj in members.items():
-        if name.startswith("_") or getattr(obj, "__module__", None) != modname:
+        if name.startswith("_"):
             continue
-        if getattr(obj, "__name__", name) != name:
+        home = getattr(obj, "__module__", None)
+        if home != modname and not (name in exported and _hidden(home, modname)):
+            continue
+        if home == modname and getattr(obj, "__name__", name) != name:
             continue  # a second name for an object indexed under its own (`ColumnExpr = Column`)
         if inspect.isclass(obj):
             yield from _class_symbols(obj, f"{modname}.{name}", modname, path)
         elif inspect.isfunction(obj):
             yield _function_symbol(obj, f"{modname}.{name}", "function", modname, path)
+
+
+def _hidden(home: str | None, modname: str) -> bool:
+    """Whether `home` is a private module, so its objects are public only through the
+    module that re-exports them (`attrs.define` is defined in `attr._next_gen`)."""
+    if not home:
+        return False
+    return any(part.startswith("_") for part in home.split(".")) or (
+        home.split(".")[0] != modname.split(".")[0]
+    )
 
 
 def _class_symbols(cls: type, qualname: str, modname: str, path: str) -> Iterator[Symbol]:

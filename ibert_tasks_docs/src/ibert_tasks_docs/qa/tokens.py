@@ -33,8 +33,8 @@ THESAURUS: dict[str, tuple[str, ...]] = {
     "sort": ("order_by",),
     "sorted": ("order_by",),
     "order": ("order_by",),
-    "rolling": ("window", "over", "rows_window", "trailing_window"),
-    "moving": ("window", "over", "trailing_window"),
+    "rolling": ("trailing_window", "rows_window"),
+    "moving": ("trailing_window", "rows_window"),
     "running": ("cumulative", "cumsum"),
     "cumulative": ("cumsum", "cumulative_window"),
     "null": ("null", "isnull", "fill_null", "coalesce"),
@@ -135,7 +135,7 @@ def terms(text: str) -> list[str]:
 def query_terms(question: str) -> list[str]:
     """Question terms: its words, adjacent pairs joined as identifiers, and thesaurus terms."""
     raw = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_]*", question)]
-    out = terms(question)
+    out = terms(question)  # the user's own words outweigh what the thesaurus adds
     for a, b in itertools.pairwise(raw):
         out.append(f"{a}_{b}")
     for w in raw:

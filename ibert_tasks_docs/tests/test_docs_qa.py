@@ -1,0 +1,285 @@
+"""qa: the symbol index, its cache, retrieval quality, runnable examples, the task end to end."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ibert_core import engine
+from ibert_core.types import Candidate, Schema, TaskRequest
+from ibert_tasks_docs.qa import index as index_mod
+from ibert_tasks_docs.qa.examples import examples_for, rewrite, runnable_from_answer
+from ibert_tasks_docs.qa.index import ApiIndex, load_docs, load_package, open_index
+from ibert_tasks_docs.qa.symbols import doctest_blocks, see_also
+from ibert_tasks_docs.qa.tokens import query_terms, terms
+
+
+def _rank(index: ApiIndex, question: str, names: tuple[str, ...], k: int = 5) -> int | None:
+    wanted = {s.qualname for n in names for s in index.resolve(n)}
+    assert wanted, f"labels {names} are not in the index"
+    hits = index.search(question, k=k)
+    return next((i + 1 for i, h in enumerate(hits) if h.symbol.qualname in wanted), None)
+
+
+# --- the index ------------------------------------------------------------------------------
+
+
+def test_docs_symbols_are_semantic_units_with_signature_docs_and_examples(ibis_index: Any) -> None:
+    (mutate,) = ibis_index.resolve("Table.mutate")
+    assert mutate.qualname == "ibis.expr.types.relations.Table.mutate"
+    assert mutate.kind == "method" and "**mutations" in mutate.signature
+    assert mutate.summary.startswith("Add columns")
+    assert any(".mutate(" in ex for ex in mutate.examples)
+    (read_parquet,) = ibis_index.resolve("ibis.read_parquet")
+    assert read_parquet.qualname == "ibis.expr.api.read_parquet"  # exported name kept as alias
+
+
+def test_docs_overrides_and_private_mixins_are_indexed_once(ibis_index: Any) -> None:
+    # Join.filter wraps Table.filter: one symbol, the override only an alias
+    (filt,) = ibis_index.resolve("Join.filter")
+    assert filt.qualname.endswith("relations.Table.filter")
+    # DateValue.year lives on a private mixin; users know it by the public class
+    assert ibis_index.resolve("DateValue.year")
+    assert not ibis_index.resolve("DateColumn.year")
+
+
+def test_docs_graph_links_methods_classes_and_see_also(ibis_index: Any) -> None:
+    pos = ibis_index.position
+    inner = pos[ibis_index.resolve("Table.inner_join")[0].qualname]
+    join = pos[ibis_index.resolve("Table.join")[0].qualname]
+    table = pos["ibis.expr.types.relations.Table"]
+    assert join in ibis_index.graph[inner]  # "See Also: join"
+    assert table in ibis_index.graph[inner]  # its class
+    assert inner in ibis_index.graph[table]
+
+
+def test_docs_doctest_and_see_also_parsing() -> None:
+    doc = textwrap.dedent("""\
+        Do it.
+
+        See Also
+        --------
+        join : the general form
+        Table.select, mutate
+
+        Examples
+        --------
+        >>> t = ibis.memtable({"a": [1]})
+        >>> t.mutate(
+        ...     b=t.a + 1
+        ... )
+        ┏━━━┓
+        """)
+    assert doctest_blocks(doc) == (
+        't = ibis.memtable({"a": [1]})',
+        "t.mutate(\n    b=t.a + 1\n)",
+    )
+    assert see_also(doc)[:3] == ("join", "Table.select", "mutate")
+
+
+def test_docs_tokens_split_identifiers_and_join_question_words() -> None:
+    assert {"group_by", "group"} <= set(terms("group_by"))
+    q = query_terms("how do I read parquet files?")
+    assert "read_parquet" in q and "parquet" in q
+    assert "filter" in query_terms("rows where x > 1")  # SQL word mapped to the API's
+
+
+# --- retrieval quality ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "labels", "within"),
+    [
+        ("how to pivot wider?", ("Table.pivot_wider",), 1),
+        ("how do I read parquet into duckdb with ibis?",
+         ("ibis.read_parquet", "Backend.read_parquet"), 2),
+        ("how do I compute a rolling mean?",
+         ("Value.over", "ibis.trailing_window", "ibis.rows_window", "ibis.window"), 3),
+        ("rename a column", ("Table.rename",), 3),
+        ("remove duplicate rows", ("Table.distinct",), 3),
+        ("unpivot columns into rows (melt)", ("Table.pivot_longer",), 3),
+        ("extract the year from a date column", ("DateValue.year", "TimestampValue.year"), 5),
+    ],
+)
+def test_docs_retrieval_finds_the_answering_symbol(
+    ibis_index: Any, question: str, labels: tuple[str, ...], within: int
+) -> None:
+    rank = _rank(ibis_index, question, labels, k=10)
+    top = [h.symbol.short for h in ibis_index.search(question, k=5)]
+    assert rank is not None and rank <= within, (question, top)
+
+
+def test_docs_nonsense_question_finds_nothing(ibis_index: Any) -> None:
+    assert ibis_index.search("zzqx vvbnm", k=5) == []
+
+
+# --- the cache ------------------------------------------------------------------------------
+
+
+def _fake_package(root: Path, version: str, body: str) -> None:
+    pkg = root / "ibertfakepkg"
+    pkg.mkdir(exist_ok=True)
+    (pkg / "__init__.py").write_text(body)
+    for old in root.glob("ibertfakepkg-*.dist-info"):
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+    info = root / f"ibertfakepkg-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: ibertfakepkg\nVersion: {version}\n"
+    )
+    (info / "top_level.txt").write_text("ibertfakepkg\n")
+    (info / "RECORD").write_text("ibertfakepkg/__init__.py,,\n")
+
+
+def test_docs_cache_is_keyed_by_version_and_rebuilt_when_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    _fake_package(site, "1.0", 'def alpha(x):\n    """Alpha the x."""\n')
+    importlib.invalidate_caches()
+
+    syms, info = load_package("ibertfakepkg", root=cache)
+    assert (info.version, info.cached) == ("1.0", False)
+    assert [s.qualname for s in syms] == ["ibertfakepkg.alpha"]
+    assert load_package("ibertfakepkg", root=cache)[1].cached  # second load: from the cache
+
+    two = 'def alpha(x):\n    """Alpha."""\n\n\ndef beta(y):\n    """Beta."""\n'
+    _fake_package(site, "2.0", two)
+    sys.modules.pop("ibertfakepkg", None)
+    importlib.invalidate_caches()
+    syms, info = load_package("ibertfakepkg", root=cache)
+    assert (info.version, info.cached) == ("2.0", False)
+    assert {s.qualname for s in syms} == {"ibertfakepkg.alpha", "ibertfakepkg.beta"}
+    assert len(list((cache / "qa").glob("package-ibertfakepkg-*.json"))) == 2
+    sys.modules.pop("ibertfakepkg", None)
+
+
+def test_docs_docs_folders_are_indexed_by_section_and_refreshed_on_edit(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "howto.qmd").write_text(
+        "# Joining\n\nUse a semi join to keep matching rows.\n\n"
+        "## Zebra stripes\n\nColour alternate rows like a zebra.\n\n"
+        "```{python}\nexpr = t.filter(t.a > 1)\n```\n"
+    )
+    nb = {"cells": [{"cell_type": "markdown", "source": ["# Notebook walrus\n", "walrus facts"]},
+                    {"cell_type": "code", "source": "expr = t.limit(3)"}]}
+    (docs / "nb.ipynb").write_text(json.dumps(nb))
+    syms, _ = load_docs(docs, root=tmp_path / "cache")
+    titles = {s.signature: s for s in syms}
+    assert {"Joining", "Zebra stripes", "Notebook walrus"} <= set(titles)
+    assert titles["Zebra stripes"].examples == ("expr = t.filter(t.a > 1)",)
+    hits = ApiIndex(syms).search("zebra stripes on alternate rows", k=1)
+    assert hits[0].symbol.signature == "Zebra stripes"
+    assert load_docs(docs, root=tmp_path / "cache")[1].cached
+    (docs / "howto.qmd").write_text("# Joining\n\nchanged and longer text\n")
+    assert not load_docs(docs, root=tmp_path / "cache")[1].cached
+
+
+def test_docs_other_packages_can_be_indexed(qa_config: dict[str, Any]) -> None:
+    syms, _ = load_package("attrs", root=Path(qa_config["cache_dir"]))
+    assert any(s.qualname.endswith(".define") for s in syms)
+
+
+# --- examples -------------------------------------------------------------------------------
+
+
+def test_docs_examples_become_sandbox_code_on_fixture_tables() -> None:
+    stmts = (
+        "import ibis",
+        "ibis.options.interactive = True",
+        "t = ibis.examples.penguins.fetch()",
+        "t",
+        "t.mutate(next_year=t.year + 1).head()",
+        "t.mutate(x=1).execute()",
+    )
+    (ex,) = rewrite(stmts, "mutate")
+    assert "penguins" in ex.tables and ex.tables["penguins"]["year"] == "int64"
+    assert ex.code.splitlines()[-2:] == [
+        "t = penguins", "expr = t.mutate(next_year=t.year + 1).head()"]
+    assert "options" not in ex.code and "execute" not in ex.code
+
+    (mem,) = rewrite(('t = ibis.memtable({"s": ["a", "b"], "n": [1, 2]})', "t.s.upper()"), "upper")
+    assert mem.tables == {"t": {"s": "string", "n": "int64"}}
+    assert mem.code.endswith("expr = t.s.upper()")
+
+
+def test_docs_answers_code_blocks_are_what_gets_run() -> None:
+    ex = runnable_from_answer("Try:\n```python\nt = ibis.examples.penguins.fetch()\n"
+                              "expr = t.count()\n```\n")
+    assert ex is not None and ex.code.startswith("t = penguins") and "penguins" in ex.tables
+    assert runnable_from_answer("no code here") is None
+
+
+def test_docs_examples_of_a_real_symbol_run_in_the_validator(
+    ibis_index: Any, docs_context: Any
+) -> None:
+    from ibert_core.types import ValidationJob
+
+    (sym,) = ibis_index.resolve("Table.mutate")
+    ex = examples_for(sym)[0]
+    verdict = docs_context.validator("duckdb").validate(
+        ValidationJob(ex.code, Schema.from_dict(ex.tables),
+                      stages=("parse", "build", "compile", "execute")))
+    assert verdict.passed, verdict.feedback
+
+
+# --- the task end to end --------------------------------------------------------------------
+
+
+def test_docs_qa_end_to_end_through_the_engine(ibis_index: Any, docs_context: Any) -> None:
+    result = engine.run(docs_context, TaskRequest("qa", "how do I rename a column?"))
+    assert result.verified, result.verdict and result.verdict.feedback
+    assert result.answer and "Table.rename" in result.answer and "```python" in result.answer
+    assert "BM25 + graph alone" in result.answer  # no embedding model here, said so
+    cited = result.extra["cited"]
+    assert cited[0]["name"] == "Table.rename" and cited[0]["score"] > 0
+    assert [s.name for s in result.verdict.stages] == ["parse", "build", "compile", "execute"]
+
+
+def test_docs_qa_judges_model_candidates_by_running_their_code(
+    ibis_index: Any, docs_context: Any
+) -> None:
+    handler = docs_context.handler("qa")
+    request = TaskRequest("qa", "how do I filter?", schema=Schema.from_dict({"t": {"a": "int64"}}))
+    answer = "Use filter:\n```python\nexpr = t.filter(t.a > 1)\n```"
+    good = handler.validate(request, Candidate(answer))
+    assert good.passed, good.feedback
+    bad = handler.validate(request, Candidate("```python\nexpr = t.filter(t.agee > 1)\n```"))
+    assert not bad.passed and "agee" in bad.feedback
+    none = handler.validate(request, Candidate("Just call filter."))
+    assert not none.passed and "no runnable example" in none.feedback
+
+
+def test_docs_qa_index_command_reports_size_and_build_time(
+    ibis_index: Any, qa_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from ibert_tasks_docs.commands import qa_group
+
+    monkeypatch.setenv("IBERT_CACHE_DIR", str(qa_cache))
+    out = CliRunner().invoke(qa_group, ["index", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    (src,) = data["sources"]
+    assert src["name"] == "ibis" and src["cached"] and src["symbols"] > 500
+    assert src["bytes"] > 0 and src["build_seconds"] > 0
+    assert data["retrieval"] == "bm25+graph"
+
+
+def test_docs_open_index_is_reused_within_a_process(qa_config: dict[str, Any]) -> None:
+    first = open_index(("ibis",), config=qa_config)
+    assert open_index(("ibis",), config=qa_config) is first
+    assert index_mod._LOADED
