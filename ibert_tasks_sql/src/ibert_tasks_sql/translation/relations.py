@@ -138,14 +138,18 @@ class Frame:
 
     def dtype_of(self, node: exp.Expression, s: Scalars) -> str | None:
         """The ibis dtype family of a plain column (`date`, `timestamp`, ...), when known."""
+        dtype = self.raw_dtype(node) or ""
+        return dtype.split("(")[0].lstrip("!") or None
+
+    def raw_dtype(self, node: exp.Expression) -> str | None:
+        """The dtype string of a plain column (`!int64` when NOT NULL), when known."""
         if not isinstance(node, exp.Column) or not node.table:
             return None
         try:
             _, src, col = self.locate(node)
         except UnsupportedConstruct:
             return None
-        dtype = src.dtypes.get(col, "")
-        return dtype.split("(")[0].lstrip("!") or None
+        return src.dtypes.get(col)
 
     def columns(self) -> list[str]:
         return list(self.names.fields)
@@ -322,6 +326,7 @@ class Translator:
             raise self.unsupported(node, f"{type(node).__name__.upper()} variant")
         left = self.query(node.left, outer, names)
         right = self.query(node.right, outer, left.columns)
+        left, right = agree_nullability(left), agree_nullability(right, left)
         distinct = bool(node.args.get("distinct"))
         kwargs = {}
         if distinct != _SETOP_DEFAULT_DISTINCT[meth]:
@@ -436,7 +441,7 @@ class Translator:
                                            "table names must be Python identifiers")
                 var = py.name(tschema.name)
                 columns = list(tschema.names)
-                dtypes = {c.name: c.dtype for c in tschema.columns}
+                dtypes = tschema.as_dict()
                 table = tschema.name
             if self.needs_view(var, frame):
                 hint = alias if alias.lower() != name.lower() else f"{name}_2"
@@ -623,6 +628,7 @@ class Translator:
         if any(external_aliases(q) & set(frame.sources) for _, e in items for q in subqueries(e)):
             chain = frame.anchor(chain, self.anchor_hint(frame))
         s = Scalars(self, frame)
+        items = [(name, self.using_key(e, frame)) for name, e in items]
         order = node.args.get("order")
         exprs = {name: e for name, e in items}
         out_keys, pre = self.order_keys(order, items, s) if order is not None else ([], False)
@@ -640,10 +646,21 @@ class Translator:
         chain = self.limit(node, chain)
         dtypes = {}
         for name, e in exprs.items():
-            d = frame.dtype_of(e, s)
+            d = frame.raw_dtype(e)
             if d:
                 dtypes[name] = d
         return Rel(chain, [name for name, _ in items], dtypes)
+
+    def using_key(self, e: exp.Expression, frame: Frame) -> exp.Expression:
+        """`COALESCE(a.k, b.k)` that qualify writes for `USING (k)` is one column when the
+        join kept one (inner equi-joins)."""
+        if not isinstance(e, exp.Coalesce):
+            return e
+        args = [e.this, *e.expressions]
+        if not all(isinstance(a, exp.Column) and a.table in frame.sources for a in args):
+            return e
+        outs = {frame.outname(a.table, self._real(frame, a)) for a in args}
+        return args[0] if len(outs) == 1 else e
 
     def is_identity(self, frame: Frame, items: list[tuple[str, exp.Expression]]) -> bool:
         columns = frame.columns()
@@ -832,7 +849,9 @@ class Translator:
         def hide(expr: exp.Expression) -> None:
             for agg in aggregates_in(expr):
                 if agg not in post:
-                    name = fresh("agg")
+                    base = "n" if isinstance(agg, exp.Count) and not isinstance(
+                        agg.this, (exp.Column, exp.Distinct)) else default_name(agg)
+                    name = fresh(base if base not in TABLE_ATTRS else f"{base}_value")
                     hidden.append((name, agg))
                     post[agg] = name
 
@@ -954,7 +973,7 @@ class Translator:
         chain = self.limit(node, chain)
         dtypes = {}
         for name, g in keys:
-            d = frame.dtype_of(g, s)
+            d = frame.raw_dtype(g)
             if d and name in final:
                 dtypes[name] = d
         return Rel(chain, final, dtypes)
@@ -1143,6 +1162,22 @@ class Translator:
         raise self.unsupported(spec, f"window frame bound {value}")
 
 
+def agree_nullability(rel: Rel, other: Rel | None = None) -> Rel:
+    """Ibis set operations need equal schemas, NOT NULL included: cast known NOT NULL
+    columns to their nullable type (`SELECT id ... UNION ...` keeps SQL's meaning)."""
+    casts = {}
+    for col in rel.columns:
+        dtype = rel.dtypes.get(col, "")
+        if dtype.startswith("!"):
+            casts[col] = dtype[1:]
+    if not casts:
+        return rel
+    node = py.method(rel.node, "cast", ast.Dict(
+        keys=[py.lit(k) for k in casts], values=[py.lit(v) for v in casts.values()]))
+    dtypes = {**rel.dtypes, **casts}
+    return Rel(node, rel.columns, dtypes)
+
+
 def default_name(node: exp.Expression) -> str:
     """A readable name for an unnamed projection: `count`, `sum_amount`, `upper_name`."""
     if isinstance(node, exp.Count) and (node.this is None or isinstance(node.this, exp.Star)):
@@ -1203,7 +1238,7 @@ def aggregates_in(node: exp.Expression) -> list[exp.Expression]:
     stack = [node]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, exp.Filter) and isinstance(cur.this, exp.AggFunc):
+        if isinstance(cur, (exp.Filter, exp.WithinGroup)) and isinstance(cur.this, exp.AggFunc):
             found.append(cur)
             continue
         if isinstance(cur, exp.AggFunc) and not isinstance(cur.parent, exp.Window):

@@ -308,7 +308,10 @@ def _if(s: Scalars, node: exp.If) -> ast.expr:
 
 
 def _coalesce(s: Scalars, node: exp.Coalesce) -> ast.expr:
-    return py.ibis_call("coalesce", s(node.this), *[s(e) for e in node.expressions])
+    args = [s(node.this), *[s(e) for e in node.expressions]]
+    if all(ast.dump(a) == ast.dump(args[0]) for a in args[1:]):
+        return args[0]  # USING keys of an inner join: one column, as ibis keeps one
+    return py.ibis_call("coalesce", *args)
 
 
 def _nullif(s: Scalars, node: exp.Nullif) -> ast.expr:
@@ -581,6 +584,10 @@ def _quantile_of(s: Scalars, node: exp.Expression, value: exp.Expression, q: exp
     return py.method(s.value(value), "quantile", s(q))
 
 
+def _quantile(s: Scalars, node: exp.Quantile) -> ast.expr:
+    return _quantile_of(s, node, node.this, node.args["quantile"])
+
+
 def _percentile_cont(s: Scalars, node: exp.PercentileCont) -> ast.expr:
     if node.expression is None:
         raise s.tr.unsupported(node, "PERCENTILE_CONT without WITHIN GROUP")
@@ -727,6 +734,7 @@ HANDLERS: dict[type, Handler] = {
     exp.VariancePop: _agg("var", how="pop"),
     exp.Median: _agg("median"),
     exp.PercentileCont: _percentile_cont,
+    exp.Quantile: _quantile,
     exp.WithinGroup: _within_group,
     exp.ApproxDistinct: _agg("approx_nunique"),
     exp.ArrayAgg: _agg("collect"),
