@@ -434,6 +434,7 @@ def seeds_from(option: int | Sequence[int] | None) -> tuple[int, ...]:
 # --- rows built around the query's own constants ------------------------------------------
 
 LITERAL_ROWS = 6
+MAX_LITERAL_ROWS = 24
 MAX_LITERALS = 16
 
 
@@ -521,13 +522,14 @@ def literal_rows(
         if not any(pools):
             continue
         rows = []
-        for i in range(LITERAL_ROWS):
+        count = min(max(LITERAL_ROWS, *(len(p) for p in pools)), MAX_LITERAL_ROWS)
+        for i in range(count):
             row = list(base[rng.randrange(len(base))])
             for j, (c, pool) in enumerate(zip(table.columns, pools, strict=False)):
                 if _is_primary(table.name, c.name):
                     row[j] = _key_value(len(base) + 100 + i, _dtype(c.dtype))
                 elif pool:
-                    row[j] = pool[(i + j) % len(pool)]
+                    row[j] = pool[i % len(pool)]
             rows.append(tuple(row))
         out[table.name] = rows
     return out

@@ -26,6 +26,14 @@ def ibis_dtype(type_text: str, dialect: str = "duckdb") -> str:
             f"cannot map SQL type {type_text!r} to an ibis type: {err}",
             "use a standard SQL type (INTEGER, VARCHAR, DECIMAL(p, s), DATE, TIMESTAMP ...)",
         ) from err
+    return dtype_string(dtype)
+
+
+def dtype_string(dtype: Any) -> str:
+    """The ibis dtype string, nullable (NOT NULL lives in `Column.nullable`); DuckDB's
+    microsecond TIMESTAMP is plain `timestamp`."""
+    if dtype.is_timestamp() and dtype.scale == 6:
+        dtype = dtype.copy(scale=None)
     return str(dtype.copy(nullable=True))
 
 
@@ -93,7 +101,7 @@ def schema_from_connection(con: Any) -> Schema:
     ).fetchall()
     tables: dict[str, list[Column]] = {}
     for table, column, data_type, nullable in rows:
-        dtype = str(DuckDBType.from_string(data_type).copy(nullable=True))
+        dtype = dtype_string(DuckDBType.from_string(data_type))
         tables.setdefault(table, []).append(Column(column, dtype, nullable == "YES"))
     return Schema(tuple(TableSchema(t, tuple(cols)) for t, cols in tables.items()))
 

@@ -1,0 +1,174 @@
+"""Fixture data: deterministic, small, full of the edge cases queries get wrong, with join
+keys that match across tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from ibert_core.types import Schema
+from ibert_validator_duckdb.fixtures import (
+    MAX_ROWS,
+    MIN_ROWS,
+    create_tables,
+    key_domain,
+    literal_rows,
+    make_fixture,
+)
+
+WIDE = Schema.from_dict(
+    {
+        "customers": {
+            "customer_id": "!int64",
+            "name": "string",
+            "signup": "date",
+            "vip": "boolean",
+            "balance": "decimal(12, 2)",
+        },
+        "orders": {
+            "order_id": "!int64",
+            "customer_id": "int64",
+            "total": "float64",
+            "placed": "timestamp",
+            "note": "string",
+        },
+        "payments": {
+            "id": "!int32",
+            "order_id": "int64",
+            "paid": "timestamp('UTC')",
+            "tags": "array<string>",
+            "meta": "struct<a: int64, b: string>",
+            "t": "time",
+            "raw": "binary",
+            "attrs": "map<string, int64>",
+        },
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def cons():
+    out = []
+    for seed in (0, 1, 2):
+        con = duckdb.connect()
+        create_tables(con, WIDE, make_fixture(WIDE, seed))
+        out.append(con)
+    yield out
+    for con in out:
+        con.close()
+
+
+def test_deterministic_per_seed_and_different_across_seeds():
+    assert make_fixture(WIDE, 1) == make_fixture(WIDE, 1)
+    assert make_fixture(WIDE, 1).tables != make_fixture(WIDE, 2).tables
+
+
+def test_small_tables(cons):
+    for con in cons:
+        for table in WIDE.names:
+            (n,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+            assert MIN_ROWS <= n <= MAX_ROWS + 2
+
+
+def test_nulls_in_every_nullable_column_and_none_in_not_null(cons):
+    for con in cons:
+        for table in WIDE.tables:
+            for col in table.columns:
+                (nulls,) = con.execute(
+                    f'SELECT count(*) FROM {table.name} WHERE "{col.name}" IS NULL'
+                ).fetchone()
+                key = col.name in ("customer_id", "order_id", "id") and not col.nullable
+                if col.nullable and not key:
+                    assert nulls > 0, (table.name, col.name)
+                if not col.nullable:
+                    assert nulls == 0, (table.name, col.name)
+
+
+def test_primary_keys_unique(cons):
+    for con in cons:
+        for table, key in (
+            ("customers", "customer_id"),
+            ("orders", "order_id"),
+            ("payments", "id"),
+        ):
+            n, distinct = con.execute(
+                f"SELECT count(*), count(DISTINCT {key}) FROM {table}"
+            ).fetchone()
+            assert n == distinct
+
+
+def test_joins_semi_and_anti_joins_return_rows(cons):
+    for con in cons:
+        (joined,) = con.execute(
+            "SELECT count(*) FROM orders o JOIN customers c USING (customer_id)"
+        ).fetchone()
+        (semi,) = con.execute(
+            "SELECT count(*) FROM customers c WHERE EXISTS "
+            "(SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id)"
+        ).fetchone()
+        (anti,) = con.execute(
+            "SELECT count(*) FROM orders o WHERE NOT EXISTS "
+            "(SELECT 1 FROM customers c WHERE o.customer_id = c.customer_id)"
+        ).fetchone()
+        (chain,) = con.execute(
+            "SELECT count(*) FROM payments p JOIN orders o USING (order_id) "
+            "JOIN customers c USING (customer_id)"
+        ).fetchone()
+        assert joined > 0 and semi > 0 and anti > 0 and chain > 0
+
+
+def test_duplicates_and_ties(cons):
+    for con in cons:
+        (dupes,) = con.execute(
+            "SELECT count(*) FROM (SELECT name, signup, vip, balance, count(*) AS n "
+            "FROM customers GROUP BY ALL HAVING n > 1)"
+        ).fetchone()
+        (ties,) = con.execute(
+            "SELECT count(*) FROM (SELECT total FROM orders GROUP BY total HAVING count(*) > 1)"
+        ).fetchone()
+        assert dupes > 0 and ties > 0
+
+
+def test_edge_values_present_across_seeds(cons):
+    strings, numbers, dates = set(), set(), set()
+    for con in cons:
+        strings |= {
+            r[0]
+            for r in con.execute(
+                "SELECT name FROM customers UNION SELECT note FROM orders"
+            ).fetchall()
+        }
+        numbers |= {r[0] for r in con.execute("SELECT total FROM orders").fetchall()}
+        dates |= {r[0] for r in con.execute("SELECT signup FROM customers").fetchall()}
+    assert "" in strings or " " in strings
+    assert any(s and ("%" in s or "_" in s) for s in strings)
+    assert any(s and "'" in s for s in strings)
+    assert any(s and not s.isascii() for s in strings)
+    assert any(n is not None and n < 0 for n in numbers) and 0.0 in numbers
+    years = {d.year for d in dates if d}
+    assert len(years) >= 2
+    assert any(d and (d + dt.timedelta(days=1)).day == 1 for d in dates)  # a month end
+
+
+def test_key_domains():
+    assert key_domain("orders", "customer_id") == "customer"
+    assert key_domain("customers", "id") == "customer"
+    assert key_domain("orders", "CustomerId") == "customer"
+    assert key_domain("lineitem", "l_orderkey") == "order"
+    assert key_domain("users", "paid") is None and key_domain("users", "valid") is None
+
+
+def test_literal_rows_put_query_constants_into_matching_columns():
+    fixture = make_fixture(WIDE, 0)
+    rows = literal_rows(WIDE, fixture, [100, "A%", "2021-06-30"])
+    totals = {r[2] for r in rows["orders"]}
+    assert {99.0, 100.0, 101.0} <= totals
+    names = {r[1] for r in rows["customers"]}
+    assert "Ax" in names and "aX" in names
+    signups = {r[2] for r in rows["customers"]}
+    assert dt.date(2021, 6, 30) in signups and dt.date(2021, 7, 1) in signups
+    ids = [r[0] for r in rows["customers"]]
+    existing = {r[0] for r in fixture.tables["customers"]}
+    assert len(set(ids)) == len(ids) and not existing & set(ids)
