@@ -14,6 +14,7 @@ import json
 import os
 import re
 import threading
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -137,6 +138,7 @@ class LoadedModel:
     adapters: dict[str, Path] = attrs.field(factory=dict)
     active: str | None = None
     lock: threading.Lock = attrs.field(factory=threading.Lock)
+    broken: bool = False
 
     @property
     def is_peft(self) -> bool:
@@ -144,6 +146,11 @@ class LoadedModel:
 
     def use(self, ref: AdapterRef | None) -> None:
         """Make `ref` the active adapter (loading it on first use), or none for the base."""
+        if self.broken:
+            raise ModelLoadError(
+                f"model {self.model_id!r} was left unusable by a failed adapter load",
+                "start a new request: the base model is reloaded",
+            )
         if ref is None:
             self.active = None
             return
@@ -158,15 +165,20 @@ class LoadedModel:
 
         if ref.name in self.adapters:
             return
-
         try:
-            if self.is_peft:
-                self.model.load_adapter(str(ref.path), adapter_name=ref.name)
-            else:
-                self.model = PeftModel.from_pretrained(
-                    self.model, str(ref.path), adapter_name=ref.name
-                )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # peft calls deprecated HF APIs
+                if self.is_peft:
+                    self.model.load_adapter(str(ref.path), adapter_name=ref.name)
+                else:
+                    self.model = PeftModel.from_pretrained(
+                        self.model, str(ref.path), adapter_name=ref.name
+                    )
         except Exception as err:  # peft raises ValueError, RuntimeError (shape), OSError
+            # peft injects LoRA layers into the base in place before loading weights, so a
+            # failed load leaves it altered: drop it, the next request loads a clean copy.
+            self.broken = True
+            evict(self)
             raise ModelLoadError(
                 f"adapter {str(ref.path)!r} cannot be loaded on {self.model_id!r}: "
                 f"{type(err).__name__}: {str(err).splitlines()[0][:300]}",
@@ -203,6 +215,12 @@ def load_base(model_id: str, placement: Placement) -> LoadedModel:
         return _CACHE[key]
 
 
+def evict(loaded: LoadedModel) -> None:
+    with _CACHE_LOCK:
+        for key in [k for k, v in _CACHE.items() if v is loaded]:
+            del _CACHE[key]
+
+
 def clear_cache() -> None:
     with _CACHE_LOCK:
         _CACHE.clear()
@@ -235,6 +253,9 @@ def _load(model_id: str, placement: Placement) -> LoadedModel:
     quant = quantization_config(placement)
     if quant is not None:
         kwargs.update(quantization_config=quant, device_map="auto")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one-line CLI output; load time is in the timings
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)

@@ -247,11 +247,11 @@ def train_phase(
     }
     if val_enc is not None and resume is None:
         out["eval_loss_before"] = trainer.evaluate()["eval_loss"]
+    start_tokens = _tokens_at(resume)  # read now: checkpoint rotation may delete it
     t0 = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     wall = time.perf_counter() - t0
     state = trainer.state
-    start_tokens = _tokens_at(resume)
     out.update(
         global_step=state.global_step,
         train_loss=result.training_loss,
