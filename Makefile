@@ -23,7 +23,7 @@ $(STAMP): $(PYPROJECTS) constraints.txt Makefile
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/ibert run sql_to_ibis $(EXAMPLE)/orders_report.sql --schema $(EXAMPLE)/shop.sql
+	$(BIN)/ibert run sql_to_ibis $(EXAMPLE)/ecommerce.sql --schema $(EXAMPLE)/ecommerce.yaml
 
 test: $(STAMP)
 	WANDB_MODE=offline $(BIN)/python -m pytest -q \
