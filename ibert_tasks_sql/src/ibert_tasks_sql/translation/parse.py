@@ -134,7 +134,7 @@ def qualify_tree(
     """Qualify columns and tables, expand stars and alias references."""
     check_tables(tree, schema, sql)
     try:
-        return qualify(
+        qualified = qualify(
             tree,
             schema=_sqlglot_schema(schema),
             dialect=dialect_name(dialect),
@@ -148,3 +148,8 @@ def qualify_tree(
             f"cannot resolve the query against the schema: {message}",
             "check the column names (the schema lists " + ", ".join(schema.names) + ")",
         ) from None
+    # quoting says nothing once names are resolved; unquoted, `c."country"` equals
+    # `c.country` when GROUP BY and SELECT spell it differently
+    for ident in qualified.find_all(exp.Identifier):
+        ident.set("quoted", False)
+    return qualified

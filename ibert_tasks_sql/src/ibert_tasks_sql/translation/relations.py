@@ -89,6 +89,7 @@ class Frame:
     current: ast.expr | None = None  # a variable (or expression) naming the relation
     raw: bool = False  # join predicates: refer to each source directly
     reduction: bool = False  # `current` is exactly the relation (not a parent it derives from)
+    deferred: bool = False  # refer to the join's output columns through `_`
     correlated: bool = False
 
     # -- column references ------------------------------------------------------------------
@@ -126,14 +127,22 @@ class Frame:
         out = self.outname(src.alias, col)
         if self.current is not None:
             return py.column(self.current, out, attrs_)
-        if len(self.sources) == 1:
+        if len(self.sources) == 1 or self.deferred:
             return py.column(UNDERSCORE, out, attrs_)
         owner_alias, owner_col = self.names.fields[out]
         return py.column(self.sources[owner_alias].var, owner_col, attrs_)
 
-    def count_star(self, s: Scalars, where: ast.expr | None = None) -> ast.expr:
+    def count_star(self, s: Scalars, where: exp.Expression | None = None) -> ast.expr:
         base = self.current if self.current is not None and self.reduction else UNDERSCORE
-        kwargs = {} if where is None else {"where": where}
+        kwargs = {}
+        if where is not None:
+            # `t.count(where=...)` binds its condition to `t` without dereferencing
+            # `orders.status` into a join: refer to the join's own columns there
+            self.deferred = self.current is None and len(self.sources) > 1
+            try:
+                kwargs["where"] = s(where)
+            finally:
+                self.deferred = False
         return py.method(base, "count", **kwargs)
 
     def dtype_of(self, node: exp.Expression, s: Scalars) -> str | None:
@@ -251,7 +260,7 @@ class Translator:
         self.program = py.Program(reserved=set(schema.names) | {"ibis", "_", "expr"})
         self.ctes: list[dict[str, Rel]] = []
         self.table_attrs = TABLE_ATTRS
-        self._types: exp.Expression | None = None
+        self._typed = False
         self.tree: exp.Expression | None = None
 
     # -- errors -----------------------------------------------------------------------------
@@ -263,12 +272,13 @@ class Translator:
 
     def integer_division(self, node: exp.Div) -> bool:
         """Whether both operands of a dialect's truncating `/` are integers (then unsupported)."""
-        from sqlglot.optimizer.annotate_types import annotate_types
+        if not self._typed and self.tree is not None:
+            from sqlglot.optimizer.annotate_types import annotate_types
 
-        if node.this.type is None or node.this.type.this == exp.DataType.Type.UNKNOWN:
             from ibert_tasks_sql.translation.parse import _sqlglot_schema
 
-            annotate_types(node, schema=_sqlglot_schema(self.schema))
+            annotate_types(self.tree, schema=_sqlglot_schema(self.schema))
+            self._typed = True
         types = (node.this.type, node.expression.type)
         return all(t is not None and t.is_type(*exp.DataType.INTEGER_TYPES) for t in types)
 
@@ -744,10 +754,17 @@ class Translator:
             keys = [self.direction(py.lit(n), o) for n, o in zip(resolved, order.expressions)]
             return keys, False
         keys = []
-        for n, ordered in zip(resolved, order.expressions):
+        by_name = dict(items)
+        for ordered in order.expressions:
             key = ordered.this
             if isinstance(key, exp.Column) and not key.table and key.name in names:
-                key = dict(items)[key.name]
+                key = by_name[key.name]
+            else:  # output names inside an expression stand for their expressions
+                key = key.transform(
+                    lambda n: by_name[n.name].copy()
+                    if isinstance(n, exp.Column) and not n.table and n.name in by_name
+                    else n
+                )
             keys.append(self.direction(s(key), ordered))
         return keys, True
 
@@ -905,10 +922,14 @@ class Translator:
         # after aggregation every key and aggregate is a column of the aggregated table
         post_frame = Frame(self, frame.parent)
 
+        final_names = {n for n, _ in items}
+
         def lookup(expr: exp.Expression) -> ast.expr | None:
             name = post.get(expr)
             if name is not None:
                 return py.column(UNDERSCORE, name, self.table_attrs)
+            if isinstance(expr, exp.Column) and not expr.table and expr.name in final_names:
+                return py.column(UNDERSCORE, expr.name, self.table_attrs)
             if isinstance(expr, exp.Column):
                 raise self.unsupported(
                     expr, f"column {expr.sql()} outside GROUP BY", "group by it or aggregate it"

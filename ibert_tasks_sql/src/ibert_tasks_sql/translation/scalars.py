@@ -63,6 +63,8 @@ class Scalars:
 
 
 def describe(node: exp.Expression) -> str:
+    if isinstance(node, exp.IntDiv):
+        return "integer division (//)"
     if isinstance(node, exp.Anonymous):
         return f"function {node.name.upper()}()"
     if isinstance(node, exp.Func):
@@ -568,10 +570,13 @@ def _count(s: Scalars, node: exp.Count) -> ast.expr:
 
 
 def _count_if(s: Scalars, node: exp.CountIf) -> ast.expr:
-    return s.frame.count_star(s, where=s(node.this))
+    return s.frame.count_star(s, where=node.this)
 
 
 def _filter(s: Scalars, node: exp.Filter) -> ast.expr:
+    counted = node.this
+    if isinstance(counted, exp.Count) and (counted.this is None or isinstance(counted.this, exp.Star)):
+        return s.frame.count_star(s, where=node.expression.this)
     agg = s(node.this)
     cond = s(node.expression.this)
     if not isinstance(agg, ast.Call):

@@ -1,0 +1,78 @@
+"""The same question asked in five SQL dialects translates to code with the same result."""
+
+from __future__ import annotations
+
+import pytest
+
+QUERIES = {
+    "duckdb": """
+        SELECT c.country, COUNT(*) AS n, SUM(o.amount) AS total,
+               SUM(CASE WHEN o.status = 'shipped' THEN 1 ELSE 0 END) AS shipped
+        FROM customers AS c JOIN orders AS o ON o.customer_id = c.customer_id
+        WHERE o.order_date >= DATE '2024-01-01' AND COALESCE(c.country, 'none') <> 'US'
+        GROUP BY c.country
+        ORDER BY total DESC NULLS LAST, c.country
+        LIMIT 10
+    """,
+    "postgres": """
+        SELECT c.country, COUNT(*) AS n, SUM(o.amount) AS total,
+               SUM(CASE WHEN o.status = 'shipped' THEN 1 ELSE 0 END) AS shipped
+        FROM customers AS c INNER JOIN orders AS o ON o.customer_id = c.customer_id
+        WHERE o.order_date >= '2024-01-01'::date AND COALESCE(c.country, 'none') <> 'US'
+        GROUP BY c.country
+        ORDER BY total DESC NULLS LAST, c.country
+        LIMIT 10
+    """,
+    "mysql": """
+        SELECT c.`country`, COUNT(*) AS n, SUM(o.amount) AS total,
+               SUM(IF(o.status = 'shipped', 1, 0)) AS shipped
+        FROM `customers` AS c JOIN `orders` AS o ON o.customer_id = c.customer_id
+        WHERE o.order_date >= DATE '2024-01-01' AND IFNULL(c.country, 'none') <> 'US'
+        GROUP BY c.country
+        ORDER BY total IS NULL, total DESC, c.country
+        LIMIT 10
+    """,
+    "bigquery": """
+        SELECT c.country, COUNT(*) AS n, SUM(o.amount) AS total,
+               COUNTIF(o.status = 'shipped') AS shipped
+        FROM `customers` AS c JOIN `orders` AS o ON o.customer_id = c.customer_id
+        WHERE o.order_date >= DATE '2024-01-01' AND IFNULL(c.country, 'none') != 'US'
+        GROUP BY c.country
+        ORDER BY total DESC NULLS LAST, c.country
+        LIMIT 10
+    """,
+    "snowflake": """
+        SELECT c.country, COUNT(*) AS n, SUM(o.amount) AS total,
+               SUM(IFF(o.status = 'shipped', 1, 0)) AS shipped
+        FROM customers AS c JOIN orders AS o ON o.customer_id = c.customer_id
+        WHERE o.order_date >= TO_DATE('2024-01-01') AND NVL(c.country, 'none') <> 'US'
+        GROUP BY c.country
+        ORDER BY total DESC NULLS LAST, c.country
+        LIMIT 10
+    """,
+    "tsql": """
+        SELECT TOP 10 c.country, COUNT(*) AS n, SUM(o.amount) AS total,
+               SUM(IIF(o.status = 'shipped', 1, 0)) AS shipped
+        FROM customers AS c JOIN orders AS o ON o.customer_id = c.customer_id
+        WHERE o.order_date >= CAST('2024-01-01' AS DATE) AND ISNULL(c.country, 'none') <> 'US'
+        GROUP BY c.country
+        ORDER BY CASE WHEN SUM(o.amount) IS NULL THEN 1 ELSE 0 END, total DESC, c.country
+    """,
+}
+
+
+@pytest.mark.parametrize("dialect", sorted(QUERIES))
+def test_dialect_translation_matches_its_sql(shop, dialect):
+    shop.check(QUERIES[dialect], dialect=dialect, ordered=True)
+
+
+def test_every_dialect_gives_the_duckdb_answer(shop):
+    want = shop.run_sql(QUERIES["duckdb"])
+    for dialect, sql in QUERIES.items():
+        got = shop.run_code(shop.translate(sql, dialect))
+        assert got == want, dialect
+
+
+def test_identifier_quoting_and_case_do_not_leak_into_code(shop):
+    code = shop.translate('SELECT "Name" FROM "Customers" WHERE "Country" = \'FR\'', "duckdb")
+    assert shop.body(code) == 'expr = customers.filter(_.country == "FR").select("name")'
