@@ -1,0 +1,309 @@
+"""The mining run: sources → files → chunks → candidates → validation → records.
+
+Candidates are validated in batches through the registry's validator (its worker pool
+uses every core); only what passes is written. Every step is counted so the summary can
+say where examples were lost. A source that fails (clone error, timeout) is reported and
+the run goes on; a killed run resumes: candidates already judged are listed in
+`DIR/.judged` and skipped, records already written are skipped by the corpus writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ibert_core.errors import IbertError
+from ibert_core.types import STAGES, ValidationJob, Verdict
+from ibert_miner_github.chunks import PARSERS, parse_file
+from ibert_miner_github.extractors import Candidate, Found, Rejected, file_candidates
+from ibert_miner_github.limits import MineLimits, MineTimeout, time_limit
+from ibert_miner_github.records import corpus_keys, primary_key, record_keys, records
+from ibert_miner_github.sources import (
+    FileItem,
+    Skipped,
+    Source,
+    Tree,
+    count_paths,
+    walk_files,
+)
+
+#: Stages each kind of candidate must pass: pairs are compared with their SQL; the
+#: others must build, compile and run on fixture data.
+KIND_STAGES = {
+    "pair": STAGES,
+    "to_sql": STAGES[:4],
+    "doctest": STAGES[:4],
+    "function": STAGES[:4],
+    "snippet": STAGES[:4],
+}
+
+
+@attrs.define
+class MineStats:
+    """What a run did, counted at every step."""
+
+    sources: list[dict[str, Any]] = attrs.field(factory=list)
+    files_read: int = 0
+    bytes_read: int = 0
+    skipped: Counter[str] = attrs.field(factory=Counter)
+    chunks: int = 0
+    candidates: Counter[str] = attrs.field(factory=Counter)
+    validated: Counter[str] = attrs.field(factory=Counter)
+    kept: Counter[str] = attrs.field(factory=Counter)
+    failures: Counter[str] = attrs.field(factory=Counter)
+    failures_by_extractor: dict[str, Counter[str]] = attrs.field(factory=dict)
+    already_judged: int = 0
+    duplicates: int = 0
+    seconds: float = 0.0
+
+    def fail(self, extractor: str, reason: str) -> None:
+        self.failures[reason] += 1
+        self.failures_by_extractor.setdefault(extractor, Counter())[reason] += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        checked = sum(self.candidates.values()) - sum(
+            n
+            for reasons in self.failures_by_extractor.values()
+            for r, n in reasons.items()
+            if r.startswith("rewrite:")
+        )
+        return {
+            "sources": self.sources,
+            "files_read": self.files_read,
+            "bytes_read": self.bytes_read,
+            "files_skipped": dict(self.skipped),
+            "chunks": self.chunks,
+            "candidates": sum(self.candidates.values()),
+            "checked": checked,
+            "validated": sum(self.validated.values()),
+            "kept": sum(self.kept.values()),
+            "duplicates": self.duplicates,
+            "already_judged": self.already_judged,
+            "per_extractor": {
+                name: {
+                    "candidates": n,
+                    "validated": self.validated.get(name, 0),
+                    "failures": dict(self.failures_by_extractor.get(name, {})),
+                }
+                for name, n in sorted(self.candidates.items())
+            },
+            "kept_per_task": dict(sorted(self.kept.items())),
+            "failures": dict(self.failures.most_common()),
+            "seconds": round(self.seconds, 3),
+            "files_per_second": round(self.files_read / self.seconds, 2) if self.seconds else None,
+        }
+
+
+def candidate_key(tree: Tree, c: Candidate) -> str:
+    raw = json.dumps(
+        [tree.repo, tree.commit, c.chunk.path, c.lines, c.extractor, c.rewritten.code, c.sql]
+    )
+    return hashlib.sha1(raw.encode()).hexdigest()
+
+
+def job_for(c: Candidate) -> ValidationJob:
+    from ibert_core.types import Schema
+
+    options: dict[str, Any] = {}
+    dialect = c.fields.get("dialect")
+    if c.kind == "to_sql" and dialect and dialect != "duckdb":
+        options["compile_dialect"] = dialect
+    return ValidationJob(
+        code=c.rewritten.code,
+        schema=Schema.from_dict(c.rewritten.schema),
+        reference_sql=c.sql if c.kind == "pair" else None,
+        stages=KIND_STAGES[c.kind],
+        options=options,
+    )
+
+
+def file_founds(item: FileItem, limits: MineLimits) -> tuple[int, list[Found]]:
+    """Chunks and candidates of one file, within the parse timeout."""
+    with time_limit(limits.parse_timeout):
+        chunks = parse_file(item.path, item.text)
+        found = []
+        for f in file_candidates(chunks):
+            found.append(f)
+            if len(found) >= limits.max_candidates_per_file:
+                break
+    return len(chunks), found
+
+
+@attrs.define
+class Miner:
+    """One run writing to `out`: feed it trees, then `close()` for the summary."""
+
+    out: Path
+    validator: Any
+    limits: MineLimits = attrs.field(factory=MineLimits)
+    against: set[tuple[str, str]] = attrs.field(factory=set)
+    batch_size: int = 64
+    stats: MineStats = attrs.field(factory=MineStats)
+    progress: Callable[[int], None] | None = None
+    _writer: Any = None
+    _judged: set[str] = attrs.field(factory=set)
+    _judged_fh: Any = None
+    _seen: set[tuple[str, str]] = attrs.field(factory=set)
+    _pending: list[tuple[Tree, Candidate, str]] = attrs.field(factory=list)
+
+    def __attrs_post_init__(self) -> None:
+        from ibert_core.corpus import CorpusWriter, read_examples
+        from ibert_miner_github.rewrite import table_methods
+
+        table_methods()  # import ibis now, not inside the first file's parse timeout
+        self.out.mkdir(parents=True, exist_ok=True)
+        path = self.out / "mined.jsonl"
+        self._writer = CorpusWriter(path)
+        if path.exists():
+            for example in read_examples(path):
+                self._seen.add(primary_key(example))
+        judged = self.out / ".judged"
+        if judged.exists():
+            self._judged = set(judged.read_text().split())
+        self._judged_fh = judged.open("a", encoding="utf-8")
+
+    def mine_tree(self, tree: Tree) -> None:
+        entry: dict[str, Any] = {
+            "source": tree.source.label,
+            "kind": tree.source.kind,
+            "repo": tree.repo,
+            "commit": tree.commit,
+            "license": tree.license,
+            "files": 0,
+            "kept": 0,
+        }
+        self.stats.sources.append(entry)
+        kept_before = sum(self.stats.kept.values())
+        suffixes = tuple(PARSERS)
+        for item in walk_files(tree, self.limits, suffixes):
+            if self.progress:
+                self.progress(1)
+            if isinstance(item, Skipped):
+                self.stats.skipped[item.reason] += 1
+                continue
+            self.stats.files_read += 1
+            self.stats.bytes_read += len(item.text)
+            entry["files"] += 1
+            try:
+                n_chunks, found = file_founds(item, self.limits)
+            except MineTimeout:
+                self.stats.skipped["parse_timeout"] += 1
+                continue
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                self.stats.skipped["parse_error"] += 1
+                continue
+            self.stats.chunks += n_chunks
+            for f in found:
+                self.stats.candidates[f.extractor] += 1
+                if isinstance(f, Rejected):
+                    self.stats.fail(f.extractor, f"rewrite:{f.reason}")
+                    continue
+                key = candidate_key(tree, f)
+                if key in self._judged:
+                    self.stats.already_judged += 1
+                    continue
+                self._pending.append((tree, f, key))
+                if len(self._pending) >= self.batch_size:
+                    self.flush()
+        self.flush()
+        entry["kept"] = sum(self.stats.kept.values()) - kept_before
+
+    def source_failed(self, source: Source, error: str) -> None:
+        self.stats.sources.append(
+            {"source": source.label, "kind": source.kind, "error": error, "files": 0, "kept": 0}
+        )
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        verdicts: Sequence[Verdict] = self.validator.validate_many(
+            [job_for(c) for _, c, _ in batch]
+        )
+        for (tree, c, key), verdict in zip(batch, verdicts, strict=True):
+            if not verdict.passed:
+                failed = verdict.failed
+                self.stats.fail(c.extractor, failed.name if failed else "not_checked")
+            else:
+                self.stats.validated[c.extractor] += 1
+                for example in records(c, tree, verdict):
+                    pkey = primary_key(example)
+                    if pkey in self._seen or record_keys(example) & self.against:
+                        self.stats.duplicates += 1
+                        continue
+                    self._seen.add(pkey)
+                    if self._writer.write(example):
+                        self.stats.kept[example.task] += 1
+            self._judged_fh.write(key + "\n")
+        self._judged_fh.flush()
+
+    def close(self) -> dict[str, Any]:
+        self.flush()
+        self._writer.close()
+        self._judged_fh.close()
+        summary = self.stats.to_dict()
+        tmp = self.out / ".summary.json.tmp"
+        tmp.write_text(json.dumps(summary, indent=2, sort_keys=True))
+        tmp.replace(self.out / "summary.json")
+        return summary
+
+
+def resolve_sources(
+    context: Any, sources: Sequence[Source], limits: MineLimits
+) -> Iterator[tuple[Source, Tree | None, str | None]]:
+    """Each source's tree through its registered miner, or the error that stopped it."""
+    for source in sources:
+        try:
+            miner = context.registries.miners.get(source.kind).factory(context)
+            yield source, miner.resolve(source, limits), None
+        except (IbertError, OSError) as err:
+            yield source, None, str(err)
+
+
+def run(
+    context: Any,
+    sources: Sequence[Source],
+    out: Path,
+    limits: MineLimits | None = None,
+    against: Path | None = None,
+    batch_size: int = 64,
+    progress: Callable[[int], Any] | None = None,
+) -> dict[str, Any]:
+    """Mine `sources` into `out/mined.jsonl` and `out/summary.json`; return the summary.
+
+    All sources are resolved first (clones happen there), so that `progress(total)` can
+    be given the number of files to look at; it returns a bar with `update(n)` used as a
+    context manager (`click.progressbar` is one).
+    """
+    import contextlib
+
+    limits = limits or MineLimits()
+    started = time.perf_counter()
+    keys = corpus_keys(against) if against else set()
+    resolved = list(resolve_sources(context, sources, limits))
+    total = sum(count_paths(tree, tuple(PARSERS)) for _, tree, _ in resolved if tree)
+    validator = context.validator("duckdb")
+    bar = progress(total) if progress else contextlib.nullcontext()
+    miner = Miner(out, validator, limits, keys, batch_size)
+    try:
+        with bar as handle:
+            miner.progress = getattr(handle, "update", None)
+            for source, tree, error in resolved:
+                if tree is None:
+                    miner.source_failed(source, error or "failed")
+                    continue
+                try:
+                    miner.mine_tree(tree)
+                except (IbertError, OSError) as err:  # e.g. a tree that vanished mid-run
+                    miner.source_failed(source, str(err))
+    finally:
+        miner.stats.seconds = time.perf_counter() - started
+        summary = miner.close()
+    return summary
