@@ -535,8 +535,11 @@ def literal_rows(
     return out
 
 
-def insert_rows(con: Any, rows: Mapping[str, Sequence[tuple[Any, ...]]]) -> None:
+def insert_sql(rows: Mapping[str, Sequence[tuple[Any, ...]]]) -> str:
+    """INSERT statements for `rows`, as one script (one round trip to DuckDB)."""
+    statements = []
     for table, values in rows.items():
         if values:
             text = ", ".join("(" + ", ".join(map(sql_literal, r)) + ")" for r in values)
-            con.execute(f"INSERT INTO {_quote(table)} VALUES {text}")
+            statements.append(f"INSERT INTO {_quote(table)} VALUES {text}")
+    return ";\n".join(statements)

@@ -385,9 +385,8 @@ def _add_literal_rows(run: Run, seed: int | None) -> None:
     if not rows:
         run.literals = ()
         return
-    con.execute("BEGIN TRANSACTION")
     run.tx = con
-    fixtures.insert_rows(con, rows)
+    con.execute("BEGIN TRANSACTION;\n" + fixtures.insert_sql(rows))
 
 
 def _stage_execute(run: Run) -> str:
@@ -529,7 +528,7 @@ def run_job(job: ValidationJob, state: State) -> Verdict:
     stages: list[Stage] = []
     state.expired = False
     _cpu_limit(state.limits.cpu)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         state.armed = True
         signal.setitimer(signal.ITIMER_REAL, timeout)
@@ -564,6 +563,7 @@ def run_job(job: ValidationJob, state: State) -> Verdict:
         if run.tx is not None:
             run.tx.execute("ROLLBACK")
     run.artifacts["seconds"] = round(time.perf_counter() - started, 6)
+    run.artifacts["cpu_seconds"] = round(time.process_time() - cpu_started, 6)
     if run.seeds:
         run.artifacts["seeds"] = [s for s in run.seeds if s is not None]
     return Verdict(tuple(stages), tuple(job.stages), run.artifacts)
