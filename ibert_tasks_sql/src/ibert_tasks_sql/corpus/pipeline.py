@@ -22,7 +22,7 @@ import attrs
 import sqlglot
 
 from ibert_core.errors import IbertError
-from ibert_core.types import Example, TaskRequest, ValidationJob
+from ibert_core.types import Example, TaskRequest, ValidationJob, Verdict
 from ibert_tasks_sql.corpus import completion, docstrings, ibis_code, mutations
 from ibert_tasks_sql.corpus.augment import augment
 from ibert_tasks_sql.corpus.generator import generate
@@ -41,6 +41,9 @@ ALL_TASKS = (
     "qa",
 )
 DIALECTS = ("duckdb", "postgres", "bigquery", "snowflake")
+COMPILE_STAGES = ("parse", "build", "compile")
+#: fixture seeds for the dialect round trip (the pair itself was checked on all of them)
+ROUNDTRIP_SEEDS = 1
 
 
 @attrs.frozen
@@ -170,27 +173,69 @@ class UnitProcessor:
 
     # --- phase 3 and 4 -----------------------------------------------------------------------
 
-    def ibis_to_sql(self, pairs: Sequence[Pair], counters: Counter[str]) -> list[Example]:
-        compile_stages = ("parse", "build", "compile")
+    def executed_tasks(
+        self, pairs: Sequence[Pair], rng: random.Random, counters: Counter[str]
+    ) -> list[Example]:
+        """ibis_to_sql and error_resolution: both need the validator, so one batch each phase."""
+        tasks = set(self.config.tasks)
+        compile_jobs: list[tuple[Pair, str]] = []
+        if "ibis_to_sql" in tasks:
+            compile_jobs = [(p, d) for p in pairs for d in self.config.dialects if d != "duckdb"]
+        broken_jobs: list[tuple[Pair, str, str]] = []
+        if "error_resolution" in tasks:
+            for pair in pairs:
+                for name, broken in mutations.mutate(
+                    pair.code, pair.seed.schema, rng, self.config.mutations_per_pair
+                ):
+                    broken_jobs.append((pair, name, broken))
         jobs = [
-            (
-                p,
-                d,
-                ValidationJob(
-                    p.code, p.seed.schema_obj, stages=compile_stages, options={"compile_dialect": d}
-                ),
+            ValidationJob(
+                p.code, p.seed.schema_obj, stages=COMPILE_STAGES, options={"compile_dialect": d}
             )
-            for p in pairs
-            for d in self.config.dialects
+            for p, d in compile_jobs
+        ] + [
+            ValidationJob(b, p.seed.schema_obj, reference_sql=p.seed.sql) for p, _, b in broken_jobs
         ]
-        compiled = self.validator.validate_many([j for _, _, j in jobs])
-        roundtrip = []
-        for (pair, dialect, _), verdict in zip(jobs, compiled, strict=False):
-            sql = (
-                verdict.artifacts.get("dialect_sql")
-                if dialect != "duckdb"
-                else verdict.artifacts.get("sql")
+        verdicts = self.validator.validate_many(jobs) if jobs else []
+        out = self.error_resolution(broken_jobs, verdicts[len(compile_jobs) :], counters)
+        if "ibis_to_sql" in tasks:
+            out = (
+                self.ibis_to_sql(pairs, compile_jobs, verdicts[: len(compile_jobs)], counters) + out
             )
+        return out
+
+    def ibis_to_sql(
+        self,
+        pairs: Sequence[Pair],
+        compile_jobs: Sequence[tuple[Pair, str]],
+        compiled: Sequence[Verdict],
+        counters: Counter[str],
+    ) -> list[Example]:
+        out = []
+        if "duckdb" in self.config.dialects:
+            # the pair's own check compiled the code to this very SQL and executed it
+            for pair in pairs:
+                sql = pair.verdict.artifacts.get("sql")
+                if not sql:
+                    counters["derived_rejected|ibis_to_sql|compile_duckdb"] += 1
+                    continue
+                summary = verdict_summary(pair.verdict)
+                summary["check"] = "the compiled duckdb SQL executed and matched the source SQL"
+                out.append(
+                    example(
+                        pair,
+                        "ibis_to_sql",
+                        {"code": pair.code},
+                        {"sql": sql},
+                        summary,
+                        self.ibis_version,
+                        dialect="duckdb",
+                        engine="ibis.to_sql",
+                    )
+                )
+        roundtrip = []
+        for (pair, dialect), verdict in zip(compile_jobs, compiled, strict=False):
+            sql = verdict.artifacts.get("dialect_sql")
             if not verdict.passed or not sql:
                 counters[f"derived_rejected|ibis_to_sql|compile_{dialect}"] += 1
                 continue
@@ -200,19 +245,30 @@ class UnitProcessor:
                 counters[f"derived_rejected|ibis_to_sql|transpile_{dialect}"] += 1
                 continue
             roundtrip.append((pair, dialect, sql, back))
-        verdicts = self.validator.validate_many(
-            [
-                ValidationJob(p.code, p.seed.schema_obj, reference_sql=back)
-                for p, _, _, back in roundtrip
-            ]
+        verdicts = (
+            self.validator.validate_many(
+                [
+                    ValidationJob(
+                        p.code,
+                        p.seed.schema_obj,
+                        reference_sql=back,
+                        options={"seeds": ROUNDTRIP_SEEDS},
+                    )
+                    for p, _, _, back in roundtrip
+                ]
+            )
+            if roundtrip
+            else []
         )
-        out = []
         for (pair, dialect, sql, _back), verdict in zip(roundtrip, verdicts, strict=False):
             if not verdict.passed:
                 counters[f"derived_rejected|ibis_to_sql|execute_{dialect}"] += 1
                 continue
             summary = verdict_summary(verdict)
-            summary["check"] = f"{dialect} SQL transpiled to duckdb and executed against the code"
+            summary["check"] = (
+                f"{dialect} SQL transpiled to duckdb by sqlglot and executed "
+                f"against the code on {ROUNDTRIP_SEEDS} fixture seed(s)"
+            )
             out.append(
                 example(
                     pair,
@@ -228,19 +284,13 @@ class UnitProcessor:
         return out
 
     def error_resolution(
-        self, pairs: Sequence[Pair], rng: random.Random, counters: Counter[str]
+        self,
+        broken_jobs: Sequence[tuple[Pair, str, str]],
+        verdicts: Sequence[Verdict],
+        counters: Counter[str],
     ) -> list[Example]:
-        todo = []
-        for pair in pairs:
-            for name, broken in mutations.mutate(
-                pair.code, pair.seed.schema, rng, self.config.mutations_per_pair
-            ):
-                todo.append((pair, name, broken))
-        verdicts = self.validator.validate_many(
-            [ValidationJob(b, p.seed.schema_obj, reference_sql=p.seed.sql) for p, _, b in todo]
-        )
         out = []
-        for (pair, name, broken), verdict in zip(todo, verdicts, strict=False):
+        for (pair, name, broken), verdict in zip(broken_jobs, verdicts, strict=False):
             failed = verdict.failed
             if verdict.passed or failed is None or failed.name == "compare":
                 # still correct, or wrong only in its results: no error message to learn from
@@ -385,10 +435,8 @@ class UnitProcessor:
                     records.append(doc)
             if self.qa:
                 records.extend(self.qa_examples(pair, counters))
-        if pairs and "ibis_to_sql" in tasks:
-            records.extend(self.ibis_to_sql(pairs, counters))
-        if pairs and "error_resolution" in tasks:
-            records.extend(self.error_resolution(pairs, rng, counters))
+        if pairs:
+            records.extend(self.executed_tasks(pairs, rng, counters))
         for r in records:
             counters[f"records|{r.task}"] += 1
         return UnitResult(index, [r.to_dict() for r in records], counters)

@@ -1,0 +1,154 @@
+"""`ibert data build` end to end: the real translator and validator, a few units each.
+
+Slow-ish (each build starts a validator pool), so the corpora are small and the tasks that
+need no extra validation round are used where the test is about the build, not the tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ibert_core.corpus import read_examples
+from ibert_core.plugins import get_plugin_manager
+from ibert_tasks_sql.corpus.cli import build_command
+from ibert_tasks_sql.corpus.normalize import dedup_key, skeleton, split_of
+
+pytestmark = pytest.mark.slow
+
+FAST_TASKS = "sql_to_ibis,code_completion,documentation"
+
+
+def _needs_engines() -> None:
+    registries = get_plugin_manager().registries
+    if "sql_to_ibis" not in registries.tasks or "duckdb" not in registries.validators:
+        pytest.fail("ibert-tasks-sql's sql_to_ibis and the duckdb validator must be installed")
+
+
+def records(out: Path) -> list:
+    return [e for split in ("train", "val", "test") for e in read_examples(out / f"{split}.jsonl")]
+
+
+def run_build(out: Path, *args: str) -> dict:
+    result = CliRunner().invoke(build_command, ["--out", str(out), "--quiet", *args],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "stats.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    _needs_engines()
+    out = tmp_path_factory.mktemp("corpus")
+    run_build(out, "--n", "30", "--seed", "7")
+    return out
+
+
+def test_build_writes_verified_records_of_every_task(corpus: Path) -> None:
+    stats = json.loads((corpus / "stats.json").read_text())
+    recs = records(corpus)
+    assert stats["total"] == len(recs) == 30
+    tasks = Counter(r.task for r in recs)
+    assert {"sql_to_ibis", "ibis_to_sql", "code_completion", "documentation"} <= set(tasks)
+    for r in recs:
+        assert r.verdict["passed"] is True
+        assert r.provenance["source"] == "ibert-tasks-sql/corpus" and r.provenance["license"]
+        assert r.context["tables"] and r.ibis_version and r.backend == "duckdb"
+        assert r.meta["split"] in ("train", "val", "test") and r.meta["difficulty"] in (1, 2, 3)
+        assert r.meta["source"] in ("template", "generator")
+    for r in recs:
+        if r.task == "code_completion":
+            assert r.input["prefix"] and r.target["rest"]
+        if r.task == "error_resolution":
+            assert r.input["error"] and r.input["code"] != r.target["code"]
+            assert r.verdict["broken"]["passed"] is False
+    for key in ("by_task", "by_source", "by_difficulty", "by_feature", "by_split",
+                "acceptance", "rejected_by_stage"):
+        assert key in stats
+
+
+def test_splits_share_no_skeleton(corpus: Path) -> None:
+    by_skeleton: dict[str, set[str]] = {}
+    for r in records(corpus):
+        by_skeleton.setdefault(r.meta["skeleton"], set()).add(r.meta["split"])
+        assert split_of(r.meta["skeleton"]) == r.meta["split"]
+        if r.task == "sql_to_ibis":
+            assert skeleton(r.input["sql"]) == r.meta["skeleton"]
+    assert all(len(splits) == 1 for splits in by_skeleton.values())
+    for split in ("train", "val", "test"):
+        ids = {r.id for r in read_examples(corpus / f"{split}.jsonl")}
+        assert all(r.meta["split"] == split for r in read_examples(corpus / f"{split}.jsonl"))
+        assert len(ids) == sum(1 for _ in read_examples(corpus / f"{split}.jsonl"))
+
+
+def test_no_two_records_share_an_ast(corpus: Path) -> None:
+    keys = [dedup_key(r.task, r.dialect, r.input, r.target) for r in records(corpus)]
+    assert len(keys) == len(set(keys))
+
+
+def test_lost_manifest_rerun_drops_duplicates(tmp_path: Path) -> None:
+    _needs_engines()
+    out = tmp_path / "c"
+    run_build(out, "--n", "12", "--seed", "3", "--tasks", FAST_TASKS)
+    first = {r.id for r in records(out)}
+    (out / "manifest.json").unlink()  # the rerun starts again at unit 0: all repeats
+    stats = run_build(out, "--n", "20", "--seed", "3", "--tasks", FAST_TASKS)
+    recs = records(out)
+    assert len(recs) == 20 and first <= {r.id for r in recs}
+    assert stats["duplicates_dropped"] >= len(first)
+    assert len({r.meta["dedup"] for r in recs}) == 20
+    # other settings in the same folder would mix two corpora: refused before any work
+    result = CliRunner().invoke(build_command, ["--out", str(out), "--quiet", "--n", "30",
+                                                "--seed", "4", "--tasks", FAST_TASKS])
+    assert result.exit_code != 0
+    assert "other settings" in str(result.exception)
+
+
+def _lines(out: Path) -> int:
+    total = 0
+    for split in ("train", "val", "test"):
+        path = out / f"{split}.jsonl"
+        if path.exists():
+            total += path.read_bytes().count(b"\n")
+    return total
+
+
+def test_killed_build_resumes_without_loss_or_duplicates(tmp_path: Path) -> None:
+    _needs_engines()
+    args = ["--n", "40", "--seed", "11", "--tasks", FAST_TASKS, "--quiet"]
+    reference = tmp_path / "reference"
+    run_build(reference, *args)
+    expected = {r.id for r in records(reference)}
+    assert len(expected) == 40
+
+    out = tmp_path / "killed"
+    script = "from ibert_tasks_sql.corpus.cli import build_command; build_command()"
+    cmd = [sys.executable, "-c", script, "--out", str(out), *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 120
+    while _lines(out) < 1 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the build and its validator workers, mid-run
+    proc.wait()
+    written = _lines(out)
+    assert 1 <= written < 40, "the build should have been killed part-way"
+    # a write torn by the kill: half a record at the end of a file
+    with (out / "train.jsonl").open("ab") as fh:
+        fh.write(b'{"id": "torn-record", "task": "sql_to')
+
+    resumed = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    got = records(out)
+    ids = [r.id for r in got]
+    assert len(ids) == len(set(ids)) == 40
+    assert set(ids) == expected
