@@ -115,6 +115,36 @@ QUESTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+def _answers(config_dir: str | None) -> dict[str, object]:
+    """Whole answers through the engine (retrieval + examples run in the validator's
+    sandbox), warm: the index loaded and the validator's workers started."""
+    from ibert_core import engine
+    from ibert_core.plugins import make_context
+    from ibert_core.types import TaskRequest
+
+    with tempfile.TemporaryDirectory() as tmp:
+        context = make_context(config={"cache_dir": config_dir or tmp})
+        try:
+            engine.run(context, TaskRequest("qa", QUESTIONS[0][0]))  # warm up
+            times, verified, rounds = [], 0, []
+            for question, _ in QUESTIONS:
+                t0 = time.perf_counter()
+                result = engine.run(context, TaskRequest("qa", question))
+                times.append((time.perf_counter() - t0) * 1000)
+                verified += result.verified
+                rounds.append(len(result.attempts))
+        finally:
+            context.close()
+    times.sort()
+    return {
+        "verified_share": round(verified / len(QUESTIONS), 3),
+        "latency_ms": {"median": round(statistics.median(times), 1),
+                       "p95": round(times[int(0.95 * (len(times) - 1))], 1),
+                       "max": round(times[-1], 1)},
+        "examples_tried_mean": round(sum(rounds) / len(rounds), 2),
+    }
+
+
 def main() -> None:
     from ibert_tasks_docs.qa.index import open_index
 
@@ -149,6 +179,8 @@ def main() -> None:
             failures.append({"question": question, "labels": list(labels),
                              "top5": [h.symbol.short for h in hits[:5]]})
 
+    answers = _answers(config_dir=None)
+
     n = len(QUESTIONS)
     lat_ms = sorted(x * 1000 for x in latencies)
     result = {
@@ -163,6 +195,7 @@ def main() -> None:
             "p95": round(lat_ms[int(0.95 * (n - 1))], 2),
             "max": round(lat_ms[-1], 2),
         },
+        "answer": answers,
         "index_build_s": round(cold, 2),
         "index_cached_load_s": round(cached, 3),
         "misses_at_5": failures,

@@ -15,7 +15,7 @@ from ibert_core.types import Candidate, Schema, TaskRequest
 from ibert_tasks_docs.qa import index as index_mod
 from ibert_tasks_docs.qa.examples import examples_for, rewrite, runnable_from_answer
 from ibert_tasks_docs.qa.index import ApiIndex, load_docs, load_package, open_index
-from ibert_tasks_docs.qa.symbols import doctest_blocks, see_also
+from ibert_tasks_docs.qa.symbols import dataset_schemas, doctest_blocks, see_also
 from ibert_tasks_docs.qa.tokens import query_terms, terms
 
 
@@ -213,6 +213,29 @@ def test_docs_examples_become_sandbox_code_on_fixture_tables() -> None:
     (mem,) = rewrite(('t = ibis.memtable({"s": ["a", "b"], "n": [1, 2]})', "t.s.upper()"), "upper")
     assert mem.tables == {"t": {"s": "string", "n": "int64"}}
     assert mem.code.endswith("expr = t.s.upper()")
+
+
+def test_docs_dataset_schemas_are_read_off_printed_tables() -> None:
+    doc = textwrap.dedent("""\
+        >>> t = ibis.examples.fish_encounters.fetch()
+        >>> t
+        ┏━━━━━━━┳━━━━━━━━━┳━━━━━━━┓
+        ┃ fish  ┃ station ┃ seen  ┃
+        ┡━━━━━━━╇━━━━━━━━━╇━━━━━━━┩
+        │ int64 │ string  │ int64 │
+        ├───────┼─────────┼───────┤
+        │  4842 │ Release │     1 │
+        >>> t.pivot_wider(names_from="station", values_from="seen")
+        """)
+    datasets = dataset_schemas(doc)
+    assert datasets == {"fish_encounters": {"fish": "int64", "station": "string", "seen": "int64"}}
+    (ex,) = rewrite(doctest_blocks(doc), "pivot_wider", datasets)
+    assert ex.tables == datasets and "t = fish_encounters" in ex.code
+
+
+def test_docs_sql_compiling_examples_run_the_expression_they_compile() -> None:
+    (ex,) = rewrite(("t = ibis.examples.penguins.fetch()", "ibis.to_sql(t.count())"), "to_sql")
+    assert ex.code.splitlines()[-2:] == ["sql = ibis.to_sql(t.count())", "expr = t.count()"]
 
 
 def test_docs_answers_code_blocks_are_what_gets_run() -> None:

@@ -54,15 +54,21 @@ class RunnableExample:
     tables: Mapping[str, Mapping[str, str]]
 
 
-def rewrite(statements: Sequence[str], target: str | None = None) -> list[RunnableExample]:
+def rewrite(
+    statements: Sequence[str],
+    target: str | None = None,
+    datasets: Mapping[str, Mapping[str, str]] | None = None,
+) -> list[RunnableExample]:
     """Runnable examples from doctest statements, one per statement that uses `target`
     (the symbol's attribute name), or one for the last expression when `target` is None.
+    `datasets` adds dataset schemas (read off the docstring) to the known ones.
     """
+    known = {**(datasets or {}), **EXAMPLE_SCHEMAS}
     setup: list[str] = []
     tables: dict[str, dict[str, str]] = {}
     out: list[RunnableExample] = []
     for raw in statements:
-        stmt, used = _replace_fetch(raw)
+        stmt, used = _replace_fetch(raw, known)
         if used is None:
             continue
         tables.update(used)
@@ -79,7 +85,11 @@ def rewrite(statements: Sequence[str], target: str | None = None) -> list[Runnab
             continue
         is_expr = isinstance(node, ast.Expr) and not isinstance(node.value, ast.Name)
         if is_expr and (target is None or _uses(node, target)):
-            code = "\n".join([*_SETUP_IMPORTS, *setup, f"expr = {stmt.strip()}"])
+            assert isinstance(node, ast.Expr)
+            compiled = _compiled_expression(node.value)
+            last = [f"sql = {stmt.strip()}", f"expr = {compiled}"] if compiled else [
+                f"expr = {stmt.strip()}"]
+            code = "\n".join([*_SETUP_IMPORTS, *setup, *last])
             out.append(RunnableExample(code, dict(tables)))
             continue
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
@@ -92,6 +102,19 @@ def rewrite(statements: Sequence[str], target: str | None = None) -> list[Runnab
     if target is None and out:
         return out[-1:]
     return out
+
+
+def _compiled_expression(value: ast.expr) -> str | None:
+    """For `ibis.to_sql(e)` or `e.compile()`: the expression `e` (the SQL is a string, but
+    the expression it comes from is what can be run)."""
+    if not isinstance(value, ast.Call):
+        return None
+    func = value.func
+    if ast.unparse(func) == "ibis.to_sql" and value.args:
+        return ast.unparse(value.args[0])
+    if isinstance(func, ast.Attribute) and func.attr in ("compile", "to_sql"):
+        return ast.unparse(func.value)
+    return None
 
 
 def _memtable_schema(node: ast.stmt) -> tuple[str, dict[str, str]] | None:
@@ -109,27 +132,65 @@ def _memtable_schema(node: ast.stmt) -> tuple[str, dict[str, str]] | None:
         and node.value.args
     ):
         return None
+    arg = node.value.args[0]
     try:
-        data = ast.literal_eval(node.value.args[0])
-        import ibis
-
-        schema = ibis.memtable(data).schema()
-    except Exception:  # noqa: BLE001 - not a literal table: keep the statement as it is
+        if isinstance(arg, ast.Call) and ast.unparse(arg.func) == "dict" and not arg.args:
+            data = {k.arg: ast.literal_eval(k.value) for k in arg.keywords}
+        else:
+            data = ast.literal_eval(arg)
+    except (ValueError, SyntaxError, TypeError):
+        return None  # not a literal table: keep the statement as it is
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
         return None
-    return node.targets[0].id, {name: str(dtype) for name, dtype in schema.items()}
+    columns = {str(name): _column_type(values) for name, values in data.items()}
+    if any(t is None for t in columns.values()):
+        return None
+    return node.targets[0].id, {k: v for k, v in columns.items() if v is not None}
 
 
-def _replace_fetch(stmt: str) -> tuple[str, dict[str, dict[str, str]] | None]:
+#: Python literal types as ibis dtypes, as `ibis.memtable` infers them (ints are int64).
+_PY_DTYPES = {bool: "boolean", int: "int64", float: "float64", str: "string"}
+
+
+def _inferred(value: object) -> str | None:
+    """Nested literals (lists, dicts) as ibis infers them, with int64/float64 leaves."""
+    import ibis.expr.datatypes as dt
+
+    try:
+        text = str(dt.infer(value))
+    except Exception:  # noqa: BLE001 - not a literal ibis knows
+        return None
+    for small in ("int8", "int16", "int32", "uint8", "uint16", "uint32"):
+        text = text.replace(small, "int64")
+    return text
+
+
+def _column_type(values: list[object]) -> str | None:
+    """The ibis dtype of a literal column, without building a memtable (that would import
+    pandas, a second or two on the first answer)."""
+    kinds = {_PY_DTYPES.get(type(v)) or _inferred(v) for v in values if v is not None}
+    if kinds == {"int64", "float64"}:
+        return "float64"
+    if len(kinds) == 1:
+        return kinds.pop()
+    if not kinds:
+        return "null"
+    return None
+
+
+def _replace_fetch(
+    stmt: str, known: Mapping[str, Mapping[str, str]] = EXAMPLE_SCHEMAS
+) -> tuple[str, dict[str, dict[str, str]] | None]:
     used: dict[str, dict[str, str]] = {}
     unknown = False
 
     def sub(m: re.Match[str]) -> str:
         nonlocal unknown
         name = m.group(1)
-        if name not in EXAMPLE_SCHEMAS:
+        if name not in known:
             unknown = True
             return m.group(0)
-        used[name] = EXAMPLE_SCHEMAS[name]
+        used[name] = dict(known[name])
         return name
 
     new = _FETCH.sub(sub, stmt)
@@ -172,7 +233,7 @@ def examples_for(symbol: Symbol, limit: int = 3) -> list[RunnableExample]:
             out.extend(rewrite(stmts))
         return out[:limit]
     name = symbol.qualname.rsplit(".", 1)[-1]
-    return rewrite(symbol.examples, name)[:limit]
+    return rewrite(symbol.examples, name, symbol.datasets)[:limit]
 
 
 def _body(block: str) -> Iterable[ast.stmt]:

@@ -26,7 +26,7 @@ from ibert_tasks_docs.qa.symbols import IBIS_MODULES, Symbol, extract_package
 from ibert_tasks_docs.qa.tokens import query_terms, terms
 
 #: Bumped whenever what a cached index holds changes, so old caches are not reused.
-INDEX_FORMAT = 3
+INDEX_FORMAT = 4
 
 #: Modules selected by default per package (everything public when not listed).
 DEFAULT_MODULES: dict[str, tuple[str, ...]] = {"ibis": IBIS_MODULES}
@@ -66,7 +66,7 @@ class Hit:
 def package_version(package: str) -> str:
     """The installed distribution's version; for a source tree without metadata, a
     fingerprint of its files (so edits still invalidate the cache)."""
-    for dist in importlib.metadata.packages_distributions().get(package, []):
+    for dist in _distributions(package):
         try:
             return importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
@@ -84,8 +84,35 @@ def package_version(package: str) -> str:
     return "src-" + h.hexdigest()[:12]
 
 
+def _distributions(package: str) -> list[str]:
+    """Distributions providing the import name `package`: the same-named one first (cheap),
+    else a scan of every installed distribution's files (slow, done once per process)."""
+    try:
+        importlib.metadata.distribution(package)
+        return [package]
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    if package not in _DISTS:
+        _DISTS[package] = list(importlib.metadata.packages_distributions().get(package, []))
+    return _DISTS[package]
+
+
+_DISTS: dict[str, list[str]] = {}
+
+
 def _key(*parts: Any) -> str:
     return hashlib.sha256(json.dumps([INDEX_FORMAT, *parts]).encode()).hexdigest()[:12]
+
+
+def package_source(
+    package: str, modules: Sequence[str] | None = None, root: Path | None = None
+) -> tuple[Path, str, tuple[str, ...] | None]:
+    """Where the package's index is cached: its path (name, version and selection in the
+    key), the version, and the module selection."""
+    selected = tuple(modules) if modules is not None else DEFAULT_MODULES.get(package)
+    version = package_version(package)
+    path = (root or cache_dir()) / "qa" / f"package-{package}-{version}-{_key(selected)}.json"
+    return path, version, selected
 
 
 def load_package(
@@ -95,16 +122,12 @@ def load_package(
     rebuild: bool = False,
 ) -> tuple[list[Symbol], SourceInfo]:
     """The package's symbols from the cache, building and caching them when missing."""
-    selected = tuple(modules) if modules is not None else DEFAULT_MODULES.get(package)
-    version = package_version(package)
-    path = (root or cache_dir()) / "qa" / f"package-{package}-{version}-{_key(selected)}.json"
+    path, version, selected = package_source(package, modules, root)
     return _load(path, "package", package, version, rebuild,
                  lambda: extract_package(package, selected))
 
 
-def load_docs(
-    folder: Path, root: Path | None = None, rebuild: bool = False
-) -> tuple[list[Symbol], SourceInfo]:
+def docs_source(folder: Path, root: Path | None = None) -> tuple[Path, str]:
     folder = folder.resolve()
     if not folder.is_dir():
         from ibert_core.errors import BadInput
@@ -112,8 +135,15 @@ def load_docs(
         raise BadInput(f"docs folder {str(folder)!r} does not exist", "pass an existing directory")
     version = docs_files.fingerprint(folder)
     path = (root or cache_dir()) / "qa" / f"docs-{folder.name}-{version}-{_key(str(folder))}.json"
-    return _load(path, "docs", str(folder), version, rebuild,
-                 lambda: docs_files.extract_docs(folder))
+    return path, version
+
+
+def load_docs(
+    folder: Path, root: Path | None = None, rebuild: bool = False
+) -> tuple[list[Symbol], SourceInfo]:
+    path, version = docs_source(folder, root)
+    return _load(path, "docs", str(folder.resolve()), version, rebuild,
+                 lambda: docs_files.extract_docs(folder.resolve()))
 
 
 def _load(
@@ -244,8 +274,18 @@ def open_index(
     config: dict[str, Any] | None = None,
     rebuild: bool = False,
 ) -> ApiIndex:
-    """The index over `packages` and `docs`, loaded once per process and cache state."""
+    """The index over `packages` and `docs`, kept in memory per process and cache state.
+
+    The key is every source's cache path (which holds its version), so a process that
+    keeps running still sees an upgraded package or an edited docs folder.
+    """
     root = cache_dir(config)
+    paths = [package_source(p, (modules or {}).get(p), root)[0] for p in packages]
+    paths += [docs_source(Path(d), root)[0] for d in docs]
+    model = dense.model_path(config) if dense.available(config) else None
+    key = (tuple(str(p) for p in paths), model)
+    if key in _LOADED and not rebuild:
+        return _LOADED[key]
     symbols: list[Symbol] = []
     sources: list[SourceInfo] = []
     for pkg in packages:
@@ -256,11 +296,6 @@ def open_index(
         syms, info = load_docs(Path(folder), root, rebuild)
         symbols += syms
         sources.append(info)
-    model = dense.model_path(config) if dense.available(config) else None
-    key = (tuple((s.kind, s.name, s.version, s.path) for s in sources), model)
-    if key not in _LOADED:
-        embedder = dense.Embedder(model) if model else None
-        _LOADED[key] = ApiIndex(symbols, sources, embedder)
-    index = _LOADED[key]
-    index.sources = sources
-    return index
+    embedder = dense.Embedder(model) if model else None
+    _LOADED[key] = ApiIndex(symbols, sources, embedder)
+    return _LOADED[key]

@@ -59,6 +59,8 @@ class Symbol:
     aliases: tuple[str, ...] = attrs.field(converter=tuple, factory=tuple)
     parent: str = ""  # the owning class's qualname for methods
     wraps: str = ""  # the function a decorator-made override wraps (`Join.filter`)
+    #: Schemas of example datasets as the docstring's printed tables show them.
+    datasets: dict[str, dict[str, str]] = attrs.field(factory=dict)
     path: str = ""
     line: int = 0
 
@@ -203,6 +205,7 @@ def _class_symbols(cls: type, qualname: str, modname: str, path: str) -> Iterato
         doc=inspect.getdoc(cls) or "",
         examples=doctest_blocks(inspect.getdoc(cls) or ""),
         see_also=see_also(inspect.getdoc(cls) or ""),
+        datasets=dataset_schemas(inspect.getdoc(cls) or ""),
         path=path,
         line=_line(cls),
     )
@@ -260,6 +263,7 @@ def _function_symbol(
         see_also=see_also(doc),
         parent=parent,
         wraps=_wrapped_name(fn, qualname),
+        datasets=dataset_schemas(doc),
         path=path,
         line=_line(fn),
     )
@@ -402,3 +406,48 @@ def see_also(doc: str) -> tuple[str, ...]:
         if r and r.replace(".", "").replace("_", "").isalnum():
             seen.setdefault(r, None)
     return tuple(seen)
+
+
+_FETCH_ASSIGN = re.compile(
+    r"^\s*>>> (\w+) = ibis\.examples\.(\w+)\.fetch\(\)\s*$")
+
+
+def dataset_schemas(doc: str) -> dict[str, dict[str, str]]:
+    """`{dataset: {column: dtype}}` read off the tables a docstring prints.
+
+    Ibis's examples fetch a dataset into a name and then show it; the printed table's
+    header holds the column names and the row under it their types. That is how an
+    example can run on fixture rows of the right shape without downloading the data.
+    """
+    lines = doc.splitlines()
+    out: dict[str, dict[str, str]] = {}
+    for i, line in enumerate(lines):
+        m = _FETCH_ASSIGN.match(line)
+        if not m or m.group(2) in out:
+            continue
+        name, dataset = m.groups()
+        j = i + 1
+        if j < len(lines) and lines[j].strip() == f">>> {name}":
+            schema = _printed_schema(lines[j + 1: j + 40])
+            if schema:
+                out[dataset] = schema
+    return out
+
+
+def _printed_schema(lines: Sequence[str]) -> dict[str, str] | None:
+    rows = [ln.strip() for ln in lines]
+    if not rows or not rows[0].startswith("┏"):
+        return None
+    header: list[str] = []
+    k = 1
+    while k < len(rows) and rows[k].startswith("┃"):
+        cells = [c.strip() for c in rows[k].strip("┃").split("┃")]
+        header = cells if not header else [a + b for a, b in zip(header, cells, strict=False)]
+        k += 1
+    if k + 1 >= len(rows) or not rows[k].startswith("┡"):
+        return None
+    types = [c.strip() for c in rows[k + 1].strip("│").split("│")]
+    if len(types) != len(header):
+        return None
+    schema = {n: t for n, t in zip(header, types, strict=True) if n and n != "…" and t != "…"}
+    return schema or None
