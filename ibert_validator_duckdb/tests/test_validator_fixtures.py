@@ -16,6 +16,7 @@ from ibert_validator_duckdb.fixtures import (
     key_domain,
     literal_rows,
     make_fixture,
+    replace_sql,
 )
 
 WIDE = Schema.from_dict(
@@ -163,12 +164,27 @@ def test_key_domains():
 def test_literal_rows_put_query_constants_into_matching_columns():
     fixture = make_fixture(WIDE, 0)
     rows = literal_rows(WIDE, fixture, [100, "A%", "2021-06-30"])
-    totals = {r[2] for r in rows["orders"]}
+    totals = {r[2] for _, r in rows["orders"]}
     assert {99.0, 100.0, 101.0} <= totals
-    names = {r[1] for r in rows["customers"]}
+    names = {r[1] for _, r in rows["customers"]}
     assert "Ax" in names and "aX" in names
-    signups = {r[2] for r in rows["customers"]}
+    signups = {r[2] for _, r in rows["customers"]}
     assert dt.date(2021, 6, 30) in signups and dt.date(2021, 7, 1) in signups
-    ids = [r[0] for r in rows["customers"]]
-    existing = {r[0] for r in fixture.tables["customers"]}
-    assert len(set(ids)) == len(ids) and not existing & set(ids)
+    for table in ("customers", "orders"):  # keys kept: the rows still join
+        for index, row in rows[table]:
+            assert row[:1] == fixture.tables[table][index][:1]
+    assert rows["orders"][0][1][1] == fixture.tables["orders"][rows["orders"][0][0]][1]
+
+
+def test_literal_rows_replace_rows_in_place():
+    fixture = make_fixture(WIDE, 0)
+    con = duckdb.connect()
+    create_tables(con, WIDE, fixture)
+    rows = literal_rows(WIDE, fixture, [100])
+    before = con.execute("SELECT count(*) FROM orders").fetchone()
+    con.execute("BEGIN TRANSACTION;\n" + replace_sql(rows))
+    assert con.execute("SELECT count(*) FROM orders").fetchone() == before
+    assert con.execute("SELECT count(*) FROM orders WHERE total = 100").fetchone()[0] > 0
+    con.execute("ROLLBACK")
+    assert con.execute("SELECT count(*) FROM orders WHERE total = 100").fetchone()[0] == 0
+    con.close()

@@ -52,6 +52,9 @@ STRINGS = (
 )
 FLOATS = (0.0, -0.0, 1.0, -1.5, 2.25, 3.14159, 1e6 + 0.125, -2.5e5, 0.1, 7.0, 1e-7, 42.0)
 DATES = (
+    dt.date(2024, 2, 29),
+    dt.date(2024, 1, 1),
+    dt.date(2025, 3, 31),
     dt.date(1999, 12, 31),
     dt.date(2000, 1, 1),
     dt.date(2000, 2, 29),
@@ -501,14 +504,15 @@ def _literal_values(dtype: Any, literals: Sequence[Any]) -> list[Any]:
 
 def literal_rows(
     schema: Schema, fixture: Fixture, literals: Sequence[Any], seed: int = 0
-) -> dict[str, list[tuple[Any, ...]]]:
-    """Extra rows per table that put the query's constants (and their neighbours) into the
+) -> dict[str, list[tuple[int, tuple[Any, ...]]]]:
+    """Fixture rows rewritten to hold the query's constants (and their neighbours) in the
     columns of matching type, so `>` versus `>=` or a wrong LIKE pattern shows.
 
-    Each row copies a fixture row (keeping its join keys) and gets a fresh primary key.
+    Returns (row index, new row) pairs: the rows replace fixture rows in place, keeping
+    their primary and foreign keys, so they still take part in joins.
     """
     literals = list(dict.fromkeys(literals))[:MAX_LITERALS]
-    out: dict[str, list[tuple[Any, ...]]] = {}
+    out: dict[str, list[tuple[int, tuple[Any, ...]]]] = {}
     for table in schema.tables:
         base = fixture.tables.get(table.name) or []
         if not base:
@@ -521,25 +525,26 @@ def literal_rows(
             pools.append([] if keyish else _literal_values(dtype, literals))
         if not any(pools):
             continue
-        rows = []
-        count = min(max(LITERAL_ROWS, *(len(p) for p in pools)), MAX_LITERAL_ROWS)
-        for i in range(count):
-            row = list(base[rng.randrange(len(base))])
-            for j, (c, pool) in enumerate(zip(table.columns, pools, strict=False)):
-                if _is_primary(table.name, c.name):
-                    row[j] = _key_value(len(base) + 100 + i, _dtype(c.dtype))
-                elif pool:
+        count = min(max(LITERAL_ROWS, *(len(p) for p in pools)), MAX_LITERAL_ROWS, len(base))
+        replaced = []
+        for i, index in enumerate(sorted(rng.sample(range(len(base)), count))):
+            row = list(base[index])
+            for j, pool in enumerate(pools):
+                if pool:
                     row[j] = pool[i % len(pool)]
-            rows.append(tuple(row))
-        out[table.name] = rows
+            replaced.append((index, tuple(row)))
+        out[table.name] = replaced
     return out
 
 
-def insert_sql(rows: Mapping[str, Sequence[tuple[Any, ...]]]) -> str:
-    """INSERT statements for `rows`, as one script (one round trip to DuckDB)."""
+def replace_sql(rows: Mapping[str, Sequence[tuple[int, tuple[Any, ...]]]]) -> str:
+    """DELETE + INSERT statements putting `rows` in place of the fixture rows at their
+    indices (a fixture table's rowids are its row indices), as one script."""
     statements = []
-    for table, values in rows.items():
-        if values:
-            text = ", ".join("(" + ", ".join(map(sql_literal, r)) + ")" for r in values)
+    for table, pairs in rows.items():
+        if pairs:
+            ids = ", ".join(str(i) for i, _ in pairs)
+            text = ", ".join("(" + ", ".join(map(sql_literal, r)) + ")" for _, r in pairs)
+            statements.append(f"DELETE FROM {_quote(table)} WHERE rowid IN ({ids})")
             statements.append(f"INSERT INTO {_quote(table)} VALUES {text}")
     return ";\n".join(statements)

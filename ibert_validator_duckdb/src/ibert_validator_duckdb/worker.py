@@ -327,7 +327,9 @@ def _stage_compile(run: Run) -> str:
         raise StageFailed(describe(err, run.env, run.schema)) from None
     run.artifacts["sql"] = run.sql
     dialect = run.job.options.get("compile_dialect")
-    if dialect and dialect != "duckdb":
+    if dialect == "duckdb":
+        run.artifacts["dialect_sql"] = run.sql
+    elif dialect:
         try:
             run.artifacts["dialect_sql"] = ibis.to_sql(run.expr, dialect=dialect)
         except Exception as err:  # noqa: BLE001
@@ -386,7 +388,7 @@ def _add_literal_rows(run: Run, seed: int | None) -> None:
         run.literals = ()
         return
     run.tx = con
-    con.execute("BEGIN TRANSACTION;\n" + fixtures.insert_sql(rows))
+    con.execute("BEGIN TRANSACTION;\n" + fixtures.replace_sql(rows))
 
 
 def _stage_execute(run: Run) -> str:
