@@ -255,7 +255,7 @@ def python_candidates(chunk: Chunk, session: Sequence[ast.stmt] = ()) -> Iterato
             [*prefix, *setup],
             target,
             _span(chunk, body[j]),
-            _source(chunk, [body[i], body[j]], code),
+            _source(chunk, [body[min(i, j)], body[max(i, j)]], code),
             sql=sql,
             params=params,
         )

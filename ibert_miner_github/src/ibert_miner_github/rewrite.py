@@ -304,6 +304,8 @@ def rewrite(
         out.extend(_statement(stmt, state, sources))
     sources.var = "expr"
     final = sources.visit(strip_output(target))
+    if isinstance(final, ast.Name) and final.id in state.tables:
+        raise NotRewritable("no_operation", final.id)  # a table on its own shows nothing
     out.append(ast.Assign([ast.Name("expr", ast.Store())], final, lineno=0))
     module = ast.fix_missing_locations(ast.Module(out, []))
     _check_names(module, state)
@@ -473,10 +475,13 @@ def _schema(
         sql_usage(sql, usage, unknown[0] if len(unknown) == 1 else None)
     schema: dict[str, dict[str, str]] = {}
     inferred_tables = usage.schema()
+    read = {n.id for n in ast.walk(module) if isinstance(n, ast.Name)}
     for t, s in state.tables.items():
+        if t not in read and not usage.columns.get(t):
+            continue  # e.g. a `con` parameter whose tables were rewritten to free names
         schema[t] = dict(s) if s is not None else inferred_tables.get(t, {})
     for t, cols in inferred_tables.items():
-        if t not in schema:
+        if t not in schema and t not in state.tables:  # tables only the SQL reads
             schema[t] = cols
     inferred = False
     for t, cols in schema.items():

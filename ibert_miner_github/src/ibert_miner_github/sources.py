@@ -258,12 +258,18 @@ def _candidates(tree: Tree) -> Iterator[str]:
                 yield str((base / dname).relative_to(tree.root))
 
 
+def _wanted(rel: str, dirs: Sequence[str]) -> bool:
+    """In one of the sub-directories to scan (or one of the files named), when any are given."""
+    if not dirs:
+        return True
+    return any(rel == d.strip("/") or rel.startswith(d.strip("/") + "/") for d in dirs)
+
+
 def count_paths(tree: Tree, suffixes: Sequence[str]) -> int:
     """How many files `walk_files` will look at (for a progress bar; reads nothing)."""
-    dirs = tuple(d.strip("/") + "/" for d in tree.source.dirs)
     n = 0
     for rel in _candidates(tree):
-        if (not dirs or rel.startswith(dirs)) and (
+        if _wanted(rel, tree.source.dirs) and (
             rel.endswith(tuple(suffixes)) or (tree.root / rel).is_symlink()
         ):
             n += 1
@@ -287,12 +293,11 @@ def walk_files(
     the size limit and binary files are skipped, and reading stops at the per-source byte
     and file limits.
     """
-    dirs = tuple(d.strip("/") + "/" for d in tree.source.dirs)
     root = tree.root.resolve()
     total = 0
     count = 0
     for rel in _candidates(tree):
-        if dirs and not rel.startswith(dirs):
+        if not _wanted(rel, tree.source.dirs):
             continue
         path = tree.root / rel
         if path.is_symlink():
