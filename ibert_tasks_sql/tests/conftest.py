@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 import pytest
+
 from ibert_core.types import Schema
 
 SHOP_SCHEMA = {

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from ibert_core import engine
 from ibert_core.errors import BadInput, UnknownNameError
 from ibert_core.plugins import make_context
 from ibert_core.testing import TaskConformance
 from ibert_core.types import Candidate, DataSource, Schema, TaskRequest
-
 from ibert_tasks_sql.examples import example_path
 
 SCHEMA = Schema.from_dict(
@@ -97,7 +97,9 @@ def test_standalone_script_runs_on_its_own(context, tmp_path):
 def test_standalone_script_reads_the_users_database(context, tmp_path):
     db = tmp_path / "shop.duckdb"
     con = duckdb.connect(str(db))
-    con.execute("CREATE TABLE customers (customer_id BIGINT NOT NULL, name VARCHAR, country VARCHAR)")
+    con.execute(
+        "CREATE TABLE customers (customer_id BIGINT NOT NULL, name VARCHAR, country VARCHAR)"
+    )
     con.execute("CREATE TABLE orders (order_id BIGINT NOT NULL, customer_id BIGINT, amount DOUBLE)")
     con.execute("INSERT INTO customers VALUES (1, 'a', 'FR'), (2, 'b', 'DE')")
     con.execute("INSERT INTO orders VALUES (10, 1, 5.0), (11, 1, 7.5), (12, 2, 1.0)")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from ibert_core.errors import BadInput, UnknownNameError, UnsupportedConstruct
 from ibert_core.types import Schema
-
 from ibert_tasks_sql.translation.translate import translate
 
 UNSUPPORTED = [
@@ -19,7 +19,12 @@ UNSUPPORTED = [
         None,
     ),
     ("SELECT name FROM customers\nWHERE name LIKE 'a!%' ESCAPE '!'", "LIKE ... ESCAPE", 2, 7),
-    ("SELECT SUBSTRING(name, customer_id) AS s FROM customers", "SUBSTRING with a computed start", 1, None),
+    (
+        "SELECT SUBSTRING(name, customer_id) AS s FROM customers",
+        "SUBSTRING with a computed start",
+        1,
+        None,
+    ),
     (
         "SELECT country, COUNT(*) AS n FROM customers GROUP BY ROLLUP (country)",
         "ROLLUP",

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from ibert_core.types import Schema
 
+from ibert_core.types import Schema
 from ibert_tasks_sql.translation.translate import translate
 
 TPCH_SCHEMA = {

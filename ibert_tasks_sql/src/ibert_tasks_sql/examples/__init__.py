@@ -1,6 +1,9 @@
-"""Bundled examples: `ibert run sql_to_ibis $(example ecommerce.sql) --schema $(example ecommerce.yaml)`.
+"""Bundled examples for `make run` and the README.
 
-`example_path(name)` gives the installed file, so the commands work from any directory.
+`example_path(name)` gives the installed file, so the commands work from any directory:
+
+    ibert run sql_to_ibis "$(python -m ibert_tasks_sql.examples ecommerce.sql)" \
+        --schema "$(python -m ibert_tasks_sql.examples ecommerce.yaml)"
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ def example_path(name: str) -> Path:
     if not path.is_file():
         from ibert_core.errors import UnknownNameError
 
-        raise UnknownNameError("example", name, [p.name for p in HERE.iterdir() if p.suffix != ".py"])
+        raise UnknownNameError(
+            "example", name, [p.name for p in HERE.iterdir() if p.suffix != ".py"]
+        )
     return path
 
 

@@ -38,7 +38,11 @@ def position(node: exp.Expression, sql: str | None = None) -> tuple[int | None, 
     best: dict | None = None
     for sub in node.walk():
         meta = sub.meta
-        if meta and "line" in meta and (best is None or meta.get("start", 0) < best.get("start", 0)):
+        if (
+            meta
+            and "line" in meta
+            and (best is None or meta.get("start", 0) < best.get("start", 0))
+        ):
             best = meta
     if best is None:
         return None, None
@@ -82,12 +86,28 @@ def parse(sql: str, dialect: str | None = None) -> exp.Expression:
 
 
 _SQL_TYPES = {
-    "boolean": "BOOLEAN", "bool": "BOOLEAN", "int8": "TINYINT", "int16": "SMALLINT",
-    "int32": "INT", "int64": "BIGINT", "uint8": "UTINYINT", "uint16": "USMALLINT",
-    "uint32": "UINTEGER", "uint64": "UBIGINT", "float16": "REAL", "float32": "REAL",
-    "float64": "DOUBLE", "string": "VARCHAR", "date": "DATE", "time": "TIME",
-    "timestamp": "TIMESTAMP", "binary": "BLOB", "uuid": "UUID", "interval": "INTERVAL",
-    "decimal": "DECIMAL", "json": "JSON",
+    "boolean": "BOOLEAN",
+    "bool": "BOOLEAN",
+    "int8": "TINYINT",
+    "int16": "SMALLINT",
+    "int32": "INT",
+    "int64": "BIGINT",
+    "uint8": "UTINYINT",
+    "uint16": "USMALLINT",
+    "uint32": "UINTEGER",
+    "uint64": "UBIGINT",
+    "float16": "REAL",
+    "float32": "REAL",
+    "float64": "DOUBLE",
+    "string": "VARCHAR",
+    "date": "DATE",
+    "time": "TIME",
+    "timestamp": "TIMESTAMP",
+    "binary": "BLOB",
+    "uuid": "UUID",
+    "interval": "INTERVAL",
+    "decimal": "DECIMAL",
+    "json": "JSON",
 }
 
 

@@ -50,7 +50,9 @@ def call(func: ast.expr, *args: ast.expr, **kwargs: ast.expr) -> ast.expr:
     )
 
 
-def call_kw(func: ast.expr, args: Iterable[ast.expr], kwargs: Iterable[tuple[str, ast.expr]]) -> ast.expr:
+def call_kw(
+    func: ast.expr, args: Iterable[ast.expr], kwargs: Iterable[tuple[str, ast.expr]]
+) -> ast.expr:
     """`call` for keyword names that are not Python identifiers-safe as `**kwargs` keys."""
     return ast.Call(
         func=func, args=list(args), keywords=[ast.keyword(arg=k, value=v) for k, v in kwargs]
@@ -66,11 +68,23 @@ def ibis_call(func: str, *args: ast.expr, **kwargs: ast.expr) -> ast.expr:
 
 
 _BINOPS: Mapping[str, ast.operator] = {
-    "+": ast.Add(), "-": ast.Sub(), "*": ast.Mult(), "/": ast.Div(), "//": ast.FloorDiv(),
-    "%": ast.Mod(), "**": ast.Pow(), "&": ast.BitAnd(), "|": ast.BitOr(), "^": ast.BitXor(),
+    "+": ast.Add(),
+    "-": ast.Sub(),
+    "*": ast.Mult(),
+    "/": ast.Div(),
+    "//": ast.FloorDiv(),
+    "%": ast.Mod(),
+    "**": ast.Pow(),
+    "&": ast.BitAnd(),
+    "|": ast.BitOr(),
+    "^": ast.BitXor(),
 }
 _CMPOPS: Mapping[str, ast.cmpop] = {
-    "==": ast.Eq(), "!=": ast.NotEq(), "<": ast.Lt(), "<=": ast.LtE(), ">": ast.Gt(),
+    "==": ast.Eq(),
+    "!=": ast.NotEq(),
+    "<": ast.Lt(),
+    "<=": ast.LtE(),
+    ">": ast.Gt(),
     ">=": ast.GtE(),
 }
 
@@ -115,30 +129,66 @@ def _double_quoted(text: str) -> str:
     return f'"{inner}"'
 
 
-class _Unparser(ast._Unparser):  # type: ignore[name-defined,misc]
-    """`ast.unparse` writing strings in double quotes, as formatters do."""
+_BaseUnparser: type | None = getattr(ast, "_Unparser", None)
 
-    def visit_Constant(self, node: ast.Constant) -> None:
-        if isinstance(node.value, str) and not getattr(self, "_in_fstring", False):
-            self.write(_double_quoted(node.value))
-        else:
-            super().visit_Constant(node)
+if _BaseUnparser is not None:
+
+    class _Unparser(_BaseUnparser):  # type: ignore[misc,valid-type]
+        """`ast.unparse` writing strings in double quotes, as formatters do."""
+
+        def visit_Constant(self, node: ast.Constant) -> None:
+            if isinstance(node.value, str):
+                self.write(_double_quoted(node.value))
+            else:
+                super().visit_Constant(node)
 
 
 def unparse(node: ast.AST) -> str:
-    return _Unparser().visit(ast.fix_missing_locations(node))
+    node = ast.fix_missing_locations(node)
+    if _BaseUnparser is None:  # a Python without the private unparser: single quotes
+        return ast.unparse(node)
+    text: str = _Unparser().visit(node)
+    return text
 
 
 _PRECEDENCE: dict[type, int] = {
-    ast.BitOr: 7, ast.BitXor: 8, ast.BitAnd: 9, ast.LShift: 10, ast.RShift: 10, ast.Add: 11,
-    ast.Sub: 11, ast.Mult: 12, ast.Div: 12, ast.FloorDiv: 12, ast.Mod: 12, ast.MatMult: 12,
+    ast.BitOr: 7,
+    ast.BitXor: 8,
+    ast.BitAnd: 9,
+    ast.LShift: 10,
+    ast.RShift: 10,
+    ast.Add: 11,
+    ast.Sub: 11,
+    ast.Mult: 12,
+    ast.Div: 12,
+    ast.FloorDiv: 12,
+    ast.Mod: 12,
+    ast.MatMult: 12,
     ast.Pow: 14,
 }
 _SYMBOLS: dict[type, str] = {
-    ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&", ast.LShift: "<<", ast.RShift: ">>",
-    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
-    ast.MatMult: "@", ast.Pow: "**", ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=",
-    ast.Gt: ">", ast.GtE: ">=", ast.In: "in", ast.NotIn: "not in", ast.Is: "is",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+    ast.BitAnd: "&",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.MatMult: "@",
+    ast.Pow: "**",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.In: "in",
+    ast.NotIn: "not in",
+    ast.Is: "is",
     ast.IsNot: "is not",
 }
 
@@ -342,7 +392,7 @@ class Program:
         return name(var)
 
     def render(self, final: ast.expr, target: str = "expr") -> str:
-        statements = _share(self.statements + [(target, final)])
+        statements = _share([*self.statements, (target, final)])
         body = [f"{var} = {fmt(value, len(var) + 3)}" for var, value in statements]
         text = "\n".join(body)
         header = ["import ibis"]
@@ -384,9 +434,7 @@ def _share(statements: list[tuple[str, ast.expr]]) -> list[tuple[str, ast.expr]]
 
 def _uses_underscore(statements: list[tuple[str, ast.expr]]) -> bool:
     nodes = [value for _, value in statements]
-    return any(
-        isinstance(n, ast.Name) and n.id == "_" for root in nodes for n in ast.walk(root)
-    )
+    return any(isinstance(n, ast.Name) and n.id == "_" for root in nodes for n in ast.walk(root))
 
 
 def fmt_statement(target: str, source: str) -> str:

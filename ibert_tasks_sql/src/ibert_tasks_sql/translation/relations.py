@@ -38,17 +38,91 @@ UNDERSCORE = py.name("_")
 #: names is written `t["count"]`, since `t.count` is the method. Kept literal so that the
 #: translator needs no ibis import; a test checks it covers the installed ibis.
 TABLE_ATTRS = frozenset(
-    """
-    agg aggregate alias anti_join any_inner_join any_left_join as_scalar as_table asof_join bind
-    cache cast columns compile count cross_join describe difference distinct drop drop_null
-    dropna equals execute fill_null fillna filter get_backend get_name group_by groupby head
-    info inner_join intersect join left_join limit mutate nunique op order_by outer_join pipe
-    pivot_longer pivot_wider preview projection relabel relocate rename right_join rowid sample
-    schema select semi_join set_column sql to_array to_csv to_delta to_json to_pandas
-    to_pandas_batches to_parquet to_parquet_dir to_polars to_pyarrow to_pyarrow_batches to_sql
-    to_torch to_xlsx topk try_cast unbind union unnest unpack value_counts view visualize
-    window_by
-    """.split()
+    {
+        "agg",
+        "aggregate",
+        "alias",
+        "anti_join",
+        "any_inner_join",
+        "any_left_join",
+        "as_scalar",
+        "as_table",
+        "asof_join",
+        "bind",
+        "cache",
+        "cast",
+        "columns",
+        "compile",
+        "count",
+        "cross_join",
+        "describe",
+        "difference",
+        "distinct",
+        "drop",
+        "drop_null",
+        "dropna",
+        "equals",
+        "execute",
+        "fill_null",
+        "fillna",
+        "filter",
+        "get_backend",
+        "get_name",
+        "group_by",
+        "groupby",
+        "head",
+        "info",
+        "inner_join",
+        "intersect",
+        "join",
+        "left_join",
+        "limit",
+        "mutate",
+        "nunique",
+        "op",
+        "order_by",
+        "outer_join",
+        "pipe",
+        "pivot_longer",
+        "pivot_wider",
+        "preview",
+        "projection",
+        "relabel",
+        "relocate",
+        "rename",
+        "right_join",
+        "rowid",
+        "sample",
+        "schema",
+        "select",
+        "semi_join",
+        "set_column",
+        "sql",
+        "to_array",
+        "to_csv",
+        "to_delta",
+        "to_json",
+        "to_pandas",
+        "to_pandas_batches",
+        "to_parquet",
+        "to_parquet_dir",
+        "to_polars",
+        "to_pyarrow",
+        "to_pyarrow_batches",
+        "to_sql",
+        "to_torch",
+        "to_xlsx",
+        "topk",
+        "try_cast",
+        "unbind",
+        "union",
+        "unnest",
+        "unpack",
+        "value_counts",
+        "view",
+        "visualize",
+        "window_by",
+    }
 )
 
 
@@ -171,6 +245,12 @@ class Frame:
         return chain
 
 
+def arg(node: exp.Expression, name: str) -> exp.Expression | None:
+    """`node.args[name]` under sqlglot's new spelling (`from_`, `with_`) or its old one."""
+    value = node.args.get(f"{name}_")
+    return value if value is not None else node.args.get(name)
+
+
 def split_and(node: exp.Expression | None) -> list[exp.Expression]:
     if node is None:
         return []
@@ -200,7 +280,7 @@ def factor_or(node: exp.Expression) -> list[exp.Expression]:
     if any(not rest for rest in rests):  # a OR (a AND b) is a
         return common
     rest = exp.or_(*[exp.and_(*r) for r in rests])
-    return common + [rest]
+    return [*common, rest]
 
 
 def _flatten_or(node: exp.Expression) -> list[exp.Expression]:
@@ -227,7 +307,7 @@ def external_aliases(query: exp.Expression) -> set[str]:
     """Aliases a (sub)query refers to but does not define: its correlation to outer queries."""
     defined: set[str] = set()
     for select in query.find_all(exp.Select):
-        from_ = select.args.get("from_")
+        from_ = arg(select, "from")
         items = [from_.this] if from_ is not None else []
         items += [j.this for j in select.args.get("joins") or []]
         defined.update(i.alias_or_name for i in items)
@@ -292,7 +372,7 @@ class Translator:
     def query(
         self, node: exp.Expression, outer: Frame | None, names: Sequence[str] | None = None
     ) -> Rel:
-        with_ = node.args.get("with_")
+        with_ = arg(node, "with")
         pushed = False
         if with_ is not None:
             self.ctes.append({})
@@ -330,7 +410,9 @@ class Translator:
 
     # -- set operations -------------------------------------------------------------------------
 
-    def setop(self, node: exp.SetOperation, outer: Frame | None, names: Sequence[str] | None) -> Rel:
+    def setop(
+        self, node: exp.SetOperation, outer: Frame | None, names: Sequence[str] | None
+    ) -> Rel:
         meth = _SETOPS.get(type(node))
         if meth is None or node.args.get("by_name") or node.args.get("side"):
             raise self.unsupported(node, f"{type(node).__name__.upper()} variant")
@@ -371,7 +453,9 @@ class Translator:
                         position = int(literal_value(key))
                         target = py.lit(rel.columns[position - 1])
                     except (ValueError, IndexError, TypeError):
-                        raise self.unsupported(key, "ORDER BY expression on a set operation") from None
+                        raise self.unsupported(
+                            key, "ORDER BY expression on a set operation"
+                        ) from None
                 keys.append(self.direction(target, ordered))
             chain = py.method(chain, "order_by", *keys)
         chain = self.limit(node, chain)
@@ -382,8 +466,10 @@ class Translator:
     def select(self, node: exp.Select, outer: Frame | None, names: Sequence[str] | None) -> Rel:
         for arg in ("qualify", "windows", "laterals", "connect", "pivots", "sample", "prewhere"):
             if node.args.get(arg):
-                raise self.unsupported(node.args[arg] if isinstance(node.args[arg], exp.Expression)
-                                       else node, arg.upper())
+                raise self.unsupported(
+                    node.args[arg] if isinstance(node.args[arg], exp.Expression) else node,
+                    arg.upper(),
+                )
         distinct = node.args.get("distinct")
         if distinct is not None and distinct.args.get("on") is not None:
             raise self.unsupported(distinct, "DISTINCT ON")
@@ -391,7 +477,9 @@ class Translator:
         conjuncts = [f for c in split_and(node.args.get("where")) for f in factor_or(c)]
         chain, conjuncts = self.from_(node, frame, conjuncts)
         if conjuncts:
-            if any(external_aliases(q) & set(frame.sources) for c in conjuncts for q in subqueries(c)):
+            if any(
+                external_aliases(q) & set(frame.sources) for c in conjuncts for q in subqueries(c)
+            ):
                 chain = frame.anchor(chain, self.anchor_hint(frame))
             s = Scalars(self, frame)
             chain = py.method(chain, "filter", *[s(c) for c in conjuncts])
@@ -399,9 +487,7 @@ class Translator:
         group = node.args.get("group")
         having = node.args.get("having")
         aggregated = (
-            group is not None
-            or having is not None
-            or any(contains_aggregate(e) for _, e in items)
+            group is not None or having is not None or any(contains_aggregate(e) for _, e in items)
         )
         if aggregated:
             return self.aggregate(node, frame, chain, items)
@@ -447,8 +533,11 @@ class Translator:
             else:
                 tschema = self.schema.table(name)
                 if not py.is_identifier(tschema.name):
-                    raise self.unsupported(item, f"table name {tschema.name!r}",
-                                           "table names must be Python identifiers")
+                    raise self.unsupported(
+                        item,
+                        f"table name {tschema.name!r}",
+                        "table names must be Python identifiers",
+                    )
                 var = py.name(tschema.name)
                 columns = list(tschema.names)
                 dtypes = tschema.as_dict()
@@ -484,9 +573,11 @@ class Translator:
     def from_(
         self, node: exp.Select, frame: Frame, conjuncts: list[exp.Expression]
     ) -> tuple[ast.expr, list[exp.Expression]]:
-        from_ = node.args.get("from_")
+        from_ = arg(node, "from")
         if from_ is None:
-            raise self.unsupported(node, "SELECT without FROM", "ibis expressions start from a table")
+            raise self.unsupported(
+                node, "SELECT without FROM", "ibis expressions start from a table"
+            )
         joins = node.args.get("joins") or []
         items = [(from_.this, None)] + [(j.this, j) for j in joins]
         sources = []
@@ -502,14 +593,16 @@ class Translator:
         if all(k in ("inner", "cross") for k in kinds):
             return self.inner_joins(frame, sources, joins, conjuncts)
         chain = first.var
-        for src, join, how in zip(sources[1:], joins, kinds):
+        for src, join, how in zip(sources[1:], joins, kinds, strict=False):
             preds = self.on_predicates(join, frame, src)
             chain = self.join_step(frame, chain, src, how, preds)
         return chain, conjuncts
 
     def join_kind(self, join: exp.Join) -> str:
         if join.args.get("method"):
-            raise self.unsupported(join, f"{join.args['method']} JOIN", "spell out the ON condition")
+            raise self.unsupported(
+                join, f"{join.args['method']} JOIN", "spell out the ON condition"
+            )
         if join.args.get("match_condition") is not None:
             raise self.unsupported(join, "ASOF JOIN")
         side = (join.side or "").upper()
@@ -607,7 +700,10 @@ class Translator:
         equalities = None
         if all(isinstance(p, exp.EQ) for p in preds):
             equalities = [
-                ((p.this.table, self._real(frame, p.this)), (p.expression.table, self._real(frame, p.expression)))
+                (
+                    (p.this.table, self._real(frame, p.this)),
+                    (p.expression.table, self._real(frame, p.expression)),
+                )
                 for p in preds
                 if isinstance(p.this, exp.Column) and isinstance(p.expression, exp.Column)
             ]
@@ -622,18 +718,27 @@ class Translator:
         if not rendered:
             raise UnsupportedConstruct(f"{how} join without a condition")
         predicate = rendered[0] if len(rendered) == 1 else ast.List(elts=rendered, ctx=ast.Load())
-        meth = {"inner": "join", "left": "left_join", "right": "right_join", "outer": "outer_join",
-                "semi": "semi_join", "anti": "anti_join"}[how]
+        meth = {
+            "inner": "join",
+            "left": "left_join",
+            "right": "right_join",
+            "outer": "outer_join",
+            "semi": "semi_join",
+            "anti": "anti_join",
+        }[how]
         return py.method(chain, meth, src.var, predicate, **kwargs)
 
     def _real(self, frame: Frame, col: exp.Column) -> str:
-        _, src, real = frame.locate(col)
-        return real
+        return frame.locate(col)[2]
 
     # -- projection without aggregation ---------------------------------------------------------
 
     def project(
-        self, node: exp.Select, frame: Frame, chain: ast.expr, items: list[tuple[str, exp.Expression]]
+        self,
+        node: exp.Select,
+        frame: Frame,
+        chain: ast.expr,
+        items: list[tuple[str, exp.Expression]],
     ) -> Rel:
         if any(external_aliases(q) & set(frame.sources) for _, e in items for q in subqueries(e)):
             chain = frame.anchor(chain, self.anchor_hint(frame))
@@ -676,7 +781,7 @@ class Translator:
         columns = frame.columns()
         if len(items) != len(columns):
             return False
-        for (name, e), col in zip(items, columns):
+        for (name, e), col in zip(items, columns, strict=False):
             if not isinstance(e, exp.Column) or name != col:
                 return False
             try:
@@ -751,7 +856,8 @@ class Translator:
                 name = lookup(key)
             resolved.append(name)
         if all(n is not None for n in resolved):
-            keys = [self.direction(py.lit(n), o) for n, o in zip(resolved, order.expressions)]
+            pairs = zip(resolved, order.expressions, strict=True)
+            keys = [self.direction(py.lit(n), o) for n, o in pairs]
             return keys, False
         keys = []
         by_name = dict(items)
@@ -761,9 +867,11 @@ class Translator:
                 key = by_name[key.name]
             else:  # output names inside an expression stand for their expressions
                 key = key.transform(
-                    lambda n: by_name[n.name].copy()
-                    if isinstance(n, exp.Column) and not n.table and n.name in by_name
-                    else n
+                    lambda n: (
+                        by_name[n.name].copy()
+                        if isinstance(n, exp.Column) and not n.table and n.name in by_name
+                        else n
+                    )
                 )
             keys.append(self.direction(s(key), ordered))
         return keys, True
@@ -807,7 +915,11 @@ class Translator:
     # -- aggregation -------------------------------------------------------------------------------
 
     def aggregate(
-        self, node: exp.Select, frame: Frame, chain: ast.expr, items: list[tuple[str, exp.Expression]]
+        self,
+        node: exp.Select,
+        frame: Frame,
+        chain: ast.expr,
+        items: list[tuple[str, exp.Expression]],
     ) -> Rel:
         group = node.args.get("group")
         having = node.args.get("having")
@@ -842,7 +954,11 @@ class Translator:
             if match is None and isinstance(g, exp.Column):
                 _, src, real = frame.locate(g)
                 candidate = frame.outname(src.alias, real)
-                match = candidate if candidate not in {n for n, _ in items} | {k for k, _ in keys} else None
+                match = (
+                    candidate
+                    if candidate not in {n for n, _ in items} | {k for k, _ in keys}
+                    else None
+                )
                 if match is not None:
                     taken.add(match)
             name = match or fresh("key")
@@ -860,14 +976,22 @@ class Translator:
             else:
                 computed.append((name, e))
 
-        having_pre = having is not None and pure_aggregate(having.this) and not subqueries_correlated(having.this, frame)
+        having_pre = (
+            having is not None
+            and pure_aggregate(having.this)
+            and not subqueries_correlated(having.this, frame)
+        )
         hidden: list[tuple[str, exp.Expression]] = []
 
         def hide(expr: exp.Expression) -> None:
             for agg in aggregates_in(expr):
                 if agg not in post:
-                    base = "n" if isinstance(agg, exp.Count) and not isinstance(
-                        agg.this, (exp.Column, exp.Distinct)) else default_name(agg)
+                    base = (
+                        "n"
+                        if isinstance(agg, exp.Count)
+                        and not isinstance(agg.this, (exp.Column, exp.Distinct))
+                        else default_name(agg)
+                    )
                     name = fresh(base if base not in TABLE_ATTRS else f"{base}_value")
                     hidden.append((name, agg))
                     post[agg] = name
@@ -911,11 +1035,16 @@ class Translator:
             chain = self.call_with_names(gb, "agg", agg_args)
         else:
             # GROUP BY without aggregates: the distinct keys
-            chain = self.call_with_names(chain_of(gb), "select", [
-                (n, py.lit(n), True) if isinstance(g, exp.Column) and n == self._outname_of(frame, g)
-                else (n, s(g), False)
-                for n, g in keys
-            ])
+            chain = self.call_with_names(
+                chain_of(gb),
+                "select",
+                [
+                    (n, py.lit(n), True)
+                    if isinstance(g, exp.Column) and n == self._outname_of(frame, g)
+                    else (n, s(g), False)
+                    for n, g in keys
+                ],
+            )
             chain = py.method(chain, "distinct")
         agg_columns = [n for n, _ in keys] + [n for n, _ in metrics] + [n for n, _ in hidden]
 
@@ -980,10 +1109,10 @@ class Translator:
             if identity:
                 pass
             elif names_first == agg_columns and not any(
-                is_name for _, _, is_name in proj_args[len(agg_columns):]
+                is_name for _, _, is_name in proj_args[len(agg_columns) :]
             ):
                 # every aggregated column, in order, then computed ones: a mutate
-                added = [(n, v, False) for n, v, _ in proj_args[len(agg_columns):]]
+                added = [(n, v, False) for n, v, _ in proj_args[len(agg_columns) :]]
                 chain = self.call_with_names(chain, "mutate", added)
             else:
                 chain = self.call_with_names(chain, "select", proj_args)
@@ -1009,8 +1138,8 @@ class Translator:
         """A SELECT with only FROM/JOIN/WHERE around its projections."""
         if not isinstance(q, exp.Select):
             return False
-        blocked = ("group", "having", "order", "limit", "offset", "distinct", "with_", "qualify")
-        return not any(q.args.get(a) for a in blocked)
+        blocked = ("group", "having", "order", "limit", "offset", "distinct", "qualify")
+        return not any(q.args.get(a) for a in blocked) and arg(q, "with") is None
 
     def inner_frame(self, q: exp.Select, s: Scalars) -> tuple[Frame, ast.expr]:
         """FROM and WHERE of a subquery, inside the frame `s` belongs to."""
@@ -1018,7 +1147,9 @@ class Translator:
         conjuncts = split_and(q.args.get("where"))
         chain, conjuncts = self.from_(q, frame, conjuncts)
         if conjuncts:
-            if any(external_aliases(sq) & set(frame.sources) for c in conjuncts for sq in subqueries(c)):
+            if any(
+                external_aliases(sq) & set(frame.sources) for c in conjuncts for sq in subqueries(c)
+            ):
                 chain = frame.anchor(chain, self.anchor_hint(frame))
             inner = Scalars(self, frame)
             chain = py.method(chain, "filter", *[inner(c) for c in conjuncts])
@@ -1037,7 +1168,8 @@ class Translator:
             frame, chain = self.inner_frame(q, s)
             inline = Scalars(self, attrs.evolve(frame, current=chain, reduction=True))(value)
             uses = sum(
-                1 for n in own_nodes(value)
+                1
+                for n in own_nodes(value)
                 if isinstance(n, exp.Column) or (isinstance(n, exp.Count) and n.this is None)
             )
             if not isinstance(chain, ast.Name) and (uses > 1 or len(py.unparse(inline)) > 70):
@@ -1098,7 +1230,7 @@ class Translator:
         ):
             # (inner.a == outer.b).any() is ibis's spelling of a correlated EXISTS
             frame = Frame(self, s.frame, correlated=True)
-            src = self.source(q.args["from_"].this, frame)
+            src = self.source(arg(q, "from").this, frame)
             frame.sources[src.alias] = src
             frame.names = JoinNames.start(src.alias, src.columns)
             frame.current = src.var
@@ -1109,10 +1241,14 @@ class Translator:
         rel = self.query(q, s.frame)
         return py.binop(py.method(rel.node, "count"), ">", py.lit(0))
 
-    # -- windows ------------------------------------------------------------------------------------
+    # -- windows --------------------------------------------------------------------------------
 
     def window(self, node: exp.Window, s: Scalars) -> ast.expr:
-        if node.args.get("alias") is not None and not node.args.get("partition_by") and not node.args.get("order"):
+        if (
+            node.args.get("alias") is not None
+            and not node.args.get("partition_by")
+            and not node.args.get("order")
+        ):
             raise self.unsupported(node, "named WINDOW", "spell the window out in OVER (...)")
         func = node.this
         if isinstance(func, (exp.IgnoreNulls, exp.RespectNulls)):
@@ -1120,11 +1256,15 @@ class Translator:
         kwargs: dict[str, ast.expr] = {}
         partition = [s(p) for p in node.args.get("partition_by") or []]
         if partition:
-            kwargs["group_by"] = partition[0] if len(partition) == 1 else ast.List(elts=partition, ctx=ast.Load())
+            kwargs["group_by"] = (
+                partition[0] if len(partition) == 1 else ast.List(elts=partition, ctx=ast.Load())
+            )
         order = node.args.get("order")
         ordered = [self.direction(s(o.this), o) for o in order.expressions] if order else []
         if ordered:
-            kwargs["order_by"] = ordered[0] if len(ordered) == 1 else ast.List(elts=ordered, ctx=ast.Load())
+            kwargs["order_by"] = (
+                ordered[0] if len(ordered) == 1 else ast.List(elts=ordered, ctx=ast.Load())
+            )
         plus_one = False
         framed = True
         ranking = _RANKING.get(type(func))
@@ -1137,8 +1277,12 @@ class Translator:
             plus_one = True
             framed = False
         elif isinstance(func, (exp.Lag, exp.Lead)):
-            args = [s(a) for a in (func.args.get("offset"), func.args.get("default")) if a is not None]
-            base = py.method(s.value(func.this), "lag" if isinstance(func, exp.Lag) else "lead", *args)
+            args = [
+                s(a) for a in (func.args.get("offset"), func.args.get("default")) if a is not None
+            ]
+            base = py.method(
+                s.value(func.this), "lag" if isinstance(func, exp.Lag) else "lead", *args
+            )
             framed = False
         elif isinstance(func, exp.FirstValue):
             base = py.method(s.value(func.this), "first")
@@ -1193,8 +1337,11 @@ def agree_nullability(rel: Rel, other: Rel | None = None) -> Rel:
             casts[col] = dtype[1:]
     if not casts:
         return rel
-    node = py.method(rel.node, "cast", ast.Dict(
-        keys=[py.lit(k) for k in casts], values=[py.lit(v) for v in casts.values()]))
+    node = py.method(
+        rel.node,
+        "cast",
+        ast.Dict(keys=[py.lit(k) for k in casts], values=[py.lit(v) for v in casts.values()]),
+    )
     dtypes = {**rel.dtypes, **casts}
     return Rel(node, rel.columns, dtypes)
 
@@ -1221,7 +1368,11 @@ def keywords_blocked(keywords: list[tuple[str, ast.expr]]) -> bool:
 
 def chain_of(node: ast.expr) -> ast.expr:
     """The table a `group_by(...)` call groups (for GROUP BY without aggregates)."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "group_by":
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "group_by"
+    ):
         return node.func.value
     return node
 
@@ -1279,10 +1430,7 @@ def pure_aggregate(node: exp.Expression) -> bool:
     inside: set[int] = set()
     for agg in aggregates_in(node):
         inside.update(id(n) for n in agg.walk())
-    for n in own_nodes(node):
-        if isinstance(n, exp.Column) and id(n) not in inside:
-            return False
-    return True
+    return all(not (isinstance(n, exp.Column) and id(n) not in inside) for n in own_nodes(node))
 
 
 def subqueries_correlated(node: exp.Expression, frame: Frame) -> bool:
@@ -1296,7 +1444,9 @@ def check_grouped(tr: Translator, node: exp.Expression, post: dict[exp.Expressio
         if cur in post:
             return
         if isinstance(cur, exp.Column) and cur.table:
-            raise tr.unsupported(cur, f"column {cur.sql()} outside GROUP BY", "group by it or aggregate it")
+            raise tr.unsupported(
+                cur, f"column {cur.sql()} outside GROUP BY", "group by it or aggregate it"
+            )
         for child in cur.iter_expressions():
             if isinstance(child, (exp.Subquery, exp.Query)):
                 continue

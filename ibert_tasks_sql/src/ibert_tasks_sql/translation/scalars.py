@@ -336,7 +336,7 @@ def ibis_dtype(s: Scalars, node: exp.DataType) -> str:
 
     try:
         dtype = SqlglotType.to_ibis(node)
-    except Exception:
+    except Exception:  # noqa: BLE001 - ibis raises several types for unknown SQL types
         raise s.tr.unsupported(node, f"type {node.sql()}") from None
     return str(dtype)
 
@@ -352,13 +352,28 @@ def _cast(s: Scalars, node: exp.Cast) -> ast.expr:
 
 
 _INTERVAL_UNITS = {
-    "YEAR": "years", "QUARTER": "quarters", "MONTH": "months", "WEEK": "weeks", "DAY": "days",
-    "HOUR": "hours", "MINUTE": "minutes", "SECOND": "seconds", "MILLISECOND": "milliseconds",
+    "YEAR": "years",
+    "QUARTER": "quarters",
+    "MONTH": "months",
+    "WEEK": "weeks",
+    "DAY": "days",
+    "HOUR": "hours",
+    "MINUTE": "minutes",
+    "SECOND": "seconds",
+    "MILLISECOND": "milliseconds",
     "MICROSECOND": "microseconds",
 }
 _INTERVAL_CODES = {
-    "YEAR": "Y", "QUARTER": "Q", "MONTH": "M", "WEEK": "W", "DAY": "D", "HOUR": "h",
-    "MINUTE": "m", "SECOND": "s", "MILLISECOND": "ms", "MICROSECOND": "us",
+    "YEAR": "Y",
+    "QUARTER": "Q",
+    "MONTH": "M",
+    "WEEK": "W",
+    "DAY": "D",
+    "HOUR": "h",
+    "MINUTE": "m",
+    "SECOND": "s",
+    "MILLISECOND": "ms",
+    "MICROSECOND": "us",
 }
 
 
@@ -407,10 +422,19 @@ def _current(func: str) -> Handler:
 
 
 _EXTRACT = {
-    "YEAR": "year", "QUARTER": "quarter", "MONTH": "month", "DAY": "day", "HOUR": "hour",
-    "MINUTE": "minute", "SECOND": "second", "MILLISECOND": "millisecond",
-    "MICROSECOND": "microsecond", "WEEK": "week_of_year", "DOY": "day_of_year",
-    "DAYOFYEAR": "day_of_year", "EPOCH": "epoch_seconds",
+    "YEAR": "year",
+    "QUARTER": "quarter",
+    "MONTH": "month",
+    "DAY": "day",
+    "HOUR": "hour",
+    "MINUTE": "minute",
+    "SECOND": "second",
+    "MILLISECOND": "millisecond",
+    "MICROSECOND": "microsecond",
+    "WEEK": "week_of_year",
+    "DOY": "day_of_year",
+    "DAYOFYEAR": "day_of_year",
+    "EPOCH": "epoch_seconds",
 }
 
 
@@ -442,8 +466,14 @@ def _part(unit: str) -> Handler:
 
 
 _TRUNC_UNITS = {
-    "YEAR": "Y", "QUARTER": "Q", "MONTH": "M", "WEEK": "W", "DAY": "D", "HOUR": "h",
-    "MINUTE": "m", "SECOND": "s",
+    "YEAR": "Y",
+    "QUARTER": "Q",
+    "MONTH": "M",
+    "WEEK": "W",
+    "DAY": "D",
+    "HOUR": "h",
+    "MINUTE": "m",
+    "SECOND": "s",
 }
 
 
@@ -575,7 +605,9 @@ def _count_if(s: Scalars, node: exp.CountIf) -> ast.expr:
 
 def _filter(s: Scalars, node: exp.Filter) -> ast.expr:
     counted = node.this
-    if isinstance(counted, exp.Count) and (counted.this is None or isinstance(counted.this, exp.Star)):
+    if isinstance(counted, exp.Count) and (
+        counted.this is None or isinstance(counted.this, exp.Star)
+    ):
         return s.frame.count_star(s, where=node.expression.this)
     agg = s(node.this)
     cond = s(node.expression.this)
@@ -585,7 +617,9 @@ def _filter(s: Scalars, node: exp.Filter) -> ast.expr:
     return agg
 
 
-def _quantile_of(s: Scalars, node: exp.Expression, value: exp.Expression, q: exp.Expression) -> ast.expr:
+def _quantile_of(
+    s: Scalars, node: exp.Expression, value: exp.Expression, q: exp.Expression
+) -> ast.expr:
     return py.method(s.value(value), "quantile", s(q))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+
 from ibert_core.registry import TaskSpec
 
 

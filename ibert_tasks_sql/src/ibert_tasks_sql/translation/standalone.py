@@ -11,7 +11,6 @@ import json
 from collections.abc import Sequence
 
 from ibert_core.types import DataSource, Schema
-
 from ibert_tasks_sql.translation import pycode as py
 
 
@@ -24,7 +23,7 @@ def standalone_script(
 ) -> str:
     """`code` (imports, statements, `expr = ...`) wrapped with connection and table setup."""
     imports, body = _split_imports(code)
-    lines = list(imports) + [""]
+    lines = [*list(imports), ""]
     if data is not None and data.kind == "db":
         lines.append(f"con = ibis.{backend}.connect({data.path!r}, read_only=True)")
     else:

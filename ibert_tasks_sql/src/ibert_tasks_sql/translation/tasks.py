@@ -19,16 +19,36 @@ COMPILER = "ibis_to_sql.compiler"
 
 #: Dialects `ibis.to_sql` compiles to (ibis backend names) and the sqlglot name of each.
 IBIS_DIALECTS: dict[str, str | None] = {
-    "athena": "athena", "bigquery": "bigquery", "clickhouse": "clickhouse",
-    "databricks": "databricks", "datafusion": None, "druid": "druid", "duckdb": "duckdb",
-    "exasol": "exasol", "flink": None, "impala": "hive", "materialize": "materialize",
-    "mssql": "tsql", "mysql": "mysql", "oracle": "oracle", "postgres": "postgres",
-    "pyspark": "spark", "risingwave": "risingwave", "singlestoredb": "singlestore",
-    "snowflake": "snowflake", "sqlite": "sqlite", "trino": "trino",
+    "athena": "athena",
+    "bigquery": "bigquery",
+    "clickhouse": "clickhouse",
+    "databricks": "databricks",
+    "datafusion": None,
+    "druid": "druid",
+    "duckdb": "duckdb",
+    "exasol": "exasol",
+    "flink": None,
+    "impala": "hive",
+    "materialize": "materialize",
+    "mssql": "tsql",
+    "mysql": "mysql",
+    "oracle": "oracle",
+    "postgres": "postgres",
+    "pyspark": "spark",
+    "risingwave": "risingwave",
+    "singlestoredb": "singlestore",
+    "snowflake": "snowflake",
+    "sqlite": "sqlite",
+    "trino": "trino",
 }
 #: sqlglot spellings users type, mapped to ibis backend names.
-DIALECT_ALIASES = {"tsql": "mssql", "sqlserver": "mssql", "spark": "pyspark",
-                   "postgresql": "postgres", "singlestore": "singlestoredb"}
+DIALECT_ALIASES = {
+    "tsql": "mssql",
+    "sqlserver": "mssql",
+    "spark": "pyspark",
+    "postgresql": "postgres",
+    "singlestore": "singlestoredb",
+}
 
 
 def _require_schema(request: TaskRequest, what: str) -> None:
@@ -123,13 +143,23 @@ class IbisToSql:
         read_as = IBIS_DIALECTS.get(target)
         if read_as is not None:
             verdict = validator.validate(
-                ValidationJob(code, schema=request.schema, reference_sql=cand.text,
-                              dialect=read_as, data=request.data)
+                ValidationJob(
+                    code,
+                    schema=request.schema,
+                    reference_sql=cand.text,
+                    dialect=read_as,
+                    data=request.data,
+                )
             )
             if "reference_error" not in verdict.artifacts:
                 return verdict
         reference = cand.extra.get("duckdb_sql", cand.text)
         return validator.validate(
-            ValidationJob(code, schema=request.schema, reference_sql=reference,
-                          dialect="duckdb", data=request.data)
+            ValidationJob(
+                code,
+                schema=request.schema,
+                reference_sql=reference,
+                dialect="duckdb",
+                data=request.data,
+            )
         )

@@ -35,9 +35,7 @@ def translate(sql: str, schema: Schema | None, dialect: str | None = None) -> Tr
     tree = qualify_tree(tree, schema, read, sql)
     translator = Translator(schema, sql)
     code = translator.translate(tree)
-    used = tuple(
-        t.name for t in schema.tables if _mentions(code, t.name)
-    )
+    used = tuple(t.name for t in schema.tables if _mentions(code, t.name))
     return Translation(code=code, tables=used, dialect=read or "ansi")
 
 
