@@ -59,7 +59,11 @@ _PROCESSOR: UnitProcessor | None = None
 
 def _init_worker(config: BuildConfig) -> None:
     global _PROCESSOR
+    from multiprocessing.util import Finalize
+
     _PROCESSOR = UnitProcessor(config)
+    # pool workers leave through os._exit, past atexit: stop the validator pool on the way
+    Finalize(_PROCESSOR, _PROCESSOR.close, exitpriority=10)
 
 
 def _work(index: int) -> UnitResult:
@@ -88,7 +92,7 @@ def units(config: BuildConfig, start: int, workers: int) -> Iterator[UnitResult]
         index = start
         try:
             while True:
-                while len(window) < workers * 3:
+                while len(window) < workers + 1:
                     window.append(pool.submit(_work, index))
                     index += 1
                 yield window.pop(0).result()

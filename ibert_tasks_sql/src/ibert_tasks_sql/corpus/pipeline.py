@@ -13,7 +13,9 @@ jobs of a unit side by side:
 
 from __future__ import annotations
 
+import contextlib
 import random
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -130,12 +132,14 @@ class UnitProcessor:
                 else f"{seed.source}|{seed.origin}"
             )
             counters[f"attempted|{kind}"] += 1
-            code = self.translate(seed, counters)
+            with timed(counters, "translate"):
+                code = self.translate(seed, counters)
             if code is not None:
                 todo.append((seed, code, kind))
-        verdicts = self.validator.validate_many(
-            [ValidationJob(code, seed.schema_obj, reference_sql=seed.sql) for seed, code, _ in todo]
-        )
+        with timed(counters, "validate_pairs"):
+            verdicts = self.validator.validate_many(
+                [ValidationJob(code, s.schema_obj, reference_sql=s.sql) for s, code, _ in todo]
+            )
         out = []
         for (seed, code, kind), verdict in zip(todo, verdicts, strict=False):
             if verdict.passed:
@@ -417,33 +421,41 @@ class UnitProcessor:
         counters: Counter[str] = Counter()
         if self.qa:
             counters["qa_registered"] += 1
-        seed = pick_seed(self.config, rng)
-        seeds = [seed, *(augment(seed, rng) if self.config.augment else [])]
+        with timed(counters, "generate"):
+            seed = pick_seed(self.config, rng)
+            seeds = [seed, *(augment(seed, rng) if self.config.augment else [])]
         pairs = self.pairs(seeds, counters)
         if pairs and self.config.augment:
-            pairs += self.formulations(pairs, counters)
+            with timed(counters, "formulations"):
+                pairs += self.formulations(pairs, counters)
         tasks = set(self.config.tasks)
         records: list[Example] = []
         for pair in pairs:
-            if "sql_to_ibis" in tasks:
-                records.append(self.sql_to_ibis(pair))
-            if "code_completion" in tasks:
-                records.extend(self.code_completion(pair, rng))
-            if "documentation" in tasks:
-                doc = self.documentation(pair, counters)
-                if doc is not None:
-                    records.append(doc)
+            with timed(counters, "derive"):
+                if "sql_to_ibis" in tasks:
+                    records.append(self.sql_to_ibis(pair))
+                if "code_completion" in tasks:
+                    records.extend(self.code_completion(pair, rng))
+                if "documentation" in tasks:
+                    doc = self.documentation(pair, counters)
+                    if doc is not None:
+                        records.append(doc)
             if self.qa:
-                records.extend(self.qa_examples(pair, counters))
+                with timed(counters, "qa"):
+                    records.extend(self.qa_examples(pair, counters))
         if pairs:
-            records.extend(self.executed_tasks(pairs, rng, counters))
+            with timed(counters, "derive_executed"):
+                records.extend(self.executed_tasks(pairs, rng, counters))
         for r in records:
             counters[f"records|{r.task}"] += 1
         return UnitResult(index, [r.to_dict() for r in records], counters)
 
 
-def run_units(processor: UnitProcessor, start: int) -> Iterator[UnitResult]:
-    index = start
-    while True:
-        yield processor.process(index)
-        index += 1
+@contextlib.contextmanager
+def timed(counters: Counter[str], phase: str) -> Iterator[None]:
+    """Adds the seconds spent in the block to `seconds|phase` (summed over units)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        counters[f"seconds|{phase}"] += time.perf_counter() - started  # type: ignore[assignment]

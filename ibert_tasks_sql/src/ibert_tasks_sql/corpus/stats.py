@@ -73,6 +73,11 @@ def corpus_stats(out: Path, manifest: Mapping[str, Any], config: Any) -> dict[st
     derived = {
         k.split("|", 1)[1]: v for k, v in counters.items() if k.startswith("derived_rejected|")
     }
+    phases = {
+        k.split("|", 1)[1]: round(float(v), 3)
+        for k, v in counters.items()
+        if k.startswith("seconds|")
+    }
     seconds = float(manifest.get("seconds", 0.0))
     notes = []
     tasks = getattr(config, "tasks", ())
@@ -93,6 +98,7 @@ def corpus_stats(out: Path, manifest: Mapping[str, Any], config: Any) -> dict[st
         "rejected_by_stage": dict(sorted(rejected.items())),
         "derived_rejected": dict(sorted(derived.items())),
         "seconds": round(seconds, 3),
+        "seconds_by_phase": dict(sorted(phases.items())),
         "records_per_second": round(total / seconds, 3) if seconds else None,
         "notes": notes,
     }
