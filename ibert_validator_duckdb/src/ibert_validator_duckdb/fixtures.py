@@ -127,7 +127,7 @@ def _is_primary(table: str, column: str) -> bool:
 # --- values per dtype ---------------------------------------------------------------------
 
 
-class MapValue(dict):  # type: ignore[type-arg]
+class MapValue(dict):
     """A MAP value (a plain dict is written as a STRUCT)."""
 
 

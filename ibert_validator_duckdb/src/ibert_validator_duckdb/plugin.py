@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ibert_core import hookimpl
+from ibert_core.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     import click

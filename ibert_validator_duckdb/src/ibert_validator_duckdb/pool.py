@@ -56,11 +56,11 @@ def _start_without_main(process: Any) -> None:
         return data
 
     with _spawn_lock:
-        spawn.get_preparation_data = without_main  # type: ignore[assignment]
+        spawn.get_preparation_data = without_main
         try:
             process.start()
         finally:
-            spawn.get_preparation_data = original  # type: ignore[assignment]
+            spawn.get_preparation_data = original
 
 
 def _entry(conn: Connection, limits: Limits, progress: Any) -> None:
@@ -172,7 +172,7 @@ class WorkerPool:
             now = time.monotonic()
             deadlines = [w.deadline for w in self._workers if w.job is not None]
             wait_for = min(deadlines) - now if deadlines else START_TIMEOUT
-            ready = wait([w.conn for w in self._workers], timeout=max(wait_for, 0.0))
+            ready: list[Any] = wait([w.conn for w in self._workers], timeout=max(wait_for, 0.0))
             by_conn = {id(x.conn): x for x in self._workers}
             for conn in ready:
                 found = by_conn.get(id(conn))
@@ -199,6 +199,7 @@ class WorkerPool:
                     w.ready = True
                     continue
                 index, verdict = message
+                assert isinstance(verdict, Verdict)
                 results[index] = verdict
                 w.job = None
                 if verdict.artifacts.get("worker_retired"):  # it exits after a limit

@@ -4,6 +4,7 @@ how it orders its rows (which decides how results are compared)."""
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import attrs
 
@@ -106,7 +107,7 @@ def _ordering(tree: object) -> tuple[Ordering, list[object]]:
     return Ordering(True, tuple(keys), limited), []
 
 
-def _with_keys(tree: object, key_exprs: list[object]) -> object | None:
+def _with_keys(tree: object, key_exprs: list[object]) -> Any:
     """The query with its ORDER BY expressions appended as output columns, if possible."""
     from sqlglot import exp
 

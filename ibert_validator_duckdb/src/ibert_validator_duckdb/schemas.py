@@ -165,8 +165,8 @@ def load_schema(kind: str, location: str) -> Schema:
         try:
             for file in parquet_files(location):
                 name = file.stem.replace('"', '""')
-                path = str(file).replace("'", "''")
-                con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{path}')")
+                quoted = str(file).replace("'", "''")
+                con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{quoted}')")
             return schema_from_connection(con)
         finally:
             con.close()

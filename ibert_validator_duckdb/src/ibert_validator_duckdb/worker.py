@@ -84,7 +84,7 @@ def _refused_types() -> tuple[type, ...]:
 # --- worker state -------------------------------------------------------------------------
 
 
-class _LRU(OrderedDict):  # type: ignore[type-arg]
+class _LRU(OrderedDict):
     def __init__(self, size: int, on_evict: Callable[[Any], None] | None = None) -> None:
         super().__init__()
         self.size = size
@@ -142,9 +142,9 @@ class State:
         (fixture None). Connections are locked: no files, extensions or settings."""
         if job.data is not None:
             key: Any = ("data", job.data.kind, job.data.path)
-            return self.connections.get_or(key, lambda: self._open_data(job))  # type: ignore[no-any-return]
+            return self.connections.get_or(key, lambda: self._open_data(job))
         assert job.schema is not None
-        return self.connections.get_or(  # type: ignore[no-any-return]
+        return self.connections.get_or(
             (job.schema, seed), lambda: self._open_fixture(job.schema, seed)
         )
 
@@ -264,7 +264,7 @@ def _assign_last_expression(tree: ast.Module) -> None:
 
 
 def _tables(state: State, schema: Schema) -> dict[str, Any]:
-    return state.tables.get_or(  # type: ignore[no-any-return]
+    return state.tables.get_or(
         schema, lambda: {t.name: ibis.table(t.as_dict(), name=t.name) for t in schema.tables}
     )
 
@@ -457,7 +457,7 @@ def _reference_rows(
             return columns[:n], [r[:n] for r in rows], [r[n:] for r in rows]
         return columns, rows, None
 
-    return run.state.results.get_or(key, compute)  # type: ignore[no-any-return]
+    return run.state.results.get_or(key, compute)
 
 
 def _stage_compare(run: Run) -> str:
