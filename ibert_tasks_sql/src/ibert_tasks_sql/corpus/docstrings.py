@@ -24,62 +24,79 @@ def _short(node: exp.Expression, limit: int = 70) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _key(select: exp.Select, key: exp.Expression) -> str:
+    """A GROUP BY key as a reader knows it (`GROUP BY 1` → the first output column)."""
+    if isinstance(key, exp.Literal) and not key.is_string and key.this.isdigit():
+        position = int(key.this) - 1
+        if 0 <= position < len(select.expressions):
+            return select.expressions[position].alias_or_name or _short(key, 30)
+    return _short(key, 30)
+
+
 def _describe_select(select: exp.Select) -> list[str]:
-    parts = []
-    tables = [t.name for t in select.find_all(exp.Table)]
+    """A first sentence (what is read, filtered, grouped) and sentences with the details."""
     base = select.args.get("from_") or select.args.get("from")
-    main = base.this.name if base is not None and isinstance(base.this, exp.Table) else None
-    joins = select.args.get("joins") or []
-    if main:
-        parts.append(
-            f"Reads {main}"
-            + (
-                " joined with "
-                + ", ".join(j.this.name for j in joins if isinstance(j.this, exp.Table))
-                if joins
-                else ""
-            )
-            + "."
-        )
-    elif tables:
-        parts.append("Reads " + ", ".join(dict.fromkeys(tables)) + ".")
-    where = select.args.get("where")
-    if where is not None:
-        parts.append(f"Keeps rows where {_short(where.this)}.")
+    source = base.this if base is not None else None
+    main = source.name if isinstance(source, exp.Table) else "a subquery"
+    if isinstance(source, exp.Table) and source.alias and source.alias != source.name:
+        main = source.name
+    joined = [j.this.name for j in select.args.get("joins") or [] if isinstance(j.this, exp.Table)]
+    what = main + (" joined with " + ", ".join(joined) if joined else "")
     group = select.args.get("group")
     if group is not None:
-        keys = ", ".join(_short(k, 30) for k in group.expressions)
-        parts.append(f"Groups by {keys}.")
+        keys = ", ".join(_key(select, k) for k in group.expressions)
+        head = f"Aggregates {what} by {keys}"
+    elif any(
+        isinstance(e, exp.AggFunc)
+        for e in select.expressions
+        for e in e.find_all(exp.AggFunc)
+        if not e.find_ancestor(exp.Window, exp.Subquery)
+    ):
+        head = f"Aggregates {what} into one row"
+    else:
+        head = f"Selects from {what}"
+    details = []
+    where = select.args.get("where")
+    if where is not None:
+        condition = _short(where.this)
+        if len(head) + len(condition) < 80:
+            head += f" where {condition}"
+        else:
+            details.append(f"Keeps rows where {condition}.")
     having = select.args.get("having")
     if having is not None:
-        parts.append(f"Keeps groups where {_short(having.this)}.")
+        details.append(f"Keeps groups where {_short(having.this)}.")
     if select.args.get("distinct") is not None:
-        parts.append("Removes duplicate rows.")
-    if any(isinstance(e, exp.Window) for e in select.find_all(exp.Window)):
-        parts.append("Computes window functions over partitions of the rows.")
+        details.append("Removes duplicate rows.")
+    if select.find(exp.Window) is not None:
+        details.append("Computes window functions over partitions of the rows.")
     order = select.args.get("order")
     if order is not None:
-        parts.append("Orders by " + ", ".join(_short(o, 30) for o in order.expressions) + ".")
+        details.append("Orders by " + ", ".join(_short(o, 30) for o in order.expressions) + ".")
     limit = select.args.get("limit")
     if limit is not None:
-        parts.append(f"Returns at most {_short(limit.expression or limit.this, 10)} rows.")
-    return parts
+        details.append(f"Returns at most {_short(limit.expression or limit.this, 10)} rows.")
+    return [head + ".", *details]
 
 
 def summary(sql: str) -> list[str]:
     """Sentences saying what the query does, from its AST."""
     tree = sqlglot.parse_one(sql, read="duckdb")
-    parts = []
-    with_ = tree.args.get("with_") or tree.args.get("with")
-    if with_ is not None:
-        names = ", ".join(c.alias for c in with_.expressions)
-        parts.append(f"Defines the intermediate result{'s' if ',' in names else ''} {names}.")
+    parts: list[str] = []
     if isinstance(tree, exp.SetOperation):
         kind = type(tree).__name__.lower()
-        parts.append(
-            f"Combines two queries with {kind}{' all' if not tree.args.get('distinct') else ''}."
-        )
-        return parts
+        all_ = "" if tree.args.get("distinct") else " all"
+        parts.append(f"Combines the rows of two queries with {kind}{all_}.")
+    elif isinstance(tree, exp.Select):
+        parts.extend(_describe_select(tree))
+    with_ = tree.args.get("with_") or tree.args.get("with")
+    if with_ is not None:
+        names = [c.alias for c in with_.expressions]
+        plural = "s" if len(names) > 1 else ""
+        parts.append(f"Builds it from the intermediate result{plural} {', '.join(names)}.")
+    if tree.find(exp.Subquery) is not None:
+        parts.append("Uses a subquery.")
+    return parts
     if isinstance(tree, exp.Select):
         parts.extend(_describe_select(tree))
     if tree.find(exp.Subquery) is not None:
