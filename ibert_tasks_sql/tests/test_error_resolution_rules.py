@@ -58,6 +58,8 @@ CASES = [
      "missing-attribute"),
     ('expr = orders.select("categry", "price")', 'expr = orders.select("category", "price")',
      "column-not-found"),
+    ("expr = orders.filter(orders._price > 1)", "expr = orders.filter(orders.price > 1)",
+     "private-attribute"),
     ("expr = order.filter(order.price > 1)", "expr = orders.filter(orders.price > 1)",
      "unknown-name"),
     # relations that changed
@@ -144,3 +146,13 @@ def test_overlapping_edits_wait_for_the_next_round() -> None:
     code = "abcdef"
     out, applied = apply_edits(code, [Edit(0, 4, "X"), Edit(2, 3, "Y"), Edit(5, 6, "Z")])
     assert out == "XeZ" and len(applied) == 2
+
+
+def test_misspelled_column_is_matched_against_its_own_table() -> None:
+    schema = Schema.from_dict({"nation": {"n_name": "string", "n_key": "int64"},
+                               "region": {"r_name": "string"}})
+    config = {"semgrep": "/nonexistent/semgrep"}
+    for broken in ("expr = nation.mutate(code=nation._nname.substr(0, 3))",
+                   "expr = nation.mutate(code=nation.nname.substr(0, 3))"):
+        res = resolve(broken, schema, config=config)
+        assert res.code == "expr = nation.mutate(code=nation.n_name.substr(0, 3))"

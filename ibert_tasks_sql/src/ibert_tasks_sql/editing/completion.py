@@ -23,7 +23,7 @@ from ibert_core.errors import IbertError
 from ibert_core.types import Schema
 from ibert_tasks_sql.editing import building, members, snippets
 from ibert_tasks_sql.editing.cursor import Site, analyze, cursor_offset
-from ibert_tasks_sql.editing.usage import COLUMN, Usage, context_of
+from ibert_tasks_sql.editing.usage import COLUMN, ROOT, Usage, context_of
 
 #: Methods of a relation whose arguments are usually column names as strings.
 STRING_ARGUMENTS = frozenset(
@@ -168,19 +168,49 @@ def _member_completions(site: Site, names: Mapping[str, Any], usage: Usage) -> t
         list[Completion], Any]:
     value = _receiver_value(site, names)
     label = _context_label(site.receiver, value)
+    if label == "<name>" and _starts_statement(site):
+        label = ROOT
+    enclosing = _enclosing_call(site)
     found = [m for m in members.members_of(value) if _matches(m.name, site.partial)]
     ncols = sum(1 for m in found if m.kind == "column") or 1
+    specific = members.specific_members(type(value)) if isinstance(value, ir.Value) else ()
     out = []
     for m in found:
         if m.kind == "column":
-            score = usage.score(label, COLUMN) / ncols
+            score = usage.score(label, COLUMN, enclosing) / ncols
             # Schema order breaks ties, earlier columns first.
             score *= 1 - 1e-6 * len(out)
         else:
-            score = usage.score(label, m.name)
-        text = snippets.snippet(value, m.name, m.kind)
-        out.append(Completion(m.name, m.kind, text, score, m.signature, m.doc or m.dtype))
+            score = usage.score(label, m.name, enclosing)
+            if m.name in specific:
+                # Defined for this dtype (`upper` on strings, `year` on dates): the counts
+                # do not know the receiver's dtype, the type does.
+                score *= SPECIFIC_BOOST
+        out.append(Completion(m.name, m.kind, m.name, score, m.signature, m.doc or m.dtype))
     return out, value
+
+
+#: How much a member defined for the receiver's own dtype outweighs generic ones.
+SPECIFIC_BOOST = 4.0
+
+
+def _starts_statement(site: Site) -> bool:
+    """Whether the receiver is the first name of the statement's expression (`expr = t.`)."""
+    head = site.statement[: len(site.statement) - len(site.partial)].rstrip()
+    head = head[: len(head) - 1 - len(site.receiver)] if head.endswith(".") else head
+    head = re.sub(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*=(?!=)", "", head)
+    return not head.strip(" \t\n(")
+
+
+def _enclosing_call(site: Site) -> str | None:
+    """The method or function whose arguments the cursor is in (`order_by` in
+    `t.order_by(ibis.`)."""
+    for bracket in reversed(site.open):
+        if bracket.char == "(" and bracket.callee:
+            return bracket.callee.rsplit(".", 1)[-1]
+        if bracket.char == "(":
+            continue
+    return None
 
 
 def _used_keywords(statement: str, site: Site) -> set[str]:
@@ -316,13 +346,39 @@ def complete(
                                 f"the code before the cursor does not build: "
                                 f"{building.message_of(err)}")
     found.sort(key=lambda c: -c.score)
-    top = found[:n]
+    top = [_with_snippet(c, value) for c in found[:n]]
     chosen = code
     if verify:
-        top = [_checked(c, prefix, site, suffix, schema) for c in top]
-        chosen = next((complete_code(prefix, site, c, suffix) for c in top if c.checked), code)
+        top, chosen = _check(top, prefix, site, suffix, schema, code)
     return CompletionResult(tuple(top), site, members.value_kind(value) if value is not None
                             else "", chosen, prefix, suffix)
+
+
+def _with_snippet(c: Completion, value: Any) -> Completion:
+    if c.kind not in ("method", "function") or value is None:
+        return c
+    return attrs.evolve(c, snippet=snippets.snippet(value, c.text, c.kind))
+
+
+def is_multi_token(c: Completion) -> bool:
+    """A completion that inserts more than a name (a call with arguments, a closing
+    bracket after arguments): these are the ones that can be wrong, so each is built."""
+    inner = c.snippet[len(c.text):] if c.snippet.startswith(c.text) else c.snippet
+    return bool(inner) and inner not in ("()", "(", "=", "]", '"', "'")
+
+
+def _check(top: list[Completion], prefix: str, site: Site, suffix: str,
+           schema: Schema | None, code: str) -> tuple[list[Completion], str]:
+    """Build every multi-token completion, and others in rank order until one builds (the
+    answer shown); completions left unbuilt keep `checked=None`."""
+    out, chosen = [], None
+    for c in top:
+        if chosen is None or is_multi_token(c):
+            c = _checked(c, prefix, site, suffix, schema)
+            if chosen is None and c.checked:
+                chosen = complete_code(prefix, site, c, suffix)
+        out.append(c)
+    return out, chosen if chosen is not None else code
 
 
 def _checked(c: Completion, prefix: str, site: Site, suffix: str,

@@ -67,6 +67,16 @@ def _all_columns(ctx: FixContext) -> list[str]:
     return list(seen)
 
 
+def _receiver_columns(ctx: FixContext, attr: str) -> list[str]:
+    """Columns of the tables `.attr` is read from, when the receivers are plain table
+    names (`orders.pric` → orders' columns); else every known column."""
+    tables = _tables(ctx)
+    owners = {n.value.id for n in _attributes(ctx, attr) if isinstance(n.value, ast.Name)}
+    if owners and owners <= set(tables):
+        return [c for o in sorted(owners) for c in tables[o].columns]
+    return _all_columns(ctx)
+
+
 def _closest(name: str, choices: Sequence[str]) -> str | None:
     choices = [c for c in choices if c != name]
     lowered = {c.lower(): c for c in choices}
@@ -188,7 +198,7 @@ def fix_missing_attribute(ctx: FixContext) -> list[Edit]:
     called = _is_called(ctx, attr)
     near = None
     if owner == "Table" and not called:
-        near = _closest(attr, _all_columns(ctx))
+        near = _closest(attr, _receiver_columns(ctx, attr))
     elif cls is not None and called:
         near = _closest(attr, [m.name for m in members.type_members(cls)])
     elif owner == "ibis":
@@ -451,6 +461,17 @@ def _name_for(node: ast.AST, used: set[str]) -> str:
     return name
 
 
+PRIVATE_ATTRIBUTE = re.compile(r"attribute access \.(_[A-Za-z0-9]\w*)")
+
+
+def fix_private_attribute(ctx: FixContext) -> list[Edit]:
+    """`t._price` (a typo that the evaluation allow-list refuses) → the closest column."""
+    assert ctx.match is not None
+    attr = ctx.match.group(1)
+    near = _closest(attr, _receiver_columns(ctx, attr))
+    return _rename_attr(ctx, attr, near) if near else []
+
+
 _ATTRIBUTE_ERROR = re.compile(
     r"AttributeError: (?:(?P<owner1>'?\w+'?) object has no attribute '(?P<attr1>\w+)'"
     r"|module '(?P<owner2>ibis)' has no attribute '(?P<attr2>\w+)'"
@@ -458,6 +479,9 @@ _ATTRIBUTE_ERROR = re.compile(
 )
 
 RULES: tuple[Rule, ...] = (
+    Rule("private-attribute", PRIVATE_ATTRIBUTE,
+         "a column name misspelled with a leading underscore; replaced with the closest column",
+         fix_private_attribute),
     Rule("python-bool-ops", re.compile(r"truth value of an Ibis expression"),
          "Python `and`/`or`/`not` call bool() on expressions; Ibis combines predicates with "
          "`&`, `|` and `~`", fix_bool_ops),

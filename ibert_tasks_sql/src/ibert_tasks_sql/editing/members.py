@@ -89,6 +89,23 @@ def module_members(module: types.ModuleType) -> tuple[Member, ...]:
     return tuple(out)
 
 
+#: Classes whose members every value has; members defined below them are dtype-specific.
+_GENERIC = ("Value", "Column", "Scalar", "Expr", "Immutable", "Coercible", "Abstract",
+            "FixedTextJupyterMixin", "JupyterMixin", "object")
+
+
+@functools.lru_cache(maxsize=256)
+def specific_members(cls: type) -> frozenset[str]:
+    """Public names defined by the dtype-specific classes in `cls`'s MRO (`upper` for
+    strings, `year` for dates, `sum` for numbers)."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass.__name__ in _GENERIC:
+            continue
+        names.update(n for n in vars(klass) if not n.startswith("_"))
+    return frozenset(names)
+
+
 def columns_of(table: ir.Table) -> tuple[Member, ...]:
     return tuple(
         Member(name, "column", "", f"column of type {dtype}", str(dtype))

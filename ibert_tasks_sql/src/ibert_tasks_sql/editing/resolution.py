@@ -16,7 +16,7 @@ from ibert_core.types import Schema
 from ibert_tasks_sql.editing import static_rules
 from ibert_tasks_sql.editing.building import Outcome, build
 from ibert_tasks_sql.editing.edits import Change, apply_edits, changes_from, unified_diff
-from ibert_tasks_sql.editing.fix_rules import FixContext, dynamic_fix
+from ibert_tasks_sql.editing.fix_rules import PRIVATE_ATTRIBUTE, FixContext, dynamic_fix
 
 MAX_ROUNDS = 3
 
@@ -139,8 +139,9 @@ def _static_round(states: Sequence[_State], schema: Schema | None, dialect: str,
 
 
 def _dynamic_step(s: _State, message: str, schema: Schema | None, dialect: str) -> None:
-    if s.outcome.stage == "parse" and s.outcome.error_type in ("SyntaxError",
-                                                               "UnsupportedConstruct"):
+    if s.outcome.error_type == "SyntaxError" or (
+            s.outcome.error_type == "UnsupportedConstruct"
+            and not PRIVATE_ATTRIBUTE.search(message)):
         s.notes.append(f"cannot fix code that does not parse: {s.outcome.message}")
         s.stuck = True
         return

@@ -23,6 +23,8 @@ import attrs
 
 from ibert_tasks_sql.editing.members import api_names
 
+#: Bumped when what is counted changes, so stale caches are not reused.
+USAGE_FORMAT = 2
 COLUMN = "<column>"
 NAME = "<name>"
 KEYWORDS = ("ibis", "_", "s", "selectors")
@@ -37,16 +39,35 @@ class Usage:
     unigrams: Mapping[str, int]
     source: str = ""
 
-    def score(self, context: str, member: str) -> float:
-        """Interpolated probability of `member` after `context` (add-one on unigrams)."""
+    def score(self, context: str, member: str, enclosing: str | None = None) -> float:
+        """Interpolated probability of `member` after `context`, inside a call to
+        `enclosing` when given: call-specific counts back off to the context's, which back
+        off to unigrams (add-one)."""
+        p = self._p(context, member)
+        if enclosing:
+            row = self.bigrams.get(f"{context}@{enclosing}", {})
+            n = self._totals.get(f"{context}@{enclosing}", 0) if row else 0
+            if n:
+                lam = n / (n + 5)
+                p = lam * row.get(member, 0) / n + (1 - lam) * p
+        return p
+
+    def _p(self, context: str, member: str) -> float:
         row = self.bigrams.get(context, {})
-        n_ctx = sum(row.values())
-        n_all = sum(self.unigrams.values()) + len(self.unigrams) + 1
-        p_uni = (self.unigrams.get(member, 0) + 1) / n_all
+        n_ctx = self._totals.get(context, 0)
+        p_uni = (self.unigrams.get(member, 0) + 1) / self._n_all
         if not n_ctx:
             return p_uni
         lam = n_ctx / (n_ctx + 5)
         return lam * row.get(member, 0) / n_ctx + (1 - lam) * p_uni
+
+    @property
+    def _totals(self) -> Mapping[str, int]:
+        return _totals(self)
+
+    @property
+    def _n_all(self) -> int:
+        return _totals(self)[""]
 
     def to_json(self) -> dict[str, Any]:
         return {"bigrams": self.bigrams, "unigrams": self.unigrams, "source": self.source}
@@ -54,6 +75,22 @@ class Usage:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Usage:
         return cls(data["bigrams"], data["unigrams"], data.get("source", ""))
+
+
+_TOTALS: dict[int, dict[str, int]] = {}
+
+
+def _totals(usage: Usage) -> dict[str, int]:
+    """Row sums per context (and the unigram normalizer under ""), computed once."""
+    key = id(usage.bigrams)
+    if key not in _TOTALS:
+        totals = {k: sum(v.values()) for k, v in usage.bigrams.items()}
+        totals[""] = sum(usage.unigrams.values()) + len(usage.unigrams) + 1
+        _TOTALS[key] = totals
+    return _TOTALS[key]
+
+
+ROOT = "<root>"
 
 
 def context_of(node: ast.AST, api: frozenset[str]) -> str:
@@ -99,12 +136,58 @@ def root_name(node: ast.AST) -> str | None:
             return None
 
 
+def _chain_heads(tree: ast.AST) -> set[int]:
+    """Attribute nodes `name.member` that start a statement's expression chain."""
+    heads = set()
+    for stmt in ast.walk(tree):
+        if isinstance(stmt, (ast.Assign, ast.Expr, ast.Return)) and stmt.value is not None:
+            node = stmt.value
+            while isinstance(node, (ast.Call, ast.Attribute, ast.Subscript)):
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                    heads.add(id(node))
+                    break
+                node = node.func if isinstance(node, ast.Call) else node.value
+    return heads
+
+
+def _enclosing_calls(tree: ast.AST) -> dict[int, str]:
+    """For each node inside a call's arguments, the name of the innermost such call."""
+    out: dict[int, str] = {}
+
+    def visit(node: ast.AST, enclosing: str | None) -> None:
+        if enclosing is not None:
+            out[id(node)] = enclosing
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else (
+                func.id if isinstance(func, ast.Name) else None)
+            visit(func, enclosing)
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                visit(arg, name)
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child, enclosing)
+
+    visit(tree, None)
+    return out
+
+
 def pairs_in(tree: ast.AST, api: frozenset[str]) -> Iterator[tuple[str, str]]:
+    """(context, member) pairs; also (context@call, member) for accesses inside a call's
+    arguments, and `<root>` for a name that starts a statement's chain."""
+    heads = _chain_heads(tree)
+    enclosing = _enclosing_calls(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and not node.attr.startswith("_"):
             if root_name(node.value) in NOT_IBIS:
                 continue
-            yield context_of(node.value, api), member_label(node.attr, api)
+            member = member_label(node.attr, api)
+            ctx = ROOT if id(node) in heads and context_of(node.value, api) == NAME else \
+                context_of(node.value, api)
+            yield ctx, member
+            call = enclosing.get(id(node))
+            if call is not None and call in api:
+                yield f"{ctx}@{call}", member
 
 
 def doctest_code(text: str) -> str:
@@ -117,8 +200,13 @@ def doctest_code(text: str) -> str:
     return "\n".join(lines)
 
 
-def code_blocks_in_file(path: Path) -> Iterator[str]:
-    """A source file as code, plus the examples in its docstrings."""
+#: Docstring examples show idiomatic user code; test files mostly exercise corners and
+#: scaffolding. A use in an example counts this many times a use in a test.
+DOCTEST_WEIGHT = 3
+
+
+def code_blocks_in_file(path: Path) -> Iterator[tuple[str, int]]:
+    """A test file as code, plus the examples in any file's docstrings, with weights."""
     try:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -128,26 +216,29 @@ def code_blocks_in_file(path: Path) -> Iterator[str]:
     except SyntaxError:
         return
     if path.name.startswith("test_"):
-        yield source
+        yield source, 1
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef, ast.Module)):
             doc = ast.get_docstring(node, clean=True)
             if doc and ">>>" in doc:
-                yield doctest_code(doc)
+                yield doctest_code(doc), DOCTEST_WEIGHT
 
 
-def count(blocks: Iterable[str], source: str) -> Usage:
+def count(blocks: Iterable[str | tuple[str, int]], source: str) -> Usage:
+    """Counts over code blocks (a block may carry a weight: `(code, weight)`)."""
     api = api_names()
     bigrams: dict[str, Counter[str]] = defaultdict(Counter)
     unigrams: Counter[str] = Counter()
-    for block in blocks:
+    for item in blocks:
+        block, weight = (item, 1) if isinstance(item, str) else item
         try:
             tree = ast.parse(block)
         except SyntaxError:
             tree = _parse_lines(block)
         for ctx, member in pairs_in(tree, api):
-            bigrams[ctx][member] += 1
-            unigrams[member] += 1
+            bigrams[ctx][member] += weight
+            if "@" not in ctx:
+                unigrams[member] += weight
     return Usage({k: dict(v) for k, v in bigrams.items()}, dict(unigrams), source)
 
 
@@ -162,7 +253,7 @@ def _parse_lines(block: str) -> ast.Module:
     return ast.Module(body=body, type_ignores=[])
 
 
-def ibis_package_blocks() -> Iterator[str]:
+def ibis_package_blocks() -> Iterator[tuple[str, int]]:
     import ibis
 
     root = Path(ibis.__file__).parent
@@ -204,11 +295,11 @@ def load_usage(config: Mapping[str, Any] | None = None) -> Usage:
         paths = [corpus] if isinstance(corpus, (str, os.PathLike)) else list(corpus)
         stamp = "-".join(f"{Path(p).name}{int(os.stat(p).st_mtime)}" for p in paths)
         digest = hashlib.sha1(stamp.encode()).hexdigest()[:12]
-        key = f"usage-corpus-{digest}-ibis-{ibis.__version__}.json"
-        blocks: Iterable[str] = corpus_blocks(paths)
+        key = f"usage-corpus-{digest}-ibis-{ibis.__version__}-v{USAGE_FORMAT}.json"
+        blocks: Iterable[str | tuple[str, int]] = corpus_blocks(paths)
         source = "corpus " + ", ".join(str(p) for p in paths)
     else:
-        key = f"usage-ibis-{ibis.__version__}.json"
+        key = f"usage-ibis-{ibis.__version__}-v{USAGE_FORMAT}.json"
         blocks = ibis_package_blocks()
         source = f"ibis {ibis.__version__} docstring examples and tests"
     path = cache_dir(config) / "completion" / key
