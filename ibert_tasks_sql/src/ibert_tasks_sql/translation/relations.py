@@ -419,6 +419,7 @@ class Translator:
         left = self.query(node.left, outer, names)
         right = self.query(node.right, outer, left.columns)
         left, right = agree_nullability(left), agree_nullability(right, left)
+        left, right = type_nulls(left, right), type_nulls(right, left)
         distinct = bool(node.args.get("distinct"))
         kwargs = {}
         if distinct != _SETOP_DEFAULT_DISTINCT[meth]:
@@ -514,7 +515,7 @@ class Translator:
                 name = f"{base}_{n}"
                 n += 1
             seen.add(name)
-            items.append((name, proj.unalias()))
+            items.append((name, unparen(proj.unalias())))
         if names is not None and len(names) != len(items):
             raise self.unsupported(node, "set operation over queries with different column counts")
         return items
@@ -750,6 +751,9 @@ class Translator:
         distinct = node.args.get("distinct") is not None
         if pre and distinct:
             raise self.unsupported(order, "ORDER BY a column not in SELECT DISTINCT")
+        if pre and self.orders_by_window(order, items):
+            # a window in ORDER BY must be computed before sorting: mutate, sort, select
+            return self.project_via_mutate(node, frame, chain, items, s)
         if pre:
             chain = py.method(chain, "order_by", *out_keys)
         projected = self.select_call(chain, frame, items, s)
@@ -761,10 +765,62 @@ class Translator:
         chain = self.limit(node, chain)
         dtypes = {}
         for name, e in exprs.items():
-            d = frame.raw_dtype(e)
+            d = "null" if isinstance(e, exp.Null) else frame.raw_dtype(e)
             if d:
                 dtypes[name] = d
         return Rel(chain, [name for name, _ in items], dtypes)
+
+    def orders_by_window(self, order: exp.Order, items: list[tuple[str, exp.Expression]]) -> bool:
+        windowed = {n for n, e in items if contains_window(e)}
+        for ordered in order.expressions:
+            key = ordered.this
+            if contains_window(key):
+                return True
+            names = {c.name for c in own_nodes(key) if isinstance(c, exp.Column) and not c.table}
+            if names & windowed:
+                return True
+        return False
+
+    def project_via_mutate(
+        self,
+        node: exp.Select,
+        frame: Frame,
+        chain: ast.expr,
+        items: list[tuple[str, exp.Expression]],
+        s: Scalars,
+    ) -> Rel:
+        """`t.mutate(computed).order_by(...).select(outputs)`: for an ORDER BY that needs
+        output columns holding window functions as well as columns the SELECT drops."""
+        computed = [(n, e) for n, e in items if not self.plain_output(frame, n, e)]
+        shadowed = {n for n, _ in computed} & set(frame.columns())
+        if shadowed:
+            raise self.unsupported(
+                node.args["order"],
+                "ORDER BY over a window with an output named like a column",
+                f"rename {sorted(shadowed)[0]!r} in the SELECT",
+            )
+        chain = self.call_with_names(
+            chain, "mutate", [(n, top_value(s(e)), False) for n, e in computed]
+        )
+        names = {n for n, _ in items}
+
+        def lookup(expr: exp.Expression) -> ast.expr | None:
+            if isinstance(expr, exp.Column) and not expr.table and expr.name in names:
+                return py.column(UNDERSCORE, expr.name, self.table_attrs)
+            return None
+
+        keyed = Scalars(self, frame, lookup)
+        keys = [self.direction(keyed(unparen(o.this)), o) for o in node.args["order"].expressions]
+        chain = py.method(chain, "order_by", *keys)
+        chain = py.method(chain, "select", *[py.lit(n) for n, _ in items])
+        chain = self.limit(node, chain)
+        return Rel(chain, [n for n, _ in items])
+
+    def plain_output(self, frame: Frame, name: str, e: exp.Expression) -> bool:
+        if not isinstance(e, exp.Column) or not e.table:
+            return False
+        f, src, real = frame.locate(e)
+        return f is frame and frame.outname(src.alias, real) == name
 
     def using_key(self, e: exp.Expression, frame: Frame) -> exp.Expression:
         """`COALESCE(a.k, b.k)` that qualify writes for `USING (k)` is one column when the
@@ -811,25 +867,22 @@ class Translator:
         self, chain: ast.expr, meth: str, args: list[tuple[str, ast.expr, bool]]
     ) -> ast.expr:
         """`chain.meth("a", "b", c=expr)`: column names positional, computed values by keyword,
-        keeping the column order (a column after a keyword goes by keyword too)."""
+        keeping the column order (a column after a keyword goes by keyword too); a name that
+        is not an identifier goes as `**{"my name": expr}`."""
         positional: list[ast.expr] = []
-        keywords: list[tuple[str, ast.expr]] = []
+        keywords: list[ast.keyword] = []
         for name, value, is_name in args:
             if is_name and not keywords:
                 positional.append(value)
-            elif py.is_identifier(name) and not keywords_blocked(keywords):
-                if is_name:
-                    value = py.column(UNDERSCORE, name, self.table_attrs)
-                keywords.append((name, value))
+                continue
+            if is_name:
+                value = py.column(UNDERSCORE, name, self.table_attrs)
+            if py.is_identifier(name):
+                keywords.append(ast.keyword(arg=name, value=value))
             else:
-                if is_name:
-                    value = py.column(UNDERSCORE, name, self.table_attrs)
-                if keywords:
-                    # keep order: everything becomes positional `.name(...)`
-                    positional.extend(py.method(as_ibis(v), "name", py.lit(k)) for k, v in keywords)
-                    keywords = []
-                positional.append(py.method(as_ibis(value), "name", py.lit(name)))
-        return py.call_kw(py.attr(chain, meth), positional, keywords)
+                mapping = ast.Dict(keys=[py.lit(name)], values=[value])
+                keywords.append(ast.keyword(arg=None, value=mapping))
+        return ast.Call(func=py.attr(chain, meth), args=positional, keywords=keywords)
 
     def order_keys(
         self,
@@ -846,7 +899,7 @@ class Translator:
             by_expr.setdefault(e, n)
         resolved: list[str | None] = []
         for ordered in order.expressions:
-            key = ordered.this
+            key = unparen(ordered.this)
             name = None
             if isinstance(key, exp.Column) and not key.table and key.name in names:
                 name = key.name
@@ -862,7 +915,7 @@ class Translator:
         keys = []
         by_name = dict(items)
         for ordered in order.expressions:
-            key = ordered.this
+            key = unparen(ordered.this)
             if isinstance(key, exp.Column) and not key.table and key.name in names:
                 key = by_name[key.name]
             else:  # output names inside an expression stand for their expressions
@@ -1126,6 +1179,9 @@ class Translator:
             d = frame.raw_dtype(g)
             if d and name in final:
                 dtypes[name] = d
+        for name, e in items:
+            if isinstance(e, exp.Null):
+                dtypes[name] = "null"
         return Rel(chain, final, dtypes)
 
     def _outname_of(self, frame: Frame, col: exp.Column) -> str:
@@ -1346,6 +1402,22 @@ def agree_nullability(rel: Rel, other: Rel | None = None) -> Rel:
     return Rel(node, rel.columns, dtypes)
 
 
+def type_nulls(rel: Rel, other: Rel) -> Rel:
+    """A bare NULL column of one side of a set operation takes the other side's type."""
+    casts = {}
+    for mine, theirs in zip(rel.columns, other.columns, strict=False):
+        other_type = other.dtypes.get(theirs, "null").lstrip("!")
+        if rel.dtypes.get(mine) == "null" and other_type != "null":
+            casts[mine] = other_type
+    if not casts:
+        return rel
+    keys: list[ast.expr | None] = [py.lit(k) for k in casts]
+    node = py.method(
+        rel.node, "cast", ast.Dict(keys=keys, values=[py.lit(v) for v in casts.values()])
+    )
+    return Rel(node, rel.columns, {**rel.dtypes, **casts})
+
+
 def default_name(node: exp.Expression) -> str:
     """A readable name for an unnamed projection: `count`, `sum_amount`, `upper_name`."""
     if isinstance(node, exp.Count) and (node.this is None or isinstance(node.this, exp.Star)):
@@ -1362,8 +1434,10 @@ def unparse_kwargs(node: ast.Call) -> dict[str, str]:
     return {k.arg or "": py.unparse(k.value) for k in node.keywords}
 
 
-def keywords_blocked(keywords: list[tuple[str, ast.expr]]) -> bool:
-    return False
+def unparen(node: exp.Expression) -> exp.Expression:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
 
 
 def chain_of(node: ast.expr) -> ast.expr:
