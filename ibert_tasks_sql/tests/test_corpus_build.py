@@ -124,11 +124,11 @@ def _lines(out: Path) -> int:
 
 def test_killed_build_resumes_without_loss_or_duplicates(tmp_path: Path) -> None:
     _needs_engines()
-    args = ["--n", "40", "--seed", "11", "--tasks", FAST_TASKS, "--quiet"]
+    args = ["--n", "24", "--seed", "11", "--tasks", FAST_TASKS, "--no-augment", "--quiet"]
     reference = tmp_path / "reference"
     run_build(reference, *args)
     expected = {r.id for r in records(reference)}
-    assert len(expected) == 40
+    assert len(expected) == 24
 
     out = tmp_path / "killed"
     script = "from ibert_tasks_sql.corpus.cli import build_command; build_command()"
@@ -141,7 +141,7 @@ def test_killed_build_resumes_without_loss_or_duplicates(tmp_path: Path) -> None
     os.killpg(proc.pid, signal.SIGKILL)  # the build and its validator workers, mid-run
     proc.wait()
     written = _lines(out)
-    assert 1 <= written < 40, "the build should have been killed part-way"
+    assert 1 <= written < 24, "the build should have been killed part-way"
     # a write torn by the kill: half a record at the end of a file
     with (out / "train.jsonl").open("ab") as fh:
         fh.write(b'{"id": "torn-record", "task": "sql_to')
@@ -150,5 +150,30 @@ def test_killed_build_resumes_without_loss_or_duplicates(tmp_path: Path) -> None
     assert resumed.returncode == 0, resumed.stderr
     got = records(out)
     ids = [r.id for r in got]
-    assert len(ids) == len(set(ids)) == 40
+    assert len(ids) == len(set(ids)) == 24
     assert set(ids) == expected
+
+
+def test_validate_rechecks_records_and_names_tampered_ones(corpus: Path, tmp_path: Path) -> None:
+    from ibert_tasks_sql.corpus.cli import validate_command
+
+    lines = (corpus / "train.jsonl").read_text().splitlines()
+    lines += (corpus / "val.jsonl").read_text().splitlines()
+    lines += (corpus / "test.jsonl").read_text().splitlines()
+    tampered = None
+    out_lines = []
+    for line in lines:
+        data = json.loads(line)
+        if tampered is None and data["task"] == "sql_to_ibis":
+            # a plausible but wrong answer: the filter is dropped
+            table = next(iter(data["context"]["tables"]))
+            data["target"]["code"] = f"expr = {table}"
+            tampered = data["id"]
+        out_lines.append(json.dumps(data))
+    assert tampered is not None
+    (tmp_path / "all.jsonl").write_text("\n".join(out_lines) + "\n")
+    result = CliRunner().invoke(validate_command, [str(tmp_path / "all.jsonl"), "--json"])
+    report = json.loads(result.output)
+    assert result.exit_code == 1
+    assert [f["id"] for f in report["failures"]] == [tampered]
+    assert report["passed"] + report["skipped"] == len(lines) - 1

@@ -24,6 +24,7 @@ def register_tasks(register: Callable[[TaskSpec], None]) -> None:
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     from ibert_core.cli import data_commands
-    from ibert_tasks_sql.corpus.cli import build_command
+    from ibert_tasks_sql.corpus.cli import build_command, validate_command
 
     data_commands(cli).add_command(build_command)
+    data_commands(cli).add_command(validate_command)

@@ -121,3 +121,39 @@ def build_command(
             {k: stats[k] for k in ("total", "by_split", "by_task", "records_per_second")}, indent=2
         )
     )
+
+
+@click.command(name="validate")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Validator worker processes.",
+)
+def validate_command(path: str, as_json: bool, workers: int) -> None:
+    """Re-check every record of a corpus (a .jsonl file or a folder of them).
+
+    Exit 0 when every record still passes, 1 when some fail (listed), 2 on bad input.
+    """
+    from ibert_core.plugins import make_context
+    from ibert_tasks_sql.corpus.recheck import recheck
+
+    context = make_context(config={"validators": {"duckdb": {"workers": workers}}})
+    try:
+        report = recheck(Path(path), context.validator("duckdb"))
+    finally:
+        context.close()
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(
+            f"{report['passed']} passed, {report['failed']} failed, {report['skipped']} skipped"
+        )
+        for f in report["failures"]:
+            click.echo(f"FAILED {f['id']} ({f['task']}): {f['reason']}")
+        for note in report["notes"]:
+            click.echo(f"note: {note}", err=True)
+    click.get_current_context().exit(1 if report["failed"] else 0)

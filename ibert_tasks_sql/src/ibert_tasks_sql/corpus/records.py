@@ -56,6 +56,7 @@ class Pair:
             "augmentations": list(seed.augmentations),
             "formulation": self.formulation,
             "skeleton": self.skeleton,
+            "pair": {"sql": self.seed.sql, "code": self.code},
             "split": self.split,
         }
         meta["template" if seed.source == "template" else "rule"] = seed.origin
