@@ -152,9 +152,9 @@ def build(code: str, schema: Schema | None, dialect: str = "duckdb",
     names.pop("__builtins__", None)
     if not isinstance(result, ibis.Expr):
         what = "nothing" if result is None else type(result).__name__
-        err = TypeError(f"the code produced {what}, not an Ibis expression; "
-                        "assign the final expression to `expr`")
-        return Outcome(False, "build", err, message_of(err), None, result, names=names)
+        wrong = TypeError(f"the code produced {what}, not an Ibis expression; "
+                          "assign the final expression to `expr`")
+        return Outcome(False, "build", wrong, message_of(wrong), None, result, names=names)
     if not compile_sql:
         return Outcome(True, "build", expr=result, names=names)
     try:

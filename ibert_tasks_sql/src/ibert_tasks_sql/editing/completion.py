@@ -174,7 +174,7 @@ def _member_completions(site: Site, names: Mapping[str, Any], usage: Usage) -> t
     found = [m for m in members.members_of(value) if _matches(m.name, site.partial)]
     ncols = sum(1 for m in found if m.kind == "column") or 1
     specific = members.specific_members(type(value)) if isinstance(value, ir.Value) else ()
-    out = []
+    out: list[Completion] = []
     for m in found:
         if m.kind == "column":
             score = usage.score(label, COLUMN, enclosing) / ncols

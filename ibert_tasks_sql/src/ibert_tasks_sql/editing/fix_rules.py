@@ -353,9 +353,10 @@ def fix_agg_dict(ctx: FixContext) -> list[Edit]:
             continue
         parts = []
         for k, v in zip(call.args[0].keys, call.args[0].values, strict=True):
-            if not (isinstance(k, ast.Constant) and isinstance(v, ast.Constant)):
+            if not (isinstance(k, ast.Constant) and isinstance(v, ast.Constant)
+                    and isinstance(k.value, str) and isinstance(v.value, str)):
                 return []
-            func = {"count": "count", "size": "count", "nunique": "nunique"}.get(v.value, v.value)
+            func = {"size": "count"}.get(v.value, v.value)
             parts.append(f"{k.value}=_.{k.value}.{func}()")
         assert isinstance(call.func, ast.Attribute)
         start = ctx.source.span(call.func.value)[1]

@@ -48,9 +48,13 @@ def signature_of(obj: Any, name: str = "") -> str:
     return f"{name}{text}"
 
 
-@functools.lru_cache(maxsize=256)
 def type_members(cls: type) -> tuple[Member, ...]:
-    """Public methods and properties of an ibis expression class."""
+    """Public methods and properties of an ibis expression class (cached per class)."""
+    return _type_members(cls)
+
+
+@functools.lru_cache(maxsize=256)
+def _type_members(cls: Any) -> tuple[Member, ...]:
     out = []
     for name in dir(cls):
         if name.startswith("_") or name in DENIED_ATTRIBUTES:
@@ -94,10 +98,14 @@ _GENERIC = ("Value", "Column", "Scalar", "Expr", "Immutable", "Coercible", "Abst
             "FixedTextJupyterMixin", "JupyterMixin", "object")
 
 
-@functools.lru_cache(maxsize=256)
 def specific_members(cls: type) -> frozenset[str]:
     """Public names defined by the dtype-specific classes in `cls`'s MRO (`upper` for
-    strings, `year` for dates, `sum` for numbers)."""
+    strings, `year` for dates, `sum` for numbers); cached per class."""
+    return _specific_members(cls)
+
+
+@functools.lru_cache(maxsize=256)
+def _specific_members(cls: Any) -> frozenset[str]:
     names: set[str] = set()
     for klass in cls.__mro__:
         if klass.__name__ in _GENERIC:

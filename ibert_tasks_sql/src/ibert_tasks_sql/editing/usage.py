@@ -136,58 +136,51 @@ def root_name(node: ast.AST) -> str | None:
             return None
 
 
-def _chain_heads(tree: ast.AST) -> set[int]:
-    """Attribute nodes `name.member` that start a statement's expression chain."""
-    heads = set()
-    for stmt in ast.walk(tree):
-        if isinstance(stmt, (ast.Assign, ast.Expr, ast.Return)) and stmt.value is not None:
-            node = stmt.value
-            while isinstance(node, (ast.Call, ast.Attribute, ast.Subscript)):
-                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-                    heads.add(id(node))
-                    break
-                node = node.func if isinstance(node, ast.Call) else node.value
-    return heads
+def _chain_head(value: ast.AST) -> ast.Attribute | None:
+    """The `name.member` that starts the chain of a statement's value, if any."""
+    node = value
+    while isinstance(node, (ast.Call, ast.Attribute, ast.Subscript)):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            return node
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return None
 
 
-def _enclosing_calls(tree: ast.AST) -> dict[int, str]:
-    """For each node inside a call's arguments, the name of the innermost such call."""
-    out: dict[int, str] = {}
+def pairs_in(tree: ast.AST, api: frozenset[str]) -> Iterator[tuple[str, str]]:
+    """(context, member) pairs; also (context@call, member) for accesses inside a call's
+    arguments, and `<root>` for a name that starts a statement's chain. One traversal."""
+    heads: set[int] = set()
+    out: list[tuple[str, str]] = []
 
     def visit(node: ast.AST, enclosing: str | None) -> None:
-        if enclosing is not None:
-            out[id(node)] = enclosing
+        if isinstance(node, (ast.Assign, ast.Expr, ast.Return)) and node.value is not None:
+            head = _chain_head(node.value)
+            if head is not None:
+                heads.add(id(head))
+        elif (isinstance(node, ast.Attribute) and not node.attr.startswith("_")
+              and root_name(node.value) not in NOT_IBIS):
+            member = member_label(node.attr, api)
+            ctx = context_of(node.value, api)
+            if ctx == NAME and id(node) in heads:
+                ctx = ROOT
+            out.append((ctx, member))
+            if enclosing is not None and enclosing in api:
+                out.append((f"{ctx}@{enclosing}", member))
         if isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else (
                 func.id if isinstance(func, ast.Name) else None)
             visit(func, enclosing)
-            for arg in [*node.args, *(k.value for k in node.keywords)]:
+            for arg in node.args:
                 visit(arg, name)
+            for kw in node.keywords:
+                visit(kw.value, name)
             return
         for child in ast.iter_child_nodes(node):
             visit(child, enclosing)
 
     visit(tree, None)
-    return out
-
-
-def pairs_in(tree: ast.AST, api: frozenset[str]) -> Iterator[tuple[str, str]]:
-    """(context, member) pairs; also (context@call, member) for accesses inside a call's
-    arguments, and `<root>` for a name that starts a statement's chain."""
-    heads = _chain_heads(tree)
-    enclosing = _enclosing_calls(tree)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and not node.attr.startswith("_"):
-            if root_name(node.value) in NOT_IBIS:
-                continue
-            member = member_label(node.attr, api)
-            ctx = ROOT if id(node) in heads and context_of(node.value, api) == NAME else \
-                context_of(node.value, api)
-            yield ctx, member
-            call = enclosing.get(id(node))
-            if call is not None and call in api:
-                yield f"{ctx}@{call}", member
+    return iter(out)
 
 
 def doctest_code(text: str) -> str:
@@ -205,18 +198,21 @@ def doctest_code(text: str) -> str:
 DOCTEST_WEIGHT = 3
 
 
-def code_blocks_in_file(path: Path) -> Iterator[tuple[str, int]]:
+def code_blocks_in_file(path: Path) -> Iterator[tuple[str | ast.Module, int]]:
     """A test file as code, plus the examples in any file's docstrings, with weights."""
     try:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return
+    is_test = path.name.startswith("test_")
+    if not is_test and ">>>" not in source:
+        return
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return
-    if path.name.startswith("test_"):
-        yield source, 1
+    if is_test:
+        yield tree, 1
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef, ast.Module)):
             doc = ast.get_docstring(node, clean=True)
@@ -224,17 +220,24 @@ def code_blocks_in_file(path: Path) -> Iterator[tuple[str, int]]:
                 yield doctest_code(doc), DOCTEST_WEIGHT
 
 
-def count(blocks: Iterable[str | tuple[str, int]], source: str) -> Usage:
-    """Counts over code blocks (a block may carry a weight: `(code, weight)`)."""
+Block = str | ast.Module | tuple[str | ast.Module, int]
+
+
+def count(blocks: Iterable[Block], source: str) -> Usage:
+    """Counts over code blocks (source or parsed; a block may carry a weight:
+    `(code, weight)`)."""
     api = api_names()
     bigrams: dict[str, Counter[str]] = defaultdict(Counter)
     unigrams: Counter[str] = Counter()
     for item in blocks:
-        block, weight = (item, 1) if isinstance(item, str) else item
-        try:
-            tree = ast.parse(block)
-        except SyntaxError:
-            tree = _parse_lines(block)
+        block, weight = item if isinstance(item, tuple) else (item, 1)
+        if isinstance(block, ast.Module):
+            tree = block
+        else:
+            try:
+                tree = ast.parse(block)
+            except SyntaxError:
+                tree = _parse_lines(block)
         for ctx, member in pairs_in(tree, api):
             bigrams[ctx][member] += weight
             if "@" not in ctx:
@@ -253,7 +256,7 @@ def _parse_lines(block: str) -> ast.Module:
     return ast.Module(body=body, type_ignores=[])
 
 
-def ibis_package_blocks() -> Iterator[tuple[str, int]]:
+def ibis_package_blocks() -> Iterator[tuple[str | ast.Module, int]]:
     import ibis
 
     root = Path(ibis.__file__).parent
@@ -296,7 +299,7 @@ def load_usage(config: Mapping[str, Any] | None = None) -> Usage:
         stamp = "-".join(f"{Path(p).name}{int(os.stat(p).st_mtime)}" for p in paths)
         digest = hashlib.sha1(stamp.encode()).hexdigest()[:12]
         key = f"usage-corpus-{digest}-ibis-{ibis.__version__}-v{USAGE_FORMAT}.json"
-        blocks: Iterable[str | tuple[str, int]] = corpus_blocks(paths)
+        blocks: Iterable[Block] = corpus_blocks(paths)
         source = "corpus " + ", ".join(str(p) for p in paths)
     else:
         key = f"usage-ibis-{ibis.__version__}-v{USAGE_FORMAT}.json"
