@@ -14,6 +14,7 @@ import datetime as dt
 import random
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import attrs
@@ -294,9 +295,7 @@ def _key_value(number: int, dtype: Any) -> Any:
 def _column_values(
     table: TableSchema, column: Column, n: int, seed: int, entities: Mapping[str, int]
 ) -> list[Any]:
-    import ibis
-
-    dtype = ibis.dtype(column.dtype)
+    dtype = _dtype(column.dtype)
     rng = _rng(seed, "rows", table.name, column.name)
     domain = key_domain(table.name, column.name)
     keyish = domain is not None and (dtype.is_integer() or dtype.is_string())
@@ -344,6 +343,7 @@ def table_rows(
     return rows
 
 
+@lru_cache(maxsize=1024)
 def _dtype(text: str) -> Any:
     import ibis
 

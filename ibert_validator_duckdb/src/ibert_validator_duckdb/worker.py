@@ -513,8 +513,8 @@ def _failure(err: BaseException, run: Run, timeout: float) -> str:
         return f"wall time limit of {timeout:g} s exceeded (the sandbox stopped the check)"
     if isinstance(err, MemoryError) or "Out of Memory" in str(err):
         return (
-            f"memory limit exceeded ({limits.memory_mb} MB per worker, DuckDB "
-            f"{limits.duckdb_memory_mb} MB); the expression builds or returns too much"
+            f"memory limit exceeded ({limits.memory_mb} MB per check, DuckDB "
+            f"{limits.duckdb_memory_mb} MB); the code builds or returns too much data"
         )
     if isinstance(err, RecursionError):
         return "recursion limit exceeded; the code recurses without end"
