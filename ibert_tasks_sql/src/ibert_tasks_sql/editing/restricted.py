@@ -7,6 +7,12 @@ after this check: names bound to tables, `ibis`, `_`, selectors, literals, calls
 attribute access without underscores, no definitions, loops, imports outside ibis, nor any
 ibis entry point that connects to a backend, reads files or executes. The validator's
 sandbox still judges every answer a user sees.
+
+What runs here is the user's own input (the code to complete or fix) and edits the rules
+made to it; model candidates never do (they go only to the validator's worker processes,
+which have CPU, memory and time limits). The check stops escapes and accidental I/O; it
+does not bound memory the way the sandbox does, so constructs that only serve to allocate
+(sequence repetition, huge literals, string padding) are refused as well.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ DENIED_ATTRIBUTES: frozenset[str] = frozenset(
         "streamlit", "visualize", "duckdb", "sqlite", "postgres", "pyspark",
         "polars", "datafusion", "bigquery", "snowflake", "trino", "mssql", "mysql", "oracle",
         "clickhouse", "druid", "exasol", "flink", "impala", "risingwave", "athena",
-        "databricks", "materialize",
+        "databricks", "materialize", "center", "ljust", "rjust", "zfill", "expandtabs",
     }
 )
 
@@ -54,11 +60,14 @@ SAFE_BUILTINS: dict[str, object] = {
     name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
     for name in (
         "len", "abs", "min", "max", "round", "str", "int", "float", "bool", "list", "tuple",
-        "dict", "zip", "enumerate", "sorted", "sum", "range",
+        "dict", "zip", "enumerate", "sorted", "sum",
     )
 }
 
 _MAX_INT = 10**15
+#: Larger integer factors in `*` only serve to repeat a sequence into memory; Ibis code
+#: scales by constants far smaller (use a float for 1e9 and up).
+_MAX_FACTOR = 10**7
 
 
 def _fail(node: ast.AST, what: str) -> UnsupportedConstruct:
@@ -107,10 +116,13 @@ def _check_binop(node: ast.BinOp) -> None:
             raise _fail(node, "a power or shift with a large or computed exponent")
     if isinstance(node.op, ast.Mult):
         for side in (node.left, node.right):
-            if isinstance(side, (ast.List, ast.Tuple, ast.JoinedStr)) or (
+            if isinstance(side, (ast.List, ast.Tuple, ast.JoinedStr, ast.ListComp)) or (
                 isinstance(side, ast.Constant) and isinstance(side.value, (str, bytes))
             ):
                 raise _fail(node, "repeating a sequence with *")
+            if (isinstance(side, ast.Constant) and isinstance(side.value, int)
+                    and abs(side.value) > _MAX_FACTOR):
+                raise _fail(node, "multiplying by an integer this large")
 
 
 def parse_checked(code: str, mode: str = "exec") -> ast.AST:
