@@ -120,9 +120,28 @@ def _check_binop(node: ast.BinOp) -> None:
                 isinstance(side, ast.Constant) and isinstance(side.value, (str, bytes))
             ):
                 raise _fail(node, "repeating a sequence with *")
-            if (isinstance(side, ast.Constant) and isinstance(side.value, int)
-                    and abs(side.value) > _MAX_FACTOR):
+            value = _constant_int(side)
+            if value is not None and abs(value) > _MAX_FACTOR:
                 raise _fail(node, "multiplying by an integer this large")
+
+
+def _constant_int(node: ast.AST) -> int | None:
+    """The value of an integer made only of literals (`10**9`, `-3 * 4`), else None.
+    Exponents are already bounded by `_check_binop`, so folding is cheap."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(
+            node.value, bool):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = _constant_int(node.operand)
+        return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Pow, ast.Mult, ast.Add)):
+        left, right = _constant_int(node.left), _constant_int(node.right)
+        if left is None or right is None or max(abs(left), abs(right)) > 10**300:
+            return None
+        if isinstance(node.op, ast.Pow):
+            return int(left**right) if 0 <= right <= 16 and abs(left) <= _MAX_INT else None
+        return left * right if isinstance(node.op, ast.Mult) else left + right
+    return None
 
 
 def parse_checked(code: str, mode: str = "exec") -> ast.AST:
