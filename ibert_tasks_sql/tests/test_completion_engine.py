@@ -180,12 +180,14 @@ def test_build_reports_stage_and_line() -> None:
 
 def test_usage_counts_follow_the_corpus(tmp_path) -> None:
     corpus = tmp_path / "corpus.jsonl"
-    rows = [{"id": str(i), "task": "sql_to_ibis", "input": {"sql": "SELECT 1"},
+    rows = [{"id": str(i), "task": "sql_to_ibis",
+             "input": {"sql": "SELECT o.category FROM orders AS o\nWHERE\no.price > 1"},
              "target": {"ibis": 'expr = orders.group_by("category").having(_.count() > 1)'}}
             for i in range(5)]
     corpus.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     usage = load_usage({"corpus": str(corpus), "cache_dir": str(tmp_path / "cache")})
     assert usage.bigrams["group_by"] == {"having": 5}
+    assert "<name>" not in usage.bigrams  # the SQL's `o.price` line is not Python code
     assert usage.source.startswith("corpus")
     assert list((tmp_path / "cache" / "completion").iterdir())  # cached on disk
     ranked = complete('orders.group_by("category").', SCHEMA, usage, n=2, verify=False)

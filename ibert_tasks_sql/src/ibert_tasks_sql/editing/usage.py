@@ -223,9 +223,11 @@ def code_blocks_in_file(path: Path) -> Iterator[tuple[str | ast.Module, int]]:
 Block = str | ast.Module | tuple[str | ast.Module, int]
 
 
-def count(blocks: Iterable[Block], source: str) -> Usage:
+def count(blocks: Iterable[Block], source: str, lenient: bool = True) -> Usage:
     """Counts over code blocks (source or parsed; a block may carry a weight:
-    `(code, weight)`)."""
+    `(code, weight)`). `lenient` keeps the lines that parse from a block that does not
+    (doctests hold fragments); corpus strings that are not whole Python (SQL, prose)
+    are skipped instead."""
     api = api_names()
     bigrams: dict[str, Counter[str]] = defaultdict(Counter)
     unigrams: Counter[str] = Counter()
@@ -237,6 +239,8 @@ def count(blocks: Iterable[Block], source: str) -> Usage:
             try:
                 tree = ast.parse(block)
             except SyntaxError:
+                if not lenient:
+                    continue
                 tree = _parse_lines(block)
         for ctx, member in pairs_in(tree, api):
             bigrams[ctx][member] += weight
@@ -265,8 +269,8 @@ def ibis_package_blocks() -> Iterator[tuple[str | ast.Module, int]]:
 
 
 def corpus_blocks(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]:
-    """Ibis code in corpus records: every string in `input`/`target` that parses as Python
-    and accesses an attribute."""
+    """Ibis code in corpus records: every string in `input`/`target` with an attribute
+    access (those that do not parse as Python, like SQL, are dropped by `count`)."""
     for path in paths:
         with open(path, encoding="utf-8") as fh:
             for line in fh:
@@ -311,7 +315,7 @@ def load_usage(config: Mapping[str, Any] | None = None) -> Usage:
             return Usage.from_json(json.loads(path.read_text()))
         except (ValueError, KeyError):
             pass
-    usage = count(blocks, source)
+    usage = count(blocks, source, lenient=not corpus)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     tmp.write_text(json.dumps(usage.to_json()))
