@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from ibert_core.types import Stage, ValidationJob, Verdict
+from ibert_validator_duckdb import wire
 from ibert_validator_duckdb.limits import Limits, job_timeout
 
 WORKER_MODULE = "ibert_validator_duckdb.worker"
@@ -180,8 +181,8 @@ class WorkerPool:
                     continue
                 w = found
                 try:
-                    message = conn.recv()
-                except (EOFError, OSError):
+                    message = wire.decode(conn.recv_bytes(wire.MAX_MESSAGE_BYTES))
+                except (EOFError, OSError, wire.BadMessage):
                     w.process.join(timeout=1)
                     reason = _death_reason(w.process.exitcode, self.limits)
                     if w.job is not None:
@@ -195,12 +196,17 @@ class WorkerPool:
                                 f"validation workers fail to start: {reason}"
                             ) from None
                     continue
-                if message and message[0] == "ready":
+                if message[0] == "ready":
                     w.ready = True
                     continue
-                index, verdict = message
-                assert isinstance(verdict, Verdict)
-                results[index] = verdict
+                answered, verdict = message
+                if not isinstance(verdict, Verdict) or w.job != answered:
+                    # not the job it was given: the worker is broken
+                    if w.job is not None:
+                        lost = w.job
+                        results[lost] = self._lost(w, jobs[lost], "the worker answered wrongly")
+                    continue
+                results[answered] = verdict
                 w.job = None
                 if verdict.artifacts.get("worker_retired"):  # it exits after a limit
                     w.process.join(timeout=5)

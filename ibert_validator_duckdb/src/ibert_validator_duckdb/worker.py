@@ -26,7 +26,7 @@ import sqlglot  # noqa: F401  (preloaded for the fork server)
 
 from ibert_core.types import Schema, Stage, ValidationJob, Verdict
 from ibert_validator_duckdb import compare as cmp
-from ibert_validator_duckdb import fixtures, reference, sandbox
+from ibert_validator_duckdb import fixtures, reference, sandbox, wire
 from ibert_validator_duckdb.feedback import describe, describe_sql_error, missing_attribute
 from ibert_validator_duckdb.limits import Limits, job_timeout
 from ibert_validator_duckdb.schemas import open_data, schema_from_connection
@@ -577,7 +577,7 @@ def main(conn: Any, limits: Limits, progress: Any = None) -> None:
     state = State(limits, progress)
     signal.signal(signal.SIGALRM, state.on_alarm)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    conn.send(("ready", os.getpid()))
+    conn.send_bytes(wire.encode_ready(os.getpid()))
     while True:
         try:
             message = conn.recv()
@@ -605,16 +605,6 @@ def main(conn: Any, limits: Limits, progress: Any = None) -> None:
             verdict = Verdict(
                 verdict.stages, verdict.required, {**verdict.artifacts, "worker_retired": True}
             )
-        try:
-            conn.send((job_id, verdict))
-        except Exception as err:  # an artifact that does not pickle  # noqa: BLE001
-            conn.send(
-                (
-                    job_id,
-                    Verdict(
-                        verdict.stages, verdict.required, {"error": f"artifacts dropped: {err}"}
-                    ),
-                )
-            )
+        conn.send_bytes(wire.encode_verdict(job_id, verdict))
         if state.poisoned:
             return
