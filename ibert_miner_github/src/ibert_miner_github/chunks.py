@@ -60,8 +60,13 @@ class Lines:
         return first + "".join(self.lines[start + 1 : end]) + last
 
 
-def _names_used(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _names_used(code: str) -> set[str]:
+    """Identifiers in the code (a superset of the names it reads; walking the AST of every
+    chunk was the slowest part of mining a big package)."""
+    return set(IDENTIFIER.findall(code))
 
 
 def _module_context(tree: ast.Module, source: Lines) -> list[tuple[set[str], str]]:
@@ -81,8 +86,8 @@ def _module_context(tree: ast.Module, source: Lines) -> list[tuple[set[str], str
     return out
 
 
-def _context_for(node: ast.AST, module_ctx: list[tuple[set[str], str]]) -> tuple[str, ...]:
-    used = _names_used(node)
+def _context_for(code: str, module_ctx: list[tuple[set[str], str]]) -> tuple[str, ...]:
+    used = _names_used(code)
     return tuple(text for bound, text in module_ctx if bound & used and text)
 
 
@@ -95,16 +100,17 @@ def _def_chunk(
     doc_line = None
     if doc is not None and node.body and isinstance(node.body[0], ast.Expr):
         doc_line = node.body[0].lineno
+    code = source.segment(node, padded=True)
     return Chunk(
         path=path,
         kind=kind,
-        code=source.segment(node, padded=True),
+        code=code,
         start=start,
         end=node.end_lineno or node.lineno,
         name=name,
         docstring=doc,
         docstring_line=doc_line,
-        context=_context_for(node, ctx),
+        context=_context_for(code, ctx) if kind != "class" else (),
     )
 
 
@@ -129,7 +135,7 @@ def parse_python(path: str, source: str) -> list[Chunk]:
                     first.lineno,
                     last.end_lineno or last.lineno,
                     name="<module>",
-                    context=_context_for(ast.Module(body, []), ctx),
+                    context=_context_for(segment, ctx),
                 )
             )
         run.clear()

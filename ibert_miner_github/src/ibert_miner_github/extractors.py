@@ -8,14 +8,18 @@ Each extractor looks for one pattern and yields `Candidate`s in validator form, 
 - `to_sql`: `ibis.to_sql(x)` with the code that builds `x`;
 - `doctest`: `>>>` examples (in docstrings and in documents), one per displayed expression;
 - `function`: a function that returns an Ibis expression built from its parameters;
-- `snippet`: the last expression a cell, block or script builds.
+- `snippet`: the last expression a cell, block or script builds;
+- `snapshot`: a test's `snapshot.assert_match(to_sql(expr), "out.sql")` with the SQL file
+  it names (and `decompiled.py` next to `out.sql`), as in ibis's own test suite.
 """
 
 from __future__ import annotations
 
 import ast
+import posixpath
+import re
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import attrs
 
@@ -59,6 +63,9 @@ EXPRESSION_METHODS = TABLE_RETURNING | frozenset(
     ]
 )
 MAX_SESSION = 60
+
+#: Reads another file of the same tree by relative path (None when absent or unsafe).
+Reader = Callable[[str], "str | None"]
 
 
 @attrs.frozen
@@ -216,8 +223,13 @@ def _function_parts(chunk: Chunk) -> tuple[list[ast.stmt], list[str]] | None:
     return body, params
 
 
-def python_candidates(chunk: Chunk, session: Sequence[ast.stmt] = ()) -> Iterator[Found]:
+def python_candidates(
+    chunk: Chunk, session: Sequence[ast.stmt] = (), read: Reader | None = None
+) -> Iterator[Found]:
     """SQL pairs, `to_sql` calls, expression-building functions and snippets in one chunk."""
+    text = chunk.code
+    if chunk.kind == "method" and not any(k in text for k in ("sql", "assert_match")):
+        return  # methods give only pairs, to_sql calls and snapshots
     if chunk.kind in ("function", "method"):
         parts = _function_parts(chunk)
         if parts is None:
@@ -232,11 +244,21 @@ def python_candidates(chunk: Chunk, session: Sequence[ast.stmt] = ()) -> Iterato
         body, params, code = list(tree.body), [], textwrap.dedent(chunk.code)
     prefix = [*_context_statements(chunk), *session]
     strings = _string_literals(body)
-    sql_at = {i: sql for i, s in enumerate(body) if (sql := _sql_in(s, strings))}
+    sql_at = (
+        {i: sql for i, s in enumerate(body) if (sql := _sql_in(s, strings))}
+        if "sql" in text
+        else {}
+    )
+    has_to_sql = "to_sql" in text
+    if read is not None and ("assert_match" in text or chunk.path.endswith("decompiled.py")):
+        snapshots = list(snapshot_candidates(chunk, body, params, prefix, read))
+        if snapshots:
+            yield from snapshots
+            return
     exprs = [
         i
         for i, s in enumerate(body)
-        if i not in sql_at and is_expression(_value(s)) and not _to_sql_target(s)
+        if i not in sql_at and is_expression(_value(s)) and not (has_to_sql and _to_sql_target(s))
     ]
     used: set[int] = set()
     for i, sql in sql_at.items():
@@ -260,7 +282,7 @@ def python_candidates(chunk: Chunk, session: Sequence[ast.stmt] = ()) -> Iterato
             params=params,
         )
     for i, stmt in enumerate(body):
-        found = _to_sql_target(stmt)
+        found = _to_sql_target(stmt) if has_to_sql else None
         if found is None:
             continue
         target, dialect = found
@@ -319,6 +341,130 @@ def python_candidates(chunk: Chunk, session: Sequence[ast.stmt] = ()) -> Iterato
             _span(chunk, body[j]),
             _source(chunk, body[: j + 1], code),
         )
+
+
+def _dialect_of_path(path: str) -> str:
+    match = re.search(r"(?:^|/)backends/([a-z0-9_]+)/", path)
+    return match.group(1) if match and match.group(1) not in ("tests", "sql") else "duckdb"
+
+
+def _compiled(
+    node: ast.AST, assigned: Mapping[str, ast.expr]
+) -> tuple[ast.expr, str | None] | None:
+    """`to_sql(x)`, `ibis.to_sql(x, dialect=d)`, `str(...)` of those, or a name bound to one."""
+    if isinstance(node, ast.Name) and node.id in assigned:
+        node = assigned[node.id]
+    if not (isinstance(node, ast.Call) and node.args):
+        return None
+    name = _dotted(node.func).split(".")[-1]
+    if name == "str":
+        return _compiled(node.args[0], assigned)
+    if name not in ("to_sql", "compile"):
+        return None
+    dialect = None
+    for kw in node.keywords:
+        if kw.arg == "dialect" and isinstance(kw.value, ast.Constant):
+            dialect = str(kw.value.value)
+    return node.args[0], dialect
+
+
+def snapshot_candidates(
+    chunk: Chunk,
+    body: Sequence[ast.stmt],
+    params: Sequence[str],
+    prefix: Sequence[ast.stmt],
+    read: Reader,
+) -> Iterator[Found]:
+    """Snapshot tests and decompiled snapshots: Ibis code with the SQL file it produced."""
+    folder = posixpath.dirname(chunk.path)
+    if chunk.kind == "module" and posixpath.basename(chunk.path) == "decompiled.py":
+        sql = read(posixpath.join(folder, "out.sql"))
+        exprs = [i for i, st in enumerate(body) if is_expression(_value(st))]
+        if sql and exprs:
+            j = exprs[-1]
+            target = _value(body[j])
+            assert target is not None
+            yield _snapshot(
+                chunk,
+                [*prefix, *body[:j]],
+                target,
+                sql,
+                _dialect_of_path(folder),
+                _span(chunk, body[j]),
+                (),
+                chunk.code,
+            )
+        return
+    if chunk.kind != "function" or "snapshot" not in params or not chunk.name:
+        return
+    stem = posixpath.splitext(posixpath.basename(chunk.path))[0]
+    assigned: dict[str, ast.expr] = {}
+    for i, stmt in enumerate(body):
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
+            assigned[stmt.targets[0].id] = stmt.value
+        for node in ast.walk(stmt):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "assert_match"
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, str)
+            ):
+                continue
+            found = _compiled(node.args[0], assigned)
+            if found is None:
+                yield Rejected("snapshot", "not_sql_snapshot")
+                continue
+            target, dialect = found
+            path = posixpath.join(folder, "snapshots", stem, chunk.name, node.args[1].value)
+            sql = read(path)
+            if sql is None:
+                yield Rejected("snapshot", "snapshot_file_missing")
+                continue
+            setup = [st for st in body[:i] if not _compiled(_value(st) or ast.Pass(), {})]
+            yield _snapshot(
+                chunk,
+                [*prefix, *setup],
+                target,
+                sql,
+                dialect or _dialect_of_path(folder),
+                _span(chunk, stmt),
+                [p for p in params if p != "snapshot"],
+                chunk.code,
+            )
+
+
+def _snapshot(
+    chunk: Chunk,
+    setup: Sequence[ast.stmt],
+    target: ast.expr,
+    sql: str,
+    dialect: str,
+    lines: tuple[int, int],
+    params: Sequence[str],
+    original: str,
+) -> Found:
+    sql = sql.strip().rstrip(";")
+    if dialect == "duckdb":  # runnable here: compared on DuckDB like any pair
+        return _try(
+            "snapshot", "pair", chunk, setup, target, lines, original, sql=sql, params=params
+        )
+    return _try(
+        "snapshot",
+        "snapshot",
+        chunk,
+        setup,
+        target,
+        lines,
+        original,
+        params=params,
+        fields={"dialect": dialect, "snapshot": sql},
+    )
 
 
 def _to_sql_target(stmt: ast.stmt) -> tuple[ast.expr, str] | None:
@@ -443,7 +589,7 @@ def document_candidates(chunks: Sequence[Chunk]) -> Iterator[Found]:
         session.extend(_session_statements(chunk))
 
 
-def file_candidates(chunks: Sequence[Chunk]) -> Iterator[Found]:
+def file_candidates(chunks: Sequence[Chunk], read: Reader | None = None) -> Iterator[Found]:
     """Every candidate of one file's chunks."""
     if not chunks:
         return
@@ -454,6 +600,6 @@ def file_candidates(chunks: Sequence[Chunk]) -> Iterator[Found]:
                 chunk, chunk.docstring, (chunk.docstring_line or chunk.start)
             )
         if chunk.kind in ("function", "method", "module") and chunk.language == "python":
-            yield from python_candidates(chunk)
+            yield from python_candidates(chunk, read=read)
     if documents:
         yield from document_candidates(documents)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -42,6 +43,7 @@ KIND_STAGES = {
     "doctest": STAGES[:4],
     "function": STAGES[:4],
     "snippet": STAGES[:4],
+    "snapshot": STAGES[:3],  # compiled for the snapshot's dialect, then compared as text
 }
 
 
@@ -59,13 +61,20 @@ class MineStats:
     kept: Counter[str] = attrs.field(factory=Counter)
     failures: Counter[str] = attrs.field(factory=Counter)
     failures_by_extractor: dict[str, Counter[str]] = attrs.field(factory=dict)
+    examples: dict[str, list[dict[str, Any]]] = attrs.field(factory=dict)
+    seconds_extract: float = 0.0
+    seconds_validate: float = 0.0
     already_judged: int = 0
     duplicates: int = 0
     seconds: float = 0.0
 
-    def fail(self, extractor: str, reason: str) -> None:
+    def fail(self, extractor: str, reason: str, where: dict[str, Any] | None = None) -> None:
         self.failures[reason] += 1
         self.failures_by_extractor.setdefault(extractor, Counter())[reason] += 1
+        if where is not None:
+            kept = self.examples.setdefault(f"{extractor}:{reason}", [])
+            if len(kept) < 3:  # a few of each, so a reader can see what went wrong
+                kept.append(where)
 
     def to_dict(self) -> dict[str, Any]:
         checked = sum(self.candidates.values()) - sum(
@@ -96,7 +105,10 @@ class MineStats:
             },
             "kept_per_task": dict(sorted(self.kept.items())),
             "failures": dict(self.failures.most_common()),
+            "failure_examples": self.examples,
             "seconds": round(self.seconds, 3),
+            "seconds_extract": round(self.seconds_extract, 3),
+            "seconds_validate": round(self.seconds_validate, 3),
             "files_per_second": round(self.files_read / self.seconds, 2) if self.seconds else None,
         }
 
@@ -108,12 +120,22 @@ def candidate_key(tree: Tree, c: Candidate) -> str:
     return hashlib.sha1(raw.encode()).hexdigest()
 
 
+def _job_key(job: ValidationJob) -> str:
+    schema = job.schema.to_dict() if job.schema is not None else None
+    raw = json.dumps(
+        [job.code, schema, job.reference_sql, list(job.stages), dict(job.options)],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha1(raw.encode()).hexdigest()
+
+
 def job_for(c: Candidate) -> ValidationJob:
     from ibert_core.types import Schema
 
     options: dict[str, Any] = {}
     dialect = c.fields.get("dialect")
-    if c.kind == "to_sql" and dialect and dialect != "duckdb":
+    if c.kind in ("to_sql", "snapshot") and dialect and dialect != "duckdb":
         options["compile_dialect"] = dialect
     return ValidationJob(
         code=c.rewritten.code,
@@ -124,12 +146,53 @@ def job_for(c: Candidate) -> ValidationJob:
     )
 
 
-def file_founds(item: FileItem, limits: MineLimits) -> tuple[int, list[Found]]:
+def same_text(a: str, b: str) -> bool:
+    """SQL texts equal up to whitespace and a trailing semicolon."""
+    return " ".join(a.strip().rstrip(";").split()) == " ".join(b.strip().rstrip(";").split())
+
+
+def check_snapshot(c: Candidate, verdict: Verdict) -> str | None:
+    """Why a snapshot candidate fails although its stages passed (None when it matches)."""
+    if c.kind != "snapshot" or not verdict.passed:
+        return None
+    produced = verdict.artifacts.get("dialect_sql") or ""
+    return None if same_text(produced, c.fields.get("snapshot", "")) else "snapshot_differs"
+
+
+def sibling_reader(tree: Tree, limits: MineLimits) -> Callable[[str], str | None]:
+    """Read another file of `tree` under the same rules as the walk (no symlinks, no escape,
+    size limit, text only)."""
+    root = tree.root.resolve()
+    listed = set(tree.files) if tree.files is not None else None
+
+    def read(rel: str) -> str | None:
+        rel = posixpath.normpath(rel)
+        if rel.startswith(("..", "/")) or (listed is not None and rel not in listed):
+            return None
+        path = root / rel
+        if path.is_symlink() or not path.is_file():
+            return None
+        if path.stat().st_size > limits.max_file_bytes:
+            return None
+        data = path.read_bytes()
+        if b"\x00" in data[:8192]:
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    return read
+
+
+def file_founds(
+    item: FileItem, limits: MineLimits, read: Callable[[str], str | None] | None = None
+) -> tuple[int, list[Found]]:
     """Chunks and candidates of one file, within the parse timeout."""
     with time_limit(limits.parse_timeout):
         chunks = parse_file(item.path, item.text)
         found = []
-        for f in file_candidates(chunks):
+        for f in file_candidates(chunks, read):
             found.append(f)
             if len(found) >= limits.max_candidates_per_file:
                 break
@@ -152,6 +215,7 @@ class Miner:
     _judged_fh: Any = None
     _seen: set[tuple[str, str]] = attrs.field(factory=set)
     _pending: list[tuple[Tree, Candidate, str]] = attrs.field(factory=list)
+    _verdicts: dict[str, Verdict] = attrs.field(factory=dict)  # same job, same verdict
 
     def __attrs_post_init__(self) -> None:
         from ibert_core.corpus import CorpusWriter, read_examples
@@ -182,6 +246,7 @@ class Miner:
         self.stats.sources.append(entry)
         kept_before = sum(self.stats.kept.values())
         suffixes = tuple(PARSERS)
+        read = sibling_reader(tree, self.limits)
         for item in walk_files(tree, self.limits, suffixes):
             if self.progress:
                 self.progress(1)
@@ -191,19 +256,22 @@ class Miner:
             self.stats.files_read += 1
             self.stats.bytes_read += len(item.text)
             entry["files"] += 1
+            t0 = time.perf_counter()
             try:
-                n_chunks, found = file_founds(item, self.limits)
+                n_chunks, found = file_founds(item, self.limits, read)
             except MineTimeout:
                 self.stats.skipped["parse_timeout"] += 1
                 continue
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 self.stats.skipped["parse_error"] += 1
                 continue
+            finally:
+                self.stats.seconds_extract += time.perf_counter() - t0
             self.stats.chunks += n_chunks
             for f in found:
                 self.stats.candidates[f.extractor] += 1
                 if isinstance(f, Rejected):
-                    self.stats.fail(f.extractor, f"rewrite:{f.reason}")
+                    self.stats.fail(f.extractor, f"rewrite:{f.reason}", {"path": item.path})
                     continue
                 key = candidate_key(tree, f)
                 if key in self._judged:
@@ -224,13 +292,33 @@ class Miner:
         if not self._pending:
             return
         batch, self._pending = self._pending, []
-        verdicts: Sequence[Verdict] = self.validator.validate_many(
-            [job_for(c) for _, c, _ in batch]
-        )
+        t0 = time.perf_counter()
+        jobs = [job_for(c) for _, c, _ in batch]
+        keys = [_job_key(job) for job in jobs]
+        todo = {k: job for k, job in zip(keys, jobs, strict=True) if k not in self._verdicts}
+        fresh = self.validator.validate_many(list(todo.values())) if todo else []
+        self._verdicts.update(zip(todo, fresh, strict=True))
+        verdicts: Sequence[Verdict] = [self._verdicts[k] for k in keys]
+        self.stats.seconds_validate += time.perf_counter() - t0
         for (tree, c, key), verdict in zip(batch, verdicts, strict=True):
-            if not verdict.passed:
+            mismatch = check_snapshot(c, verdict)
+            if mismatch:
+                where = {
+                    "path": c.chunk.path,
+                    "lines": list(c.lines),
+                    "message": str(verdict.artifacts.get("dialect_sql", ""))[:300],
+                    "code": c.rewritten.code[-300:],
+                }
+                self.stats.fail(c.extractor, mismatch, where)
+            elif not verdict.passed:
                 failed = verdict.failed
-                self.stats.fail(c.extractor, failed.name if failed else "not_checked")
+                where = {
+                    "path": c.chunk.path,
+                    "lines": list(c.lines),
+                    "message": (failed.message if failed else "")[:300],
+                    "code": c.rewritten.code[-300:],
+                }
+                self.stats.fail(c.extractor, failed.name if failed else "not_checked", where)
             else:
                 self.stats.validated[c.extractor] += 1
                 for example in records(c, tree, verdict):

@@ -181,6 +181,16 @@ def _to_sql(c: Candidate, base: dict, verdict: Verdict) -> Iterator[Example]:
         )
 
 
+def _snapshot(c: Candidate, base: dict, verdict: Verdict) -> Iterator[Example]:
+    dialect = c.fields.get("dialect", "duckdb")
+    yield _example(
+        "ibis_to_sql",
+        {"code": c.rewritten.code},
+        {"sql": c.fields.get("snapshot", "")},
+        {**base, "dialect": dialect},
+    )
+
+
 def _completion(c: Candidate, base: dict) -> Iterator[Example]:
     split = completion_split(c.rewritten.code)
     if split:
@@ -233,6 +243,7 @@ RECORD_BUILDERS: Mapping[str, Callable[[Candidate, dict, Verdict], Iterable[Exam
     "doctest": _doctest,
     "function": _function,
     "snippet": _snippet,
+    "snapshot": _snapshot,
 }
 
 

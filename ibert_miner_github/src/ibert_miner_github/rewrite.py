@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import keyword
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -100,6 +101,30 @@ COLUMN_ARG_METHODS = frozenset(
         "unnest",
     ]
 )
+CONNECTION_NAMES = frozenset({"con", "conn", "connection", "backend", "client", "engine"})
+BACKEND_METHODS = frozenset(
+    [
+        "table",
+        "sql",
+        "raw_sql",
+        "list_tables",
+        "create_table",
+        "drop_table",
+        "create_view",
+        "drop_view",
+        "cache_table",
+        "insert",
+        "truncate_table",
+        "create_database",
+        "drop_database",
+        "list_databases",
+        "load_extension",
+        "register",
+        "attach",
+        "disconnect",
+    ]
+)
+NOT_EXPRESSIONS = frozenset({"connect", "set_backend", "schema", "get_backend"})
 READERS = frozenset(["read_csv", "read_parquet", "read_json", "read_delta"])
 SAFE_NAMES = frozenset({"ibis", "_", "s", "expr"}) | frozenset(dir(builtins))
 
@@ -295,6 +320,10 @@ def rewrite(
     `params` are names that stand for tables (a function's parameters); `sql`, the
     reference query, adds the tables and columns it reads to an inferred schema.
     """
+    # the transformer edits nodes in place and callers share setup statements between
+    # candidates (a doctest session), so work on copies
+    statements = copy.deepcopy(list(statements))
+    target = copy.deepcopy(target)
     state = _State()
     for p in params:
         state.add_table(p, None, "parameter")
@@ -304,6 +333,8 @@ def rewrite(
         out.extend(_statement(stmt, state, sources))
     sources.var = "expr"
     final = sources.visit(strip_output(target))
+    if isinstance(final, ast.Call) and _dotted(final.func).split(".")[-1] in NOT_EXPRESSIONS:
+        raise NotRewritable("not_an_expression", _dotted(final.func))
     if isinstance(final, ast.Name) and final.id in state.tables:
         raise NotRewritable("no_operation", final.id)  # a table on its own shows nothing
     out.append(ast.Assign([ast.Name("expr", ast.Store())], final, lineno=0))
@@ -392,10 +423,22 @@ def _check_names(module: ast.Module, state: _State) -> None:
                 raise NotRewritable("uses_connection", name)
             if name in state.unavailable:
                 raise NotRewritable("non_ibis_import", name)
+            if name in CONNECTION_NAMES or _backend_use(module, name):
+                raise NotRewritable("uses_connection", name)
             if _used_as_table(module, name):
                 state.add_table(name, None, "free_name")
                 continue
             raise NotRewritable("undefined_name", name)
+
+
+def _backend_use(module: ast.Module, name: str) -> bool:
+    return any(
+        isinstance(n, ast.Attribute)
+        and isinstance(n.value, ast.Name)
+        and n.value.id == name
+        and n.attr in BACKEND_METHODS
+        for n in ast.walk(module)
+    )
 
 
 def _used_as_table(module: ast.Module, name: str) -> bool:
@@ -449,10 +492,18 @@ def _schema(
             isinstance(node, ast.Subscript)
             and isinstance(node.value, ast.Name)
             and node.value.id in base
-            and isinstance(node.slice, ast.Constant)
-            and isinstance(node.slice.value, str)
         ):
-            table, column = base[node.value.id], node.slice.value
+            keys = (
+                node.slice.elts if isinstance(node.slice, (ast.List, ast.Tuple)) else [node.slice]
+            )
+            names = [
+                k.value for k in keys if isinstance(k, ast.Constant) and isinstance(k.value, str)
+            ]
+            if len(names) == 1 and keys[0] is node.slice:
+                table, column = base[node.value.id], names[0]
+            elif base[node.value.id] in unknown:
+                for name in names:
+                    usage.add(base[node.value.id], name)
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
