@@ -147,7 +147,7 @@ class HFSource:
         new = out.sequences[:, input_ids.shape[1] :]
         texts = [clean_output(t) for t in tok.batch_decode(new, skip_special_tokens=True)]
         seq_scores = getattr(out, "sequences_scores", None)
-        scores = (
+        scores: list[float | None] = (
             [round(float(s), 4) for s in seq_scores]
             if seq_scores is not None
             else [None] * len(texts)

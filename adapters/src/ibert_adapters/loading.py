@@ -269,7 +269,7 @@ def _load(model_id: str, placement: Placement) -> LoadedModel:
             else "check that the folder holds a complete causal-LM checkpoint",
         ) from err
     if quant is None:
-        model.to(placement.device)
+        model.to(placement.device)  # type: ignore[arg-type]  # transformers' stub of .to
     model.eval()
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token

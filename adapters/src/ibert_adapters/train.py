@@ -206,6 +206,7 @@ def train_phase(
             {**cfg.to_dict(), "phase": phase, "git": metrics["git"], "data": snapshot,
              "train_tokens": train_enc.tokens, "train_target_tokens": train_enc.target_tokens},
         )
+    precision = devices.training_precision(placement)
     args = TrainingArguments(
         output_dir=str(ckpt_dir),
         per_device_train_batch_size=cfg.batch,
@@ -228,7 +229,8 @@ def train_phase(
         use_cpu=placement.device == "cpu",
         include_num_input_tokens_seen=True,
         disable_tqdm=not sys.stderr.isatty(),
-        **devices.training_precision(placement),
+        bf16=precision["bf16"],
+        fp16=precision["fp16"],
     )
     trainer = Trainer(
         model=model,
@@ -264,7 +266,7 @@ def train_phase(
     if val_enc is not None:
         out["eval_loss_after"] = trainer.evaluate()["eval_loss"]
     if trainer.is_world_process_zero():
-        trainer.model.save_pretrained(str(adapter_dir))
+        model.save_pretrained(str(adapter_dir))
         tokenizer.save_pretrained(str(adapter_dir))
         tracking.write_json(adapter_dir / METADATA, {
             "base_model": cfg.model,
