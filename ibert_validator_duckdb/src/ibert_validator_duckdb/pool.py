@@ -159,10 +159,11 @@ class WorkerPool:
         results: list[Verdict | None] = [None] * len(jobs)
         pending = deque(range(len(jobs)))
         started = time.monotonic()
+        slots = [_affinity(job, self.size) for job in jobs]
         while pending or any(w.job is not None for w in self._workers):
-            for w in self._workers:
+            for slot, w in enumerate(self._workers):
                 if w.ready and w.job is None and pending:
-                    index = pending.popleft()
+                    index = _take(pending, slots, slot)
                     w.timeout = job_timeout(self.limits, jobs[index].options)
                     w.deadline = time.monotonic() + w.timeout + self.limits.grace
                     w.job = index
@@ -239,6 +240,27 @@ class WorkerPool:
         worker.job = None
         self._replace(worker)
         return _lost_verdict(job, stage_index, reason)
+
+
+AFFINITY_WINDOW = 32
+
+
+def _affinity(job: ValidationJob, size: int) -> int:
+    """The worker a job prefers: checks against one reference (and schema) go to one worker,
+    whose caches already hold that reference's results and fixture databases."""
+    key = (job.reference_sql or job.code, job.schema, job.data, job.dialect)
+    return hash(key) % size
+
+
+def _take(pending: deque[int], slots: Sequence[int], slot: int) -> int:
+    """The first pending job (within a window) that prefers `slot`, else the oldest one."""
+    for n, index in enumerate(pending):
+        if n >= AFFINITY_WINDOW:
+            break
+        if slots[index] == slot:
+            del pending[n]
+            return index
+    return pending.popleft()
 
 
 def _lost_verdict(job: ValidationJob, stage_index: int, reason: str) -> Verdict:
