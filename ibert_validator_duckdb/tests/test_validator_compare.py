@@ -98,3 +98,8 @@ def test_reference_must_be_one_query():
 def test_reference_transpiled_from_dialect():
     ref = prepare("SELECT TOP 3 a FROM t ORDER BY a", "tsql")
     assert "LIMIT 3" in ref.sql and ref.ordering.limited
+
+
+def test_type_difference_is_named():
+    message = same([(1, "a"), (2, "b")], [("1", "a"), ("2", "b")])
+    assert "column 1 holds str values where the reference has number" in message

@@ -175,8 +175,32 @@ def _bag_difference(expected: Sequence[Row], actual: Sequence[Row]) -> str:
         parts.append(f"{sum(extra.values())} unexpected row(s), e.g. {show(next(iter(extra)))}")
     if not (missing or extra):
         parts.append("the same rows occur a different number of times")
-    hint = _duplicate_hint(expected, actual)
+    hint = _duplicate_hint(expected, actual) + _type_hint(expected, actual)
     return "; ".join(parts) + hint
+
+
+def _kind(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "number"
+    return type(value).__name__
+
+
+def _type_hint(expected: Sequence[Row], actual: Sequence[Row]) -> str:
+    """Columns whose values are of another kind than the reference's (text vs number ...)."""
+    if not expected or not actual or len(expected[0]) != len(actual[0]):
+        return ""
+    notes = []
+    for i in range(len(expected[0])):
+        want = {_kind(r[i]) for r in expected} - {None}
+        got = {_kind(r[i]) for r in actual} - {None}
+        if want and got and not want & got:
+            notes.append(
+                f"column {i + 1} holds {'/'.join(sorted(got))} values where the "
+                f"reference has {'/'.join(sorted(want))}"
+            )
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def _duplicate_hint(expected: Sequence[Row], actual: Sequence[Row]) -> str:
