@@ -13,6 +13,10 @@ generated once into bench/data/tpch-0.01 (gitignored). Queries: the 22 that ibis
 - warm latency: translate, then validate with the DuckDB validator from the registry, on
   synthesized fixtures (schema only) and on the real data;
 - cold: `ibert run sql_to_ibis` as a fresh process, wall time and peak RSS.
+
+A second section does the same match check on the 99 TPC-DS queries ibis ships, on TPC-DS
+scale 0.01 data from `tpcgen-cli`: how many translate, how many return the SQL's rows, how
+many are refused (and for which construct), and how many would be wrong (goal: none).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data" / "tpch-0.01"
+DS_DATA = ROOT / "data" / "tpcds-0.01"
 RESULTS = ROOT / "results" / "tpch.json"
 TABLES = ("customer", "lineitem", "nation", "orders", "part", "partsupp", "region", "supplier")
 BIN = Path(sys.executable).parent
@@ -46,6 +51,77 @@ def generate_data() -> None:
         sys.exit("tpchgen-cli not found: pip install 'ibert-tasks-sql[bench]'")
     DATA.mkdir(parents=True, exist_ok=True)
     subprocess.run([cli, "parquet", "-s", "0.01", "-o", str(DATA)], check=True)
+
+
+def generate_ds_data() -> bool:
+    if (DS_DATA / "store_sales.parquet").is_file():
+        return True
+    cli = shutil.which("tpcgen-cli") or shutil.which("tpcgen-cli", path=str(BIN))
+    if cli is None:
+        print("tpcgen-cli not found: skipping TPC-DS (pip install 'ibert-tasks-sql[bench]')")
+        return False
+    DS_DATA.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [cli, "tpcds", "parquet", "-s", "0.01", "--output-dir", str(DS_DATA)], check=True
+    )
+    return True
+
+
+def tpcds() -> dict[str, Any] | None:
+    """Translate and run the 99 TPC-DS queries; compare with the SQL (and ibis decompile)."""
+    if not generate_ds_data():
+        return None
+    import ibis
+
+    from ibert_core.errors import UnsupportedConstruct
+    from ibert_core.types import Schema
+    from ibert_tasks_sql.translation.translate import translate
+
+    con = ibis.duckdb.connect()
+    names = sorted(p.stem for p in DS_DATA.glob("*.parquet"))
+    for t in names:
+        con.read_parquet(str(DS_DATA / f"{t}.parquet"), table_name=t)
+    catalog = {t: con.table(t).schema() for t in names}
+    schema = Schema.from_dict({t: {c: str(d) for c, d in s.items()} for t, s in catalog.items()})
+    unbound = {t: ibis.table(s, name=t) for t, s in catalog.items()}
+    folder = ibis_tpch_dir() / "queries" / "duckdb" / "ds"
+    rows = []
+    for path in sorted(folder.glob("*.sql")):
+        sql = path.read_text()
+        entry: dict[str, Any] = {"query": path.stem}
+        want = bag(con.raw_sql(sql).fetchall())
+        t0 = time.perf_counter()
+        try:
+            code = translate(sql, schema).code
+            entry["translate_ms"] = ms(time.perf_counter() - t0)
+            got = bag(rows_of(con, run_ours(code, unbound)))
+            entry["result"] = "match" if got == want else "mismatch"
+        except UnsupportedConstruct as err:
+            entry.update(result="refused", construct=err.construct)
+        except Exception as err:  # noqa: BLE001 - a failure is a result here
+            entry.update(result="error", error=f"{type(err).__name__}: {err}"[:300])
+        entry["ibis_decompile_match"] = ibis_decompile(sql, catalog, con, want)["match"]
+        rows.append(entry)
+        print("ds", path.stem, entry["result"], entry.get("construct", ""))
+    refused: dict[str, int] = {}
+    for r in rows:
+        if r["result"] == "refused":
+            refused[r["construct"]] = refused.get(r["construct"], 0) + 1
+    return {
+        "summary": {
+            "queries": len(rows),
+            "ibert_match": sum(r["result"] == "match" for r in rows),
+            "ibert_refused": sum(r["result"] == "refused" for r in rows),
+            "ibert_mismatch": sum(r["result"] == "mismatch" for r in rows),
+            "ibert_error": sum(r["result"] == "error" for r in rows),
+            "refused_constructs": refused,
+            "ibis_decompile_match": sum(bool(r["ibis_decompile_match"]) for r in rows),
+            "translate_ms_median": round(
+                statistics.median(r["translate_ms"] for r in rows if "translate_ms" in r), 2
+            ),
+        },
+        "queries": rows,
+    }
 
 
 def ibis_tpch_dir() -> Path:
@@ -114,7 +190,7 @@ def rows_of(con: Any, expr: Any) -> list[tuple[Any, ...]]:
 def bag(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     def value(v: Any) -> Any:
         if hasattr(v, "as_integer_ratio") and not isinstance(v, bool):
-            return round(float(v), 4)
+            return "nan" if v != v else round(float(v), 4)
         return v
 
     return sorted((tuple(value(v) for v in r) for r in rows), key=repr)
@@ -158,12 +234,15 @@ def warm_latency(sql: str, schema: Any, data: Any, context: Any, repeat: int = 5
     handler = context.handler("sql_to_ibis")
     out: dict[str, Any] = {}
     translate(sql, schema)  # warm
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         translate(sql, schema)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     out["translate_ms"] = ms(statistics.median(times))
+    # CPU time of this process: the same figure on a machine busy with other work
+    out["translate_cpu_ms"] = ms(statistics.median(cpu))
     for label, source in (("fixtures", None), ("data", data)):
         request = TaskRequest("sql_to_ibis", sql, schema=schema, data=source)
         (cand,) = handler.candidates(request, ())
@@ -292,6 +371,8 @@ def main() -> None:
         "ibis_parse_sql_ok": sum(r["ibis_decompile"]["stage"] != "parse" for r in rows),
         "ibis_decompile_match": sum(bool(r["ibis_decompile"]["match"]) for r in rows),
         "translate_ms_median": med("translate_ms"),
+        "translate_cpu_ms_median": med("translate_cpu_ms"),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "validate_ms_median_fixtures": med("validate_ms_fixtures"),
         "validate_ms_median_data": med("validate_ms_data"),
         "translate_plus_validate_ms_median": med("total_ms_fixtures"),
@@ -316,10 +397,13 @@ def main() -> None:
         "summary": summary,
         "cold_runs": cold,
         "queries": rows,
+        "tpcds": tpcds(),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(json.dumps(summary, indent=2))
+    if result["tpcds"]:
+        print(json.dumps(result["tpcds"]["summary"], indent=2))
 
 
 if __name__ == "__main__":

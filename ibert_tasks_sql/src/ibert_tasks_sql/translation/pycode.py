@@ -143,12 +143,31 @@ if _BaseUnparser is not None:
                 super().visit_Constant(node)
 
 
+#: unparse results by node identity, only while a finished program is laid out (`fmt` asks
+#: for the same subtrees again at every level); off otherwise, as node ids get reused
+_UNPARSED: dict[int, str] | None = None
+
+
 def unparse(node: ast.AST) -> str:
+    cache = _UNPARSED
+    if cache is not None and id(node) in cache:
+        return cache[id(node)]
     node = ast.fix_missing_locations(node)
-    if _BaseUnparser is None:  # a Python without the private unparser: single quotes
-        return ast.unparse(node)
-    text: str = _Unparser().visit(node)
+    # a Python without the private unparser gets single quotes
+    text: str = ast.unparse(node) if _BaseUnparser is None else _Unparser().visit(node)
+    if cache is not None:
+        cache[id(node)] = text
     return text
+
+
+def _layout(statements: list[tuple[str, ast.expr]]) -> list[str]:
+    """`var = value` lines for finished statements (nothing mutates them meanwhile)."""
+    global _UNPARSED
+    _UNPARSED = {}
+    try:
+        return [f"{var} = {fmt(value, len(var) + 3)}" for var, value in statements]
+    finally:
+        _UNPARSED = None
 
 
 _PRECEDENCE: dict[type, int] = {
@@ -393,7 +412,7 @@ class Program:
 
     def render(self, final: ast.expr, target: str = "expr") -> str:
         statements = _share([*self.statements, (target, final)])
-        body = [f"{var} = {fmt(value, len(var) + 3)}" for var, value in statements]
+        body = _layout(statements)
         text = "\n".join(body)
         header = ["import ibis"]
         if _uses_underscore(statements):
@@ -413,7 +432,8 @@ class _Share(ast.NodeTransformer):
         self.known = known
 
     def generic_visit(self, node: ast.AST) -> ast.AST:
-        if isinstance(node, ast.expr) and not isinstance(node, ast.Name):
+        # relations are method calls: only those can equal an earlier binding
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             var = self.known.get(ast.dump(node))
             if var is not None:
                 return name(var)
@@ -440,4 +460,4 @@ def _uses_underscore(statements: list[tuple[str, ast.expr]]) -> bool:
 def fmt_statement(target: str, source: str) -> str:
     """`target = source` laid out like the rest of the program (`source` is Python code)."""
     value = ast.parse(source, mode="eval").body
-    return f"{target} = {fmt(value, len(target) + 3)}"
+    return _layout([(target, value)])[0]
