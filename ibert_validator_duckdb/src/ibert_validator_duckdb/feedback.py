@@ -79,9 +79,13 @@ def _name_error(err: BaseException, env: Mapping[str, Any], schema: Schema | Non
         return shorten(str(err))
     name = m.group(1)
     tables = list(schema.names) if schema else []
-    hint = _suggest(name, [*tables, *env])
-    if not hint and tables:
-        hint = f"; tables are: {', '.join(tables)}"
+    predefined = {"ibis", "_", "s", "selectors"}
+    variables = [
+        k for k in env if not k.startswith("__") and k not in predefined and k not in tables
+    ]
+    hint = _suggest(name, tables) or _suggest(name, variables)
+    if not hint:
+        hint = f"; tables are: {', '.join(tables)}" if tables else "; there are no tables"
     return f"name '{name}' is not defined{hint}"
 
 
