@@ -193,8 +193,8 @@ def _type_hint(expected: Sequence[Row], actual: Sequence[Row]) -> str:
         return ""
     notes = []
     for i in range(len(expected[0])):
-        want = {_kind(r[i]) for r in expected} - {None}
-        got = {_kind(r[i]) for r in actual} - {None}
+        want = {k for r in expected if (k := _kind(r[i])) is not None}
+        got = {k for r in actual if (k := _kind(r[i])) is not None}
         if want and got and not want & got:
             notes.append(
                 f"column {i + 1} holds {'/'.join(sorted(got))} values where the "

@@ -439,6 +439,9 @@ def _reference_rows(
         sql = ref.keyed_sql or ref.sql
         try:
             columns, rows = _query(run.state, con, sql)
+        except StageFailed as failed:  # the result-size limit
+            run.artifacts["reference_error"] = failed.message
+            raise StageFailed(f"the reference SQL: {failed.message}") from None
         except duckdb.Error as err:
             if run.state.expired:
                 raise WallTimeout() from None
