@@ -149,6 +149,14 @@ def test_cursor_in_the_middle_keeps_the_rest() -> None:
     assert result.completions[0].checked
 
 
+def test_cursor_inside_a_word_replaces_the_rest_of_it() -> None:
+    code = 'expr = orders.group_by("category").agg(n=_.count())'
+    result = complete(code, SCHEMA, USAGE, cursor="1:16", n=5)  # orders.gr|oup_by
+    assert result.site.partial == "gr"
+    assert names(result) == ["group_by"]
+    assert result.code == code
+
+
 def test_prefix_that_does_not_build_gives_a_note() -> None:
     result = complete("orders.nosuch.", SCHEMA, USAGE)
     assert not result.completions

@@ -25,6 +25,8 @@ from ibert_tasks_sql.editing import building, members, snippets
 from ibert_tasks_sql.editing.cursor import Site, analyze, cursor_offset
 from ibert_tasks_sql.editing.usage import COLUMN, ROOT, Usage, context_of
 
+_WORD_HEAD = re.compile(r"[A-Za-z0-9_]*")
+
 #: Methods of a relation whose arguments are usually column names as strings.
 STRING_ARGUMENTS = frozenset(
     {"group_by", "select", "order_by", "drop", "distinct", "relocate", "join", "left_join",
@@ -336,6 +338,9 @@ def complete(
     offset = cursor_offset(code, cursor)
     prefix, suffix = code[:offset], code[offset:]
     site = analyze(prefix)
+    if site.kind != "string":
+        # The rest of the word under the cursor is replaced, as editors do (`x.gr|oup_by`).
+        suffix = suffix[len(_WORD_HEAD.match(suffix).group(0)):]  # type: ignore[union-attr]
     names = bind_statements(site.before, schema)
     try:
         found, value = DISPATCH[site.kind](site, names, usage)
