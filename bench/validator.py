@@ -210,6 +210,21 @@ def run_validator(pairs, workers: int, seeds: int) -> dict:
     }
 
 
+def refinement_jobs(pairs, per_reference: int = 4) -> list[tuple[str, str, str, str]]:
+    """A refinement-like load: each reference checked against several candidates (the
+    right one and near misses: another constant, `>=` for `>`, a misspelt column)."""
+    out = []
+    for t, s, sql, code in pairs[:: max(1, len(pairs) // 60)][:60]:
+        variants = [
+            code,
+            code.replace("> ", ">= ", 1) if "> " in code else code + "\n",
+            code.replace("(0)", "(1)").replace(" 0)", " 1)").replace(" 5)", " 6)"),
+            code.replace(".filter(", ".filtr(", 1) if ".filter(" in code else code + "\n\n",
+        ]
+        out.extend((t, s, sql, v) for v in variants[:per_reference])
+    return out
+
+
 def run_baseline(pairs) -> dict:
     """One at a time, in this process: ibis to_pandas + SQL to pandas + pandas comparison."""
     import duckdb
@@ -283,6 +298,7 @@ def main() -> None:
         "validator": run_validator(pairs, args.workers, args.seeds),
         "validator_1_seed": run_validator(pairs, args.workers, 1),
         "validator_1_worker": run_validator(pairs, 1, args.seeds),
+        "validator_refinement": run_validator(refinement_jobs(pairs), args.workers, args.seeds),
         "baseline": run_baseline(pairs),
     }
     result["speedup_vs_baseline"] = round(
