@@ -175,7 +175,9 @@ def strip_output(node: ast.expr) -> ast.expr:
     """`x.execute()`, `print(x)`, `con.execute(x)` → `x`: the expression, not its result."""
     while isinstance(node, ast.Call):
         func = node.func
-        if isinstance(func, ast.Attribute) and func.attr in OUTPUT_METHODS:
+        if isinstance(func, ast.Attribute) and (
+            func.attr in OUTPUT_METHODS or (func.attr == "compile" and not node.args)
+        ):
             if func.attr == "execute" and node.args and not _looks_like_table(func.value):
                 node = node.args[0]  # con.execute(expr)
             else:
@@ -234,6 +236,34 @@ class _State:
         except (ValueError, SyntaxError, TypeError):
             return None
 
+    def _schema_of(self, spec: ast.AST) -> dict[str, str] | None:
+        """A schema literal, or a name bound to one earlier; None when it is not literal."""
+        if isinstance(spec, ast.Name) and spec.id in self.literals:
+            spec = self.literals[spec.id]
+        if isinstance(spec, ast.Call) and _dotted(spec.func) == "ibis.schema" and spec.args:
+            inner = spec.args[0]
+            if isinstance(inner, ast.Name) and inner.id in self.literals:
+                spec = self.literals[inner.id]
+        try:
+            return schema_literal(spec)
+        except (ValueError, SyntaxError, TypeError):
+            return None
+
+    def _nested_schema(self, node: ast.Call) -> dict[str, str] | None:
+        """A schema given deeper in the data argument (`pa.Table.from_pydict(data,
+        schema=ibis.schema(s).to_pyarrow())`): a `schema=` or `ibis.schema(...)` of literals."""
+        for inner in ast.walk(node):
+            if not isinstance(inner, ast.Call):
+                continue
+            specs = [kw.value for kw in inner.keywords if kw.arg == "schema"]
+            if _dotted(inner.func) == "ibis.schema" and inner.args:
+                specs.append(inner)
+            for spec in specs:
+                found = self._schema_of(spec)
+                if found is not None:
+                    return found
+        return None
+
     def table_source(self, node: ast.Call, var: str | None) -> str | None:
         func = node.func
         name = _dotted(func)
@@ -246,21 +276,17 @@ class _State:
 
         if name == "ibis.table":
             spec = node.args[0] if node.args else kwargs.get("schema")
-            try:
-                schema = schema_literal(spec) if spec is not None else None
-            except (ValueError, SyntaxError, TypeError):
-                schema = None
+            schema = self._schema_of(spec) if spec is not None else None
             tname = const(kwargs.get("name")) or const(node.args[1] if len(node.args) > 1 else None)
             return self.add_table(tname or var or "t", schema, "ibis.table")
         if name == "ibis.memtable":
             schema = None
             if "schema" in kwargs:
-                try:
-                    schema = schema_literal(kwargs["schema"])
-                except (ValueError, SyntaxError, TypeError):
-                    schema = None
+                schema = self._schema_of(kwargs["schema"])
             if schema is None:
                 schema = self._data_schema(node.args[0] if node.args else kwargs.get("data"))
+            if schema is None:
+                schema = self._nested_schema(node)
             tname = const(kwargs.get("name")) or var or "t"
             return self.add_table(tname, schema, "ibis.memtable")
         if name.startswith("ibis.examples.") and name.endswith(".fetch"):
@@ -273,10 +299,7 @@ class _State:
             if func.attr == "create_table" and node.args and const(node.args[0]):
                 schema = None
                 if "schema" in kwargs:
-                    try:
-                        schema = schema_literal(kwargs["schema"])
-                    except (ValueError, SyntaxError, TypeError):
-                        schema = None
+                    schema = self._schema_of(kwargs["schema"])
                 obj = node.args[1] if len(node.args) > 1 else kwargs.get("obj")
                 if schema is None and obj is not None:
                     if isinstance(obj, ast.Name) and obj.id in self.tables:
