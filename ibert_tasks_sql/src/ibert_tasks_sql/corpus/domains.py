@@ -73,7 +73,10 @@ class TableInfo:
         raise UnknownNameError(f"column of {self.name}", name, [c.name for c in self.columns])
 
     def of_kind(self, kind: str) -> list[ColumnInfo]:
-        return [c for c in self.columns if c.kind == kind and c.name != self.key]
+        """Value columns of a kind: keys and references are identifiers, not quantities."""
+        return [
+            c for c in self.columns if c.kind == kind and c.name != self.key and not c.references
+        ]
 
 
 @attrs.frozen

@@ -357,6 +357,102 @@ def _rule_case_project(b: Builder) -> exp.Select:
     return exp.select(*keys, _col(col), exp.alias_(case, "band")).from_(table.name)
 
 
+def _rule_set_operation(b: Builder) -> exp.Expression:
+    left, right, j = _pick_join(b)
+    first = exp.select(exp.column(j.left_col)).from_(left.name)
+    if _filterable(left):
+        first = first.where(b.predicate(left))
+    second = exp.select(exp.column(j.right_col)).from_(right.name)
+    if _filterable(right):
+        second = second.where(b.predicate(right))
+    kind = b.rng.choice((exp.Union, exp.Intersect, exp.Except))
+    distinct = b.rng.random() < 0.6
+    b.feature("set_op", kind.__name__.lower())
+    return kind(this=first, expression=second, distinct=distinct)
+
+
+def _rule_left_join_coalesce(b: Builder) -> exp.Select:
+    left, right, j = _pick_join(b)  # left references right: count children per parent
+    numeric = left.of_kind(NUMERIC)
+    if numeric:
+        col = b.rng.choice(numeric)
+        agg = exp.Coalesce(this=exp.func("SUM", _col(col, "l")), expressions=[_num(0)])
+        name = f"total_{col.name}"
+    else:
+        agg, name = exp.Count(this=_col(left.column(j.left_col), "l")), "children"
+    keys = [_col(right.column(j.right_col), "r")]
+    if _filterable(right):
+        keys.append(_col(b.rng.choice(_filterable(right)), "r"))
+    query = exp.select(*keys, exp.alias_(agg, name)).from_(exp.to_table(right.name).as_("r"))
+    query = query.join(exp.to_table(left.name).as_("l"), on=_on(j), join_type="left")
+    b.feature("join", "left_join", "group_by", "coalesce")
+    return query.group_by(*keys)
+
+
+def _rule_date_bucket(b: Builder) -> exp.Select:
+    table = b.rng.choice([t for t in b.domain.tables if t.of_kind(TEMPORAL)])
+    col = b.rng.choice(table.of_kind(TEMPORAL))
+    if b.rng.random() < 0.5:
+        unit = b.rng.choice(("year", "month"))
+        bucket = exp.func("DATE_TRUNC", exp.Literal.string(unit), _col(col))
+        b.feature("dates", "date_trunc")
+    else:
+        bucket = exp.Extract(this=exp.var(b.rng.choice(("YEAR", "MONTH"))), expression=_col(col))
+        b.feature("dates", "extract")
+    agg, name = b.aggregate(table)
+    query = exp.select(exp.alias_(bucket, "period"), exp.alias_(agg, name))
+    query = query.from_(table.name).group_by(bucket.copy())
+    b.feature("group_by", "aggregate")
+    if b.rng.random() < 0.5:
+        query = query.order_by(exp.column("period"))
+        b.feature("order_by")
+    return query
+
+
+def _rule_string_transform(b: Builder) -> exp.Select:
+    table = b.rng.choice([t for t in b.domain.tables if t.of_kind(STRING) and t.key])
+    col = b.rng.choice(table.of_kind(STRING))
+    fn = b.rng.choice(("UPPER", "LOWER", "LENGTH", "TRIM"))
+    shown = exp.func(fn, _col(col))
+    start = b.rng.randint(1, 2)
+    part = exp.Substring(
+        this=_col(col),
+        start=exp.Literal.number(start),
+        length=exp.Literal.number(b.rng.randint(2, 4)),
+    )
+    query = exp.select(
+        exp.column(table.key),
+        exp.alias_(shown, f"{fn.lower()}_{col.name}"),
+        exp.alias_(part, f"{col.name}_part"),
+    ).from_(table.name)
+    b.feature("strings")
+    if b.rng.random() < 0.5:
+        query = query.where(b.predicate(table))
+        b.feature("where")
+    return query
+
+
+def _rule_top_n_per_group(b: Builder) -> exp.Select:
+    table = b.rng.choice([t for t in b.domain.tables if t.of_kind(NUMERIC) and t.key])
+    part = b.group_key(table)
+    val = b.rng.choice(table.of_kind(NUMERIC))
+    order = exp.Order(
+        expressions=[
+            exp.Ordered(this=_col(val), desc=True, nulls_first=False),
+            exp.Ordered(this=exp.column(table.key)),
+        ]
+    )
+    rn = exp.Window(this=exp.func("ROW_NUMBER"), partition_by=[_col(part)], order=order)
+    inner = exp.select(exp.column(table.key), _col(part), _col(val), exp.alias_(rn, "rn"))
+    inner = inner.from_(table.name)
+    outer = exp.select(exp.column(table.key), exp.column(part.name), exp.column(val.name))
+    outer = outer.from_("ranked").where(
+        exp.LTE(this=exp.column("rn"), expression=exp.Literal.number(b.rng.randint(1, 3)))
+    )
+    b.feature("cte", "window", "ranking", "top_n")
+    return outer.with_("ranked", as_=inner)
+
+
 def _unique(names: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
@@ -367,7 +463,7 @@ def _unique(names: list[str]) -> list[str]:
 
 
 #: rule name → (difficulty, builder); the generator picks a rule, then a domain.
-RULES: dict[str, tuple[int, Callable[[Builder], exp.Select]]] = {
+RULES: dict[str, tuple[int, Callable[[Builder], exp.Expression]]] = {
     "filter_project": (1, _rule_filter_project),
     "case_project": (1, _rule_case_project),
     "group_aggregate": (2, _rule_group_aggregate),
@@ -377,6 +473,11 @@ RULES: dict[str, tuple[int, Callable[[Builder], exp.Select]]] = {
     "window": (3, _rule_window),
     "subquery_filter": (3, _rule_subquery_filter),
     "cte_aggregate": (3, _rule_cte_aggregate),
+    "string_transform": (1, _rule_string_transform),
+    "set_operation": (2, _rule_set_operation),
+    "date_bucket": (2, _rule_date_bucket),
+    "left_join_coalesce": (3, _rule_left_join_coalesce),
+    "top_n_per_group": (3, _rule_top_n_per_group),
 }
 
 
