@@ -44,7 +44,7 @@ def test_adapters_example_and_request_render_the_same_prompt() -> None:
         text="SELECT a FROM t",
         schema=Schema.from_dict({"t": {"a": "int64", "b": "!string"}}),
         dialect="postgres",
-        options={"note": "keep order", "json": True, "missing": None},
+        options={"note": "keep order", "json": True, "missing": None, "n": 5},
     )
     assert render(example_fields(EX)) == render(request_fields(request))
     text = render(example_fields(EX))

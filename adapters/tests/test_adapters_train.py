@@ -231,3 +231,35 @@ def test_adapters_cli_lists_and_shows(cli_pm: Any, trained: Path) -> None:
     assert info["lora"]["r"] == 4 and info["metadata"]["phase"] == "multitask"
     helped = CliRunner().invoke(cli, ["train", "--help"], catch_exceptions=False)
     assert "--per-task-adapters" in helped.output and "--packing" in helped.output
+
+
+def test_adapters_init_tiny_command_builds_a_loadable_model(cli_pm: Any, tmp_path: Path,
+                                                            corpus_dir: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    cli = make_cli(lambda: cli_pm)
+    out = tmp_path / "mistral"
+    res = CliRunner().invoke(cli, ["adapters", "init-tiny", "--out", str(out), "--data",
+                                   str(corpus_dir), "--architecture", "mistral",
+                                   "--no-chat-template"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    model = AutoModelForCausalLM.from_pretrained(out)
+    tok = AutoTokenizer.from_pretrained(out)
+    assert model.config.model_type == "mistral" and model.config.hidden_size == 32
+    assert not tok.chat_template and tok.eos_token == "<|endoftext|>"
+    # the BPE merges learned the domain: common code is far fewer tokens than bytes
+    text = "expr = events.group_by('user_id').agg(total=events.amount.sum())"
+    assert len(tok(text, add_special_tokens=False).input_ids) < len(text) / 2
+
+
+def test_adapters_train_module_reports_errors_in_one_line(
+    corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ibert_adapters.train import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--model", str(tmp_path / "no-model"), "--data", str(corpus_dir), "--out",
+              str(tmp_path / "out")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no-model" in err and err.startswith("ibert: error:")

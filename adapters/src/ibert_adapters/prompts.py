@@ -128,10 +128,10 @@ def example_target(example: Example) -> str:
 
 def request_fields(request: TaskRequest, feedback: Sequence[Attempt] = ()) -> PromptFields:
     """The prompt fields of a user request; the best failed attempt becomes a refinement."""
+    # Only text options (an error message, a target dialect, a style) become prompt
+    # sections, as text fields of corpus inputs do; flags and counts steer the tool engines.
     extras = tuple(
-        (str(k), str(v))
-        for k, v in sorted(request.options.items())
-        if isinstance(v, (str, int, float)) and not isinstance(v, bool) and v != ""
+        (str(k), v) for k, v in sorted(request.options.items()) if isinstance(v, str) and v
     )
     previous = error = None
     failed = [a for a in feedback if not a.verdict.passed]
