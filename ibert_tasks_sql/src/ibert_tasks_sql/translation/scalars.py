@@ -65,6 +65,8 @@ class Scalars:
 def describe(node: exp.Expression) -> str:
     if isinstance(node, exp.IntDiv):
         return "integer division (//)"
+    if isinstance(node, (exp.All, exp.Any)):
+        return f"{type(node).__name__.upper()} (subquery) comparison"
     if isinstance(node, exp.Anonymous):
         return f"function {node.name.upper()}()"
     if isinstance(node, exp.Func):
