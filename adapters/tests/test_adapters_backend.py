@@ -208,3 +208,14 @@ def test_adapters_quantization_needs_cuda(pm: Any, tiny_model: Path) -> None:
     context = make_context(pm, {"load_in_8bit": "true", "device": "cpu"})
     with pytest.raises(ModelLoadError, match="8bit loading needs a CUDA GPU"):
         context.model_source(str(tiny_model), None)
+
+
+def test_adapters_prompt_longer_than_the_model_is_cut_not_crashed(
+    pm: Any, tiny_model: Path
+) -> None:
+    context = make_context(pm, {**FAST, "decoding": "greedy"})
+    source = context.model_source(str(tiny_model), None)
+    text = " UNION ALL ".join(f"SELECT {i} AS x FROM events" for i in range(200))
+    assert len(source.loaded.tokenizer(text).input_ids) > 1024  # the tiny model's positions
+    cands = source.candidates(TaskRequest(task="strict", text=text), ())
+    assert len(cands) <= 1

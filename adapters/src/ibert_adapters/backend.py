@@ -132,6 +132,7 @@ class HFSource:
         decoding = decoding or self.decoding
         tok = self.loaded.tokenizer
         device = self.loaded.placement.device
+        ids = fit_context(ids, self.loaded.model.config, decoding.max_new_tokens)
         input_ids = torch.tensor([ids], device=device)
         with self.loaded.active_model(ref) as model, torch.inference_mode():
             out = model.generate(
@@ -153,6 +154,16 @@ class HFSource:
             else [None] * len(texts)
         )
         return texts, scores
+
+
+def fit_context(ids: list[int], config: Any, max_new_tokens: int) -> list[int]:
+    """The prompt's end (the input and the answer marker are there) when prompt plus answer
+    would not fit the model's positions; at least 16 prompt tokens stay.
+    """
+    limit = getattr(config, "max_position_embeddings", None)
+    if not limit or len(ids) + max_new_tokens <= limit:
+        return ids
+    return ids[-max(limit - max_new_tokens, 16):]
 
 
 def factory(context: Context, model_id: str, adapter: str | None) -> HFSource:
