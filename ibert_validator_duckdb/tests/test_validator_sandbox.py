@@ -96,7 +96,13 @@ HOSTILE = [
         ".cross_join(f).count()",
         "time limit",
     ),
-    (CHAIN + "expr = a.cross_join(b).cross_join(c).cross_join(d)", "result-size limit"),
+    (CHAIN + "expr = a.cross_join(b).cross_join(c).cross_join(d)", "limit"),
+    (
+        CHAIN + "x = a.cross_join(b).cross_join(c).cross_join(d).cross_join(e)\n"
+        "expr = x.mutate(k=ibis.literal('y').repeat(1000) + x.a.cast('string')).order_by('k')"
+        ".limit(1)",
+        "limit",
+    ),  # DuckDB runs out of memory (it may not spill to disk)
     # DuckDB-side file access through table names
     ("expr = ibis.table({{'column0': 'string'}}, name='/etc/passwd')", "DuckDB failed"),
     ("expr = ibis.table({{'a': 'string'}}, name=\"read_csv('/etc/passwd')\")", "DuckDB failed"),
@@ -206,3 +212,19 @@ def test_static_check_reports_line():
     with pytest.raises(SandboxViolation) as info:
         parse("x = 1\ny = 2\nexpr = x.__class__")
     assert info.value.line == 3 and info.value.rule == "private-attribute"
+
+
+def test_result_size_limit(shop):
+    from ibert_validator_duckdb.limits import Limits
+    from ibert_validator_duckdb.validator import DuckDBValidator
+
+    with DuckDBValidator(workers=1, limits=Limits(timeout=5, max_rows=50)) as small:
+        verdict = small.validate(
+            ValidationJob(
+                code="expr = users.cross_join(users.select(x=users.id))",
+                schema=shop,
+                stages=("parse", "build", "compile", "execute"),
+            )
+        )
+    assert verdict.failed.name == "execute"
+    assert "more than 50 rows (result-size limit)" in verdict.failed.message

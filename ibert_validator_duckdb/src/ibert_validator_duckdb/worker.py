@@ -135,7 +135,12 @@ class State:
         raise WallTimeout()
 
     def config(self) -> dict[str, Any]:
-        return {"threads": 1, "memory_limit": f"{self.limits.duckdb_memory_mb}MB"}
+        # No temporary directory: DuckDB never spills to disk (it would create `.tmp`).
+        return {
+            "threads": 1,
+            "memory_limit": f"{self.limits.duckdb_memory_mb}MB",
+            "temp_directory": "",
+        }
 
     def connection(self, job: ValidationJob, seed: int | None) -> tuple[Any, Schema, Any]:
         """(connection, schema, fixture) for (schema, seed), or for the job's real data
