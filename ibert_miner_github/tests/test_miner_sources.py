@@ -120,3 +120,36 @@ def test_license_from_metadata_classifier():
     classifiers = ["License :: OSI Approved :: MIT License"]
     assert license_of_metadata(None, None, classifiers) == "MIT"
     assert license_of_metadata("BSD-3-Clause", None, classifiers) == "BSD-3-Clause"
+
+
+def test_parse_timeout_interrupts_a_runaway_parse():
+    import time
+
+    from ibert_miner_github.limits import MineTimeout, time_limit
+
+    started = time.perf_counter()
+    with pytest.raises(MineTimeout), time_limit(0.2):
+        while True:
+            pass
+    assert time.perf_counter() - started < 2
+
+
+def test_a_file_over_the_parse_timeout_is_skipped_and_the_walk_goes_on(tmp_path, mine_context):
+    from ibert_miner_github.pipeline import run
+
+    (tmp_path / "huge.py").write_text("x = (" + "1 + " * 200_000 + "1)\n")
+    (tmp_path / "ok.py").write_text(
+        "import ibis\nt = ibis.table({'a': 'int64'}, name='t')\nexpr = t.a.sum()\n"
+    )
+    summary = run(
+        mine_context,
+        [Source("path", str(tmp_path))],
+        tmp_path / "out",
+        MineLimits(parse_timeout=0.05, max_file_bytes=2_000_000),
+    )
+    assert (
+        summary["files_skipped"].get("parse_timeout", 0)
+        + summary["files_skipped"].get("parse_error", 0)
+        == 1
+    )
+    assert summary["per_extractor"]["snippet"]["validated"] == 1

@@ -12,6 +12,7 @@ import ast
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -48,7 +49,7 @@ class Lines:
     def __init__(self, source: str) -> None:
         self.lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n|$)", source)
 
-    def segment(self, node: ast.AST, padded: bool = False) -> str:
+    def segment(self, node: Any, padded: bool = False) -> str:
         start, end = node.lineno - 1, (node.end_lineno or node.lineno) - 1
         col, end_col = node.col_offset, node.end_col_offset or 0
         if start == end:

@@ -307,14 +307,14 @@ def sql_usage(sql: str, usage: Usage, default_table: str | None) -> None:
         name = column.name
         if not name or name == "*":
             continue
-        table = aliases.get(column.table) if column.table else None
-        if column.table and table is None:
+        owner = aliases.get(column.table) if column.table else None
+        if column.table and owner is None:
             continue  # a CTE or subquery alias
-        if table is None:
+        if owner is None:
             if name in outputs:
                 continue
-            table = fallback
-        if table is None:
+            owner = fallback
+        if owner is None:
             continue
         hint = None
         parent = column.parent
@@ -330,4 +330,4 @@ def sql_usage(sql: str, usage: Usage, default_table: str | None) -> None:
             hint = "string"
         elif isinstance(parent, (exp.Year, exp.Month, exp.Day, exp.DateTrunc, exp.TimestampTrunc)):
             hint = "timestamp"
-        usage.add(table, name, hint)
+        usage.add(owner, name, hint)
