@@ -99,6 +99,7 @@ def test_adapters_kill_and_resume(tiny_model: Path, corpus_dir: Path, tmp_path: 
     step = int(killed_at.name.split("-")[1])
     assert 0 < step < 10
     metrics = run(cfg(tiny_model, corpus_dir, out, max_steps=10, save_steps=2))
+    assert not any("changed settings" in n for n in metrics["notes"])  # same run, same args
     phase = metrics["phases"]["multitask"]
     assert phase["resumed_from"] == killed_at.name
     assert phase["global_step"] == 10

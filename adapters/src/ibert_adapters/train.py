@@ -19,6 +19,7 @@ Run folder layout::
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import sys
@@ -132,16 +133,24 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     if not train_all:
         raise BadInput(f"no training records in {str(cfg.data)!r}",
                        "build a corpus with `ibert data build --out DIR`")
-    val_all = corpus.select_tasks(corpus.read_split(cfg.data, "val"), cfg.tasks or None) \
-        if cfg.tasks else corpus.read_split(cfg.data, "val")
+    val_all = [
+        e for e in corpus.read_split(cfg.data, "val") if not cfg.tasks or e.task in cfg.tasks
+    ]
     placement = devices.choose(cfg.device, cfg.dtype, cfg.load_in_8bit, cfg.load_in_4bit)
     optim, optim_note = devices.optimizer_name(placement)
     notes = [*placement.notes, optim_note]
     for note in notes:
         log.warning(note)
     cfg.out.mkdir(parents=True, exist_ok=True)
+    saved = cfg.out / "config.json"
+    if saved.is_file():  # a rerun resumes; say so when it was started differently
+        before = json.loads(saved.read_text())
+        changed = sorted(k for k, v in cfg.to_dict().items() if before.get(k) != v)
+        if changed:
+            notes.append(f"resumed with changed settings: {', '.join(changed)}")
+            log.warning(notes[-1])
     if is_main_process():
-        tracking.write_json(cfg.out / "config.json", cfg.to_dict())
+        tracking.write_json(saved, cfg.to_dict())
     snapshot = {
         "path": str(cfg.data),
         "train_sha256": file_digest(cfg.data / "train.jsonl" if cfg.data.is_dir() else cfg.data),
@@ -157,8 +166,6 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     }
     previous = cfg.out / "metrics.json"
     if previous.is_file():
-        import json
-
         metrics["phases"] = json.loads(previous.read_text()).get("phases", {})
     for phase, rows, adapter_dir in phases(cfg, train_all):
         if (adapter_dir / METADATA).is_file():
@@ -288,8 +295,6 @@ def train_phase(
 def _tokens_at(checkpoint: Path | None) -> int:
     if checkpoint is None:
         return 0
-    import json
-
     state = json.loads((checkpoint / "trainer_state.json").read_text())
     return int(state.get("num_input_tokens_seen", 0))
 
