@@ -92,6 +92,14 @@ def test_grouped_table_completion_ranks_agg_first_and_builds() -> None:
     assert build(result.code, SCHEMA).ok
 
 
+def test_join_snippet_uses_a_shared_key_and_builds() -> None:
+    result = complete("orders.jo", SCHEMA, USAGE, n=3)
+    top = result.completions[0]
+    assert (top.text, top.snippet, top.checked) == (
+        "join", 'join(customers, "customer_id")', True)
+    assert result.code == 'orders.join(customers, "customer_id")'
+
+
 def test_column_members_follow_the_dtype() -> None:
     numeric = names(complete("orders.price.", SCHEMA, USAGE, n=200, verify=False))
     text = names(complete("orders.category.", SCHEMA, USAGE, n=200, verify=False))

@@ -351,7 +351,7 @@ def complete(
                                 f"the code before the cursor does not build: "
                                 f"{building.message_of(err)}")
     found.sort(key=lambda c: -c.score)
-    top = [_with_snippet(c, value) for c in found[:n]]
+    top = [_with_snippet(c, value, names) for c in found[:n]]
     chosen = code
     if verify:
         top, chosen = _check(top, prefix, site, suffix, schema, code)
@@ -359,10 +359,10 @@ def complete(
                             else "", chosen, prefix, suffix)
 
 
-def _with_snippet(c: Completion, value: Any) -> Completion:
+def _with_snippet(c: Completion, value: Any, names: Mapping[str, Any]) -> Completion:
     if c.kind not in ("method", "function") or value is None:
         return c
-    return attrs.evolve(c, snippet=snippets.snippet(value, c.text, c.kind))
+    return attrs.evolve(c, snippet=snippets.snippet(value, c.text, c.kind, names))
 
 
 def is_multi_token(c: Completion) -> bool:

@@ -8,7 +8,7 @@ builds every snippet it shows against the schema, so a template only has to be p
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import ibis.expr.types as ir
@@ -39,8 +39,9 @@ def _any(cols: Columns) -> str | None:
 
 
 def _group_by(cols: Columns) -> str | None:
+    """A grouping is not an expression until aggregated: the snippet carries on to `agg`."""
     key = _string(cols) or _any(cols)
-    return f'group_by("{key}")' if key else None
+    return f'group_by("{key}").agg(n=_.count())' if key else None
 
 
 def _agg(cols: Columns, name: str = "agg") -> str | None:
@@ -72,7 +73,7 @@ def _mutate(cols: Columns) -> str | None:
 
 
 def _having(cols: Columns) -> str | None:
-    return "having(_.count() > 1)"
+    return "having(_.count() > 1).agg(n=_.count())"
 
 
 TEMPLATES: dict[str, Callable[[Columns], str | None]] = {
@@ -121,10 +122,36 @@ def columns_for(value: Any) -> Columns:
     return tuple((name, str(dtype)) for name, dtype in table.schema().items())
 
 
-def snippet(value: Any, name: str, kind: str) -> str:
+JOINS = frozenset({"join", "inner_join", "left_join", "right_join", "outer_join",
+                   "semi_join", "anti_join"})
+
+
+def join_snippet(value: Any, name: str, names: Mapping[str, Any]) -> str | None:
+    """`join(other, "key")` with another bound table that shares a column name (a key
+    column, `*_id`/`*key`, preferred)."""
+    if not isinstance(value, ir.Table):
+        return None
+    mine = set(value.columns)
+    best: tuple[int, str, str] | None = None
+    for var, other in names.items():
+        if not isinstance(other, ir.Table) or other is value or var.startswith("_"):
+            continue
+        for col in other.columns:
+            if col in mine:
+                rank = 0 if col == "id" or col.endswith(("_id", "key")) else 1
+                if best is None or rank < best[0]:
+                    best = (rank, var, col)
+    return f'{name}({best[1]}, "{best[2]}")' if best else None
+
+
+def snippet(value: Any, name: str, kind: str, names: Mapping[str, Any] | None = None) -> str:
     """The text to insert for member `name` of `value`: a full call when we know one."""
     if kind not in ("method", "function"):
         return name
+    if name in JOINS and names:
+        text = join_snippet(value, name, names)
+        if text:
+            return text
     template = TEMPLATES.get(name) if kind == "method" else None
     if template is not None:
         text = template(columns_for(value))
