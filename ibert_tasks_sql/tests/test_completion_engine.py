@@ -100,6 +100,13 @@ def test_join_snippet_uses_a_shared_key_and_builds() -> None:
     assert result.code == 'orders.join(customers, "customer_id")'
 
 
+def test_ibis_functions_in_a_call_take_the_tables_column() -> None:
+    usage = Usage(bigrams={"ibis@order_by": {"desc": 5}}, unigrams={"desc": 5})
+    result = complete("orders.order_by(ibis.", SCHEMA, usage, n=1)
+    assert result.completions[0].snippet == 'desc("id")'
+    assert result.code == 'orders.order_by(ibis.desc("id"))'
+
+
 def test_column_members_follow_the_dtype() -> None:
     numeric = names(complete("orders.price.", SCHEMA, USAGE, n=200, verify=False))
     text = names(complete("orders.category.", SCHEMA, USAGE, n=200, verify=False))

@@ -351,7 +351,8 @@ def complete(
                                 f"the code before the cursor does not build: "
                                 f"{building.message_of(err)}")
     found.sort(key=lambda c: -c.score)
-    top = [_with_snippet(c, value, names) for c in found[:n]]
+    context = snippets.columns_for(_context_table(site, names)) if site.open else ()
+    top = [_with_snippet(c, value, names, context) for c in found[:n]]
     chosen = code
     if verify:
         top, chosen = _check(top, prefix, site, suffix, schema, code)
@@ -359,10 +360,11 @@ def complete(
                             else "", chosen, prefix, suffix)
 
 
-def _with_snippet(c: Completion, value: Any, names: Mapping[str, Any]) -> Completion:
+def _with_snippet(c: Completion, value: Any, names: Mapping[str, Any],
+                  context: snippets.Columns) -> Completion:
     if c.kind not in ("method", "function") or value is None:
         return c
-    return attrs.evolve(c, snippet=snippets.snippet(value, c.text, c.kind, names))
+    return attrs.evolve(c, snippet=snippets.snippet(value, c.text, c.kind, names, context))
 
 
 def is_multi_token(c: Completion) -> bool:

@@ -144,10 +144,18 @@ def join_snippet(value: Any, name: str, names: Mapping[str, Any]) -> str | None:
     return f'{name}({best[1]}, "{best[2]}")' if best else None
 
 
-def snippet(value: Any, name: str, kind: str, names: Mapping[str, Any] | None = None) -> str:
-    """The text to insert for member `name` of `value`: a full call when we know one."""
+#: Functions of the `ibis` module whose argument is a column of the table being worked on.
+COLUMN_FUNCTIONS = frozenset({"desc", "asc"})
+
+
+def snippet(value: Any, name: str, kind: str, names: Mapping[str, Any] | None = None,
+            context: Columns = ()) -> str:
+    """The text to insert for member `name` of `value`: a full call when we know one.
+    `context` holds the columns of the table the enclosing call works on."""
     if kind not in ("method", "function"):
         return name
+    if name in COLUMN_FUNCTIONS and kind == "function" and context:
+        return f'{name}("{context[0][0]}")'
     if name in JOINS and names:
         text = join_snippet(value, name, names)
         if text:
