@@ -29,7 +29,8 @@ def _split(value: str | None) -> tuple[str, ...]:
 @click.option("--tasks", default=None, help="Comma list of tasks to train on (default: all).")
 @click.option("--per-task-adapters", is_flag=True, help="One adapter per task, not one for all.")
 @click.option("--task-weights", default=None, help="Multi-task mix, e.g. sql_to_ibis=2,qa=0.5.")
-@click.option("--r", "r", default=32, show_default=True, help="LoRA rank.")
+@click.option("--r", "--lora-r", "r", default=32, show_default=True,
+              help="LoRA rank (--lora-r under torchrun, which takes --r for itself).")
 @click.option("--alpha", default=64, show_default=True, help="LoRA alpha.")
 @click.option("--dropout", default=0.1, show_default=True, help="LoRA dropout.")
 @click.option("--targets", default="q_proj,k_proj,v_proj,o_proj", show_default=True,
@@ -55,10 +56,12 @@ def _split(value: str | None) -> tuple[str, ...]:
 @click.option("--load-in-4bit", is_flag=True, help="Quantize the base to 4 bits, QLoRA (CUDA).")
 def train_command(**params: Any) -> None:
     """Train LoRA adapters on a verified corpus (HF Trainer; resumable; W&B offline)."""
-    from ibert_adapters.train import TrainConfig, run
+    from ibert_adapters.train import TrainConfig, is_main_process, run
 
     params["tasks"] = _split(params["tasks"])
     metrics = run(TrainConfig(**params))
+    if not is_main_process():
+        return
     for phase, m in metrics["phases"].items():
         click.echo(
             f"{phase}: step {m.get('global_step')}, train loss {m.get('train_loss'):.4f}, "

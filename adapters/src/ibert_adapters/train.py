@@ -162,6 +162,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
         "git": tracking.git_hash(),
         "data": snapshot,
         "notes": notes,
+        "world_size": int(os.environ.get("WORLD_SIZE", "1")),
         "phases": {},
     }
     previous = cfg.out / "metrics.json"
