@@ -810,6 +810,33 @@ expr = items.select(g=ibis.greatest(_.quantity, 2), l=ibis.least(_.price, 20))
 ''',
     ),
     (
+        'rollup',
+        (
+            'SELECT c.country, o.status, COUNT(*) AS n, SUM(o.amount) AS total FROM customers c '
+            'JOIN orders o ON o.customer_id = c.customer_id GROUP BY ROLLUP (c.country, o.status)'
+            ' ORDER BY c.country NULLS FIRST, o.status NULLS FIRST'
+        ),
+        '''\
+joined = customers.join(orders, orders.customer_id == customers.customer_id)
+expr = (
+    joined.group_by("country", "status")
+    .agg(n=_.count(), total=joined.amount.sum())
+    .union(
+        (
+            joined.group_by("country")
+            .agg(n=_.count(), total=joined.amount.sum())
+            .select("country", status=ibis.null("string"), n=_.n, total=_.total)
+        ),
+        (
+            joined.agg(n=_.count(), total=joined.amount.sum())
+            .select(country=ibis.null("string"), status=ibis.null("string"), n=_.n, total=_.total)
+        ),
+    )
+    .order_by(ibis.asc("country", nulls_first=True), ibis.asc("status", nulls_first=True))
+)
+''',
+    ),
+    (
         'keyword_columns',
         'SELECT COUNT(*) AS count, SUM(amount) AS sum FROM orders',
         '''\

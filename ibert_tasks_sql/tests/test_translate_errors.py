@@ -26,8 +26,8 @@ UNSUPPORTED = [
         None,
     ),
     (
-        "SELECT country, COUNT(*) AS n FROM customers GROUP BY ROLLUP (country)",
-        "ROLLUP",
+        "SELECT country, COUNT(*) AS n FROM customers GROUP BY CUBE (country)",
+        "CUBE",
         None,
         None,
     ),
@@ -60,6 +60,15 @@ def test_unsupported_constructs_are_named_with_their_position(
         assert err.line == line
         assert col is None or err.col == col
     assert "--model" in str(err)  # the message says what to do next
+
+
+def test_rollup_with_grouping_is_refused(shop_schema):
+    sql = (
+        "SELECT country, GROUPING(country) AS g, COUNT(*) AS n FROM customers "
+        "GROUP BY ROLLUP (country)"
+    )
+    with pytest.raises(UnsupportedConstruct, match=r"ROLLUP with GROUPING\(\)"):
+        translate(sql, shop_schema)
 
 
 def test_integer_division_of_a_truncating_dialect_is_refused(shop_schema):

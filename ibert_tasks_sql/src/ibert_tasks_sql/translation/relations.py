@@ -978,6 +978,9 @@ class Translator:
         having = node.args.get("having")
         order = node.args.get("order")
         if group is not None:
+            only_rollup = not group.args.get("cube") and not group.args.get("grouping_sets")
+            if group.args.get("rollup") and only_rollup:
+                return self.rollup(node, frame, chain, items)
             for arg in ("rollup", "cube", "grouping_sets"):
                 if group.args.get(arg):
                     raise self.unsupported(group, arg.upper().replace("_", " "))
@@ -1183,6 +1186,74 @@ class Translator:
             if isinstance(e, exp.Null):
                 dtypes[name] = "null"
         return Rel(chain, final, dtypes)
+
+    def rollup(
+        self,
+        node: exp.Select,
+        frame: Frame,
+        chain: ast.expr,
+        items: list[tuple[str, exp.Expression]],
+    ) -> Rel:
+        """`GROUP BY ROLLUP (a, b)`: the union of `GROUP BY a, b`, `GROUP BY a` and the grand
+        total, the rolled-up keys NULL in the rows that do not group by them."""
+        group = node.args["group"]
+        rollups = group.args["rollup"]
+        if len(rollups) != 1:
+            raise self.unsupported(group, "several ROLLUPs in one GROUP BY")
+        rolled = list(rollups[0].expressions)
+        problem = next(
+            (
+                what
+                for what, found in (
+                    ("GROUPING()", any(node.find_all(exp.Grouping))),
+                    ("a window function", any(contains_window(e) for _, e in items)),
+                    ("SELECT DISTINCT", node.args.get("distinct") is not None),
+                )
+                if found
+            ),
+            None,
+        )
+        if problem:
+            raise self.unsupported(group, f"ROLLUP with {problem}")
+        base = frame.anchor(chain, self.anchor_hint(frame))
+        plain = list(group.expressions)
+        # a rolled-up key becomes a NULL of the key's type: the dtype when the schema says,
+        # else ibis's `key.type()`
+        nulls = {}
+        for key in rolled:
+            dtype = (frame.raw_dtype(key) or "").lstrip("!")
+            spelled = dtype or py.unparse(py.method(Scalars(self, frame)(key), "type"))
+            nulls[key] = exp.Anonymous(
+                this=TYPED_NULL,
+                expressions=[exp.Literal.string(spelled), exp.Boolean(this=bool(dtype))],
+            )
+        branches = []
+        for size in range(len(rolled), -1, -1):
+            dropped = {k: nulls[k] for k in rolled[size:]}
+            branch = node.copy()
+            branch.set("order", None)
+            branch.set("limit", None)
+            branch.set("offset", None)
+            branch.set("group", exp.Group(expressions=[e.copy() for e in plain + rolled[:size]]))
+            branch_items = [(n, nulled(e, dropped)) for n, e in items]
+            having = branch.args.get("having")
+            if having is not None:
+                branch.set("having", exp.Having(this=nulled(having.this, dropped)))
+            rel = self.aggregate(branch, frame, base, branch_items)
+            branches.append(agree_nullability(rel))
+        first = branches[0]
+        rest = [type_nulls(b, first) for b in branches[1:]]
+        first = type_nulls(first, rest[0]) if rest else first
+        combined = py.method(first.node, "union", *[b.node for b in rest])
+        rel = Rel(combined, first.columns, first.dtypes)
+        order = node.args.get("order")
+        chain = rel.node
+        if order is not None:
+            keys, pre = self.order_keys(order, items, Scalars(self, frame))
+            if pre:
+                raise self.unsupported(order, "ORDER BY an expression over a ROLLUP")
+            chain = py.method(chain, "order_by", *keys)
+        return Rel(self.limit(node, chain), rel.columns, rel.dtypes)
 
     def _outname_of(self, frame: Frame, col: exp.Column) -> str:
         _, src, real = frame.locate(col)
@@ -1400,6 +1471,31 @@ def agree_nullability(rel: Rel, other: Rel | None = None) -> Rel:
     )
     dtypes = {**rel.dtypes, **casts}
     return Rel(node, rel.columns, dtypes)
+
+
+TYPED_NULL = "ibert_typed_null"
+
+
+def nulled(node: exp.Expression, keys: dict[exp.Expression, exp.Expression]) -> exp.Expression:
+    """`node` with the rolled-up `keys` (outside aggregates) replaced by their typed NULL."""
+    if not keys:
+        return node
+
+    def replace(n: exp.Expression) -> exp.Expression:
+        if n in keys and not any(isinstance(p, exp.AggFunc) for p in _ancestors(n, node)):
+            return keys[n].copy()
+        return n
+
+    return node.copy().transform(replace) if node.parent is None else node.transform(replace)
+
+
+def _ancestors(n: exp.Expression, root: exp.Expression) -> list[exp.Expression]:
+    out = []
+    cur = n.parent
+    while cur is not None and cur is not root.parent:
+        out.append(cur)
+        cur = cur.parent
+    return out
 
 
 def type_nulls(rel: Rel, other: Rel) -> Rel:

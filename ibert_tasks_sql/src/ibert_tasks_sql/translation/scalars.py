@@ -279,11 +279,15 @@ def _concat(s: Scalars, node: exp.Concat) -> ast.expr:
     if node.args.get("coalesce"):
         # CONCAT skips NULL arguments in this dialect; ibis's concat propagates them
         parts = [p if is_literal(p) else py.method(p, "fill_null", py.lit("")) for p in parts]
-    first = next((i for i, p in enumerate(parts) if not is_literal(p)), 0)
-    head = as_ibis(parts[0])
-    if first == 0 or len(parts) == 1:
-        return py.method(head, "concat", *parts[1:]) if len(parts) > 1 else head
-    return py.method(head, "concat", *parts[1:])
+    if len(parts) == 1:
+        return as_ibis(parts[0])
+    if is_literal(parts[0]):
+        # "a" + _.x works where ibis.literal("a").concat(_.x) does not (deferred argument)
+        out = parts[0]
+        for part in parts[1:]:
+            out = py.binop(out, "+", part)
+        return out
+    return py.method(parts[0], "concat", *parts[1:])
 
 
 # --- conditionals ------------------------------------------------------------------------------
@@ -571,6 +575,10 @@ def _regexp_like(s: Scalars, node: exp.RegexpLike) -> ast.expr:
 def _anonymous(s: Scalars, node: exp.Anonymous) -> ast.expr:
     name = node.name.lower()
     args = node.expressions
+    if name == "ibert_typed_null":  # a rolled-up ROLLUP key (see relations.rollup)
+        spelled, is_dtype = args[0].this, args[1].this
+        dtype = py.lit(spelled) if is_dtype else ast.parse(spelled, mode="eval").body
+        return py.ibis_call("null", dtype)
     if name in ("iff", "iif") and len(args) == 3:
         return py.ibis_call("ifelse", *[s(a) for a in args])
     raise s.tr.unsupported(node, describe(node))
