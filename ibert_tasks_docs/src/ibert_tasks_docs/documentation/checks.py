@@ -47,19 +47,65 @@ def signature_mismatch(params: Sequence[Param], documented: Sequence[str]) -> st
     return "; ".join(problems) or None
 
 
+def same_code(
+    original: str, documented: str, trees: tuple[ast.Module, ast.Module] | None = None
+) -> bool:
+    """Whether two sources differ only in docstrings.
+
+    Fast path: the texts with every docstring line cut out are identical (what our own
+    insertion produces). Otherwise the ASTs without docstrings are compared, so a model
+    that re-wrapped a line is still judged on what the code does.
+    """
+    a, b = trees or (ast.parse(original), ast.parse(documented))
+    if _without_docstring_lines(original, a) == _without_docstring_lines(documented, b):
+        return True
+    return strip_docstrings(a) == strip_docstrings(b)
+
+
+_DOCUMENTABLE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)
+
+
+def _documentables(tree: ast.AST) -> Iterator[ast.AST]:
+    """Module, classes and functions, found by walking statements only (fast on big files)."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _DOCUMENTABLE):
+            yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, field, None)
+            if isinstance(children, list):
+                stack.extend(c for c in children if isinstance(c, ast.AST))
+
+
+def _docstring_expr(node: ast.AST) -> ast.Expr | None:
+    body = getattr(node, "body", None)
+    first = body[0] if isinstance(body, list) and body else None
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        return first
+    return None
+
+
+def _without_docstring_lines(source: str, tree: ast.AST) -> list[str]:
+    cut: set[int] = set()
+    for node in _documentables(tree):
+        first = _docstring_expr(node)
+        if first is not None and first.end_lineno is not None:
+            cut.update(range(first.lineno, first.end_lineno + 1))
+    return [ln for i, ln in enumerate(source.splitlines(), 1) if i not in cut]
+
+
 def strip_docstrings(tree: ast.AST) -> str:
     """The module's AST dumped without docstrings: equal iff only docstrings differ."""
     tree = _copy(tree)
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
-            body = node.body
-            if (
-                body
-                and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)
-            ):
-                node.body = body[1:] or [ast.Pass()]
+    for node in list(_documentables(tree)):
+        if _docstring_expr(node) is not None:
+            body = node.body  # type: ignore[attr-defined]
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
     return ast.dump(tree, include_attributes=False)
 
 

@@ -21,8 +21,8 @@ from ibert_tasks_docs.documentation.checks import (
     build_expression,
     doc_params,
     docstring_problems,
+    same_code,
     signature_mismatch,
-    strip_docstrings,
     table_params,
 )
 from ibert_tasks_docs.documentation.insert import insert_docstrings
@@ -82,7 +82,7 @@ class DocumentationHandler:
             return Verdict((Stage("parse", False, f"syntax error at line {err.lineno}: "
                                   f"{err.msg}", time.perf_counter() - t0),), required=("parse",))
         original = parse_source(request.text)
-        if strip_docstrings(tree) != strip_docstrings(original):
+        if not same_code(request.text, cand.text, (original, tree)):
             return Verdict((Stage("parse", False, "the code itself changed: only docstrings may "
                                   "be added or edited; return the input with docstrings",
                                   time.perf_counter() - t0),), required=("parse",))
