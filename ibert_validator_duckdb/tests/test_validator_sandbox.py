@@ -20,6 +20,7 @@ HOSTILE = [
     # imports
     ("import os\nos.system('touch {p}')\nexpr = users", "import of 'os'"),
     ("import subprocess\nexpr = users", "import of 'subprocess'"),
+    ("import os\nfor _ in range(64):\n    os.fork()\nexpr = users", "import of 'os'"),
     ("from os import system\nexpr = users", "import from 'os'"),
     ("import ibis.backends.duckdb\nexpr = users", "import of 'ibis.backends.duckdb'"),
     ("from ibis import util\nexpr = users", "'.util' is not allowed"),
