@@ -5,6 +5,8 @@ uses every core); only what passes is written. Every step is counted so the summ
 say where examples were lost. A source that fails (clone error, timeout) is reported and
 the run goes on; a killed run resumes: candidates already judged are listed in
 `DIR/.judged` and skipped, records already written are skipped by the corpus writer.
+Validation runs in one background thread (the validator's own worker processes do the
+work), so the next files are parsed while a batch is being checked.
 """
 
 from __future__ import annotations
@@ -216,6 +218,8 @@ class Miner:
     _seen: set[tuple[str, str]] = attrs.field(factory=set)
     _pending: list[tuple[Tree, Candidate, str]] = attrs.field(factory=list)
     _verdicts: dict[str, Verdict] = attrs.field(factory=dict)  # same job, same verdict
+    _executor: Any = None
+    _inflight: tuple[Any, ...] | None = None
 
     def __attrs_post_init__(self) -> None:
         from ibert_core.corpus import CorpusWriter, read_examples
@@ -280,7 +284,7 @@ class Miner:
                 self._pending.append((tree, f, key))
                 if len(self._pending) >= self.batch_size:
                     self.flush()
-        self.flush()
+        self.drain()
         entry["kept"] = sum(self.stats.kept.values()) - kept_before
 
     def source_failed(self, source: Source, error: str) -> None:
@@ -289,17 +293,41 @@ class Miner:
         )
 
     def flush(self) -> None:
+        """Send the pending batch to the validator in the background and finish the batch
+        sent before it: extraction of the next files overlaps with validation."""
         if not self._pending:
             return
         batch, self._pending = self._pending, []
-        t0 = time.perf_counter()
         jobs = [job_for(c) for _, c, _ in batch]
         keys = [_job_key(job) for job in jobs]
         todo = {k: job for k, job in zip(keys, jobs, strict=True) if k not in self._verdicts}
-        fresh = self.validator.validate_many(list(todo.values())) if todo else []
-        self._verdicts.update(zip(todo, fresh, strict=True))
+        if self._executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="ibert-mine-validate")
+        future = self._executor.submit(self._validate, list(todo.values()))
+        previous, self._inflight = self._inflight, (batch, keys, list(todo), future)
+        if previous is not None:
+            self._finish(previous)
+
+    def drain(self) -> None:
+        """Validate and write everything pending."""
+        self.flush()
+        if self._inflight is not None:
+            inflight, self._inflight = self._inflight, None
+            self._finish(inflight)
+
+    def _validate(self, jobs: list[ValidationJob]) -> list[Verdict]:
+        t0 = time.perf_counter()
+        try:
+            return list(self.validator.validate_many(jobs)) if jobs else []
+        finally:
+            self.stats.seconds_validate += time.perf_counter() - t0
+
+    def _finish(self, inflight: tuple[Any, ...]) -> None:
+        batch, keys, todo_keys, future = inflight
+        self._verdicts.update(zip(todo_keys, future.result(), strict=True))
         verdicts: Sequence[Verdict] = [self._verdicts[k] for k in keys]
-        self.stats.seconds_validate += time.perf_counter() - t0
         for (tree, c, key), verdict in zip(batch, verdicts, strict=True):
             mismatch = check_snapshot(c, verdict)
             if mismatch:
@@ -333,7 +361,11 @@ class Miner:
         self._judged_fh.flush()
 
     def close(self) -> dict[str, Any]:
-        self.flush()
+        try:
+            self.drain()
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
         self._writer.close()
         self._judged_fh.close()
         summary = self.stats.to_dict()
