@@ -75,3 +75,17 @@ def test_what_cannot_be_rewritten_says_why(source, reason):
     with pytest.raises(NotRewritable) as err:
         _rewrite(source)
     assert err.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("code", "prefix", "rest"),
+    [
+        ("expr = t.s.strip()", "expr = t.s", ".strip()"),
+        ("expr = ((t.a > 1) & (t.a < 5)).cumany()", "expr = ((t.a > 1) & (t.a < 5))", ".cumany()"),
+        ("x = t.a\nexpr = x", "x = t.a\nexpr = ", "x"),
+    ],
+)
+def test_completion_is_cut_before_the_last_call(code, prefix, rest):
+    from ibert_miner_github.records import completion_split
+
+    assert completion_split(code) == (prefix, rest)

@@ -94,8 +94,9 @@ def completion_split(code: str) -> tuple[str, str] | None:
 
     value = last.value
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
-        inner = value.func.value
-        cut = offset(inner.end_lineno or inner.lineno, inner.end_col_offset or 0)
+        func = value.func  # cut before `.name` (the code is unparsed: no space around the dot)
+        end = offset(func.end_lineno or func.lineno, func.end_col_offset or 0)
+        cut = end - len(func.attr) - 1
     else:
         cut = offset(value.lineno, value.col_offset)
     prefix, rest = code[:cut], code[cut:]
