@@ -45,7 +45,7 @@ PREVIEW_ROWS = 5
 
 
 def _warm_up() -> None:
-    """Compile and run one small query so lazy imports happen once, in the fork server."""
+    """Compile one small query so lazy imports happen once, in the fork server."""
     t = ibis.table({"a": "int64", "b": "string", "c": "date"}, name="t")
     expr = (
         t.filter(t.a > 1)
@@ -57,9 +57,7 @@ def _warm_up() -> None:
     )
     ibis.to_sql(expr, dialect="duckdb")
     ibis.memtable({"a": [1]})  # imports pandas and pyarrow once
-    con = _real_connect()
-    con.execute("SELECT 1").fetchall()
-    con.close()
+    # No DuckDB connection here: its threads must not exist when the fork server forks.
 
 
 _warm_up()
