@@ -198,3 +198,21 @@ def test_docs_stale_docstrings_are_found_and_checked_by_the_command(tmp_path: Pa
     fixed = stale.replace("        A.\n", "        A.\n    b : int\n        B.\n")
     path.write_text(fixed)
     assert CliRunner().invoke(docs_group, ["check", str(path)]).exit_code == 0
+
+
+def test_docs_cli_runs_the_task_and_writes_files_in_place(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ibert_core.cli import make_cli
+
+    path = tmp_path / "mod.py"
+    path.write_text(PLAIN)
+    runner = CliRunner()
+    shown = runner.invoke(make_cli(), ["run", "documentation", str(path), "--style", "google"])
+    assert shown.exit_code == 0, shown.output
+    assert "Args:" in shown.output and path.read_text() == PLAIN  # run only prints
+    written = runner.invoke(make_cli(), ["docstrings", "write", str(path)])
+    assert written.exit_code == 0, written.output
+    text = path.read_text()
+    assert '"""Load config.' in text and "# a comment that must survive" in text
+    assert runner.invoke(make_cli(), ["docstrings", "check", str(path)]).exit_code == 0

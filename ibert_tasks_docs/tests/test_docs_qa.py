@@ -271,6 +271,24 @@ def test_docs_qa_end_to_end_through_the_engine(ibis_index: Any, docs_context: An
     assert [s.name for s in result.verdict.stages] == ["parse", "build", "compile", "execute"]
 
 
+def test_docs_qa_answers_from_a_docs_folder_with_its_snippet_run(
+    tmp_path: Path, ibis_index: Any, docs_context: Any
+) -> None:
+    docs = tmp_path / "guide"
+    docs.mkdir()
+    (docs / "howto.md").write_text(
+        "# Keeping the largest orders\n\nKeep orders whose amount exceeds a threshold.\n\n"
+        "```python\nbig = orders.filter(orders.amount > 100)\n```\n"
+    )
+    request = TaskRequest("qa", "keeping the largest orders by amount threshold",
+                          schema=Schema.from_dict({"orders": {"amount": "float64"}}),
+                          options={"docs": (str(docs),)})
+    result = engine.run(docs_context, request)
+    assert result.verified, result.verdict and result.verdict.feedback
+    assert "howto.md#keeping-the-largest-orders" in result.answer
+    assert "expr = big" in result.answer
+
+
 def test_docs_qa_judges_model_candidates_by_running_their_code(
     ibis_index: Any, docs_context: Any
 ) -> None:

@@ -101,6 +101,12 @@ def rewrite(
                     out.append(RunnableExample(code, dict(tables)))
     if target is None and out:
         return out[-1:]
+    if target is None and setup:
+        # a docs snippet that ends by assigning its result (`expr = ...`, `top = ...`)
+        name = _assigned_name(ast.parse(setup[-1]).body[-1])  # type: ignore[arg-type]
+        if name:
+            last = [] if name == "expr" else [f"expr = {name}"]
+            return [RunnableExample("\n".join([*_SETUP_IMPORTS, *setup, *last]), dict(tables))]
     return out
 
 

@@ -7,6 +7,7 @@ candidates are judged the same way, by running the code blocks they contain.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -95,8 +96,6 @@ class QaHandler:
 
 def _schema_for(code: str, tables: Mapping[str, Mapping[str, str]], given: Schema | None) -> Schema:
     """The example's own tables, the user's schema, and the example datasets it names."""
-    import re
-
     names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code))
     found = {n: dict(s) for n, s in EXAMPLE_SCHEMAS.items() if n in names}
     found.update({n: dict(s) for n, s in tables.items()})
@@ -137,6 +136,18 @@ def explanation(doc: str, limit: int = 400) -> str:
     return cut + ("." if not cut.endswith(".") else "")
 
 
+def display_signature(signature: str) -> str:
+    """The signature as a user calls it: no `self`, annotations without string quotes."""
+    text = re.sub(r"^\((self|cls)(, )?", "(", signature)
+    return re.sub(r"'([^']*)'", lambda m: m.group(1) if _is_annotation(m) else m.group(0), text)
+
+
+def _is_annotation(match: re.Match[str]) -> bool:
+    """Quoted text right after `: ` or `-> ` is an annotation; defaults keep their quotes."""
+    before = match.string[: match.start()]
+    return before.endswith((": ", "-> "))
+
+
 def render(
     hits: Sequence[Hit], retrieval: str, example_hit: Hit | None, example: RunnableExample | None
 ) -> str:
@@ -144,8 +155,10 @@ def render(
     lines: list[str] = []
     for n, h in enumerate(hits, 1):
         s = h.symbol
-        sig = s.signature if s.kind != "doc" else ""
-        lines.append(f"{n}. {s.short}{sig}" if s.kind != "doc" else f"{n}. {s.qualname}")
+        if s.kind == "doc":
+            lines.append(f"{n}. {s.qualname}")
+        else:
+            lines.append(f"{n}. {s.short}{display_signature(s.signature)}")
         if s.kind != "doc" and s.short != s.qualname:
             lines.append(f"   {s.qualname}")
         text = explanation(s.doc)
