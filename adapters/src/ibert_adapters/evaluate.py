@@ -120,39 +120,36 @@ def evaluate(
     greedy = attrs.evolve(decoding, method="greedy", n=1)
     rows: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
-    for ex in examples:
-        if ex.task not in context.registries.tasks:
-            skipped.setdefault(ex.task, "no installed task plugin provides it")
-            continue
-        request = request_for(ex, model, adapter)
-        handler = only.handler(ex.task)
-        t0 = time.perf_counter()
-        ids = prompt_ids(source.loaded.tokenizer, example_fields(ex))
-        texts, _ = source.generate(ids, source.ref_for(ex.task), greedy)
-        greedy_s = time.perf_counter() - t0
-        answer = texts[0] if texts else ""
-        prov = Provenance(engine="hf", model=model, adapter=adapter, round=0)
-        verdict = handler.validate(request, Candidate(answer, prov))
-        t0 = time.perf_counter()
-        try:
-            result = engine.run(only, request)
-            loop_ok, rounds = result.verified, max((a.round for a in result.attempts), default=0)
-            stage = None if result.verified else (result.verdict.feedback if result.verdict else "")
-        except IbertError as err:  # no candidate at all counts as a failure, said why
-            loop_ok, rounds, stage = False, 0, str(err)
-        rows.append({
-            "id": ex.id,
-            "task": ex.task,
-            "exact_match": _same(answer, example_target(ex)),
-            "greedy_pass@1": verdict.passed,
-            "greedy_failed_stage": verdict.failed.name if verdict.failed else None,
-            "verified@beam+refine": loop_ok,
-            "rounds": rounds,
-            "loop_feedback": stage,
-            "greedy_seconds": round(greedy_s, 4),
-            "loop_seconds": round(time.perf_counter() - t0, 4),
-        })
-    only.close()
+    try:
+        for ex in examples:
+            if ex.task not in context.registries.tasks:
+                skipped.setdefault(ex.task, "no installed task plugin provides it")
+                continue
+            request = request_for(ex, model, adapter)
+            handler = only.handler(ex.task)
+            t0 = time.perf_counter()
+            ids = prompt_ids(source.loaded.tokenizer, example_fields(ex))
+            texts, _ = source.generate(ids, source.ref_for(ex.task), greedy)
+            greedy_s = time.perf_counter() - t0
+            answer = texts[0] if texts else ""
+            prov = Provenance(engine="hf", model=model, adapter=adapter, round=0)
+            verdict = handler.validate(request, Candidate(answer, prov))
+            t0 = time.perf_counter()
+            loop_ok, rounds, stage = _loop(only, request)
+            rows.append({
+                "id": ex.id,
+                "task": ex.task,
+                "exact_match": _same(answer, example_target(ex)),
+                "greedy_pass@1": verdict.passed,
+                "greedy_failed_stage": verdict.failed.name if verdict.failed else None,
+                "verified@beam+refine": loop_ok,
+                "rounds": rounds,
+                "loop_feedback": stage,
+                "greedy_seconds": round(greedy_s, 4),
+                "loop_seconds": round(time.perf_counter() - t0, 4),
+            })
+    finally:
+        only.close()
     if not rows:
         raise BadInput(
             "nothing to evaluate",
@@ -168,6 +165,18 @@ def evaluate(
         "skipped_tasks": skipped,
         "examples": rows,
     }
+
+
+def _loop(only: Context, request: TaskRequest) -> tuple[bool, int, str | None]:
+    """The engine over the model's candidates: verified?, last round, why not."""
+    try:
+        result = engine.run(only, request)
+    except IbertError as err:  # no candidate at all counts as a failure, said why
+        return False, 0, str(err)
+    rounds = max((a.round for a in result.attempts), default=0)
+    if result.verified:
+        return True, rounds, None
+    return False, rounds, result.verdict.feedback if result.verdict else "no verdict"
 
 
 def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
