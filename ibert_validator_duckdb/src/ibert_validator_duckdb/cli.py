@@ -68,7 +68,8 @@ def validate_command(
     debug: bool,
 ) -> None:
     """Check that Ibis code returns what SQL returns, on fixtures or on real data."""
-    from ibert_validator_duckdb.validator import DuckDBValidator
+    from ibert_core.config import load_config
+    from ibert_validator_duckdb.validator import from_config
 
     schema_value, data = resolve_schema(schema, db, parquet)
     if schema_value is None and data is None:
@@ -90,7 +91,7 @@ def validate_command(
         stages=STAGES if reference else STAGES[:4],
         options=options,
     )
-    with DuckDBValidator(workers=1) as validator:
+    with from_config(load_config(), workers=1) as validator:  # [validators.duckdb] limits
         verdict = validator.validate(job)
     _print(verdict, as_json)
     if "reference_error" in verdict.artifacts:

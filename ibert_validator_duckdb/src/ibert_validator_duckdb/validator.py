@@ -57,10 +57,11 @@ class DuckDBValidator:
         self.close()
 
 
-def from_config(config: Mapping[str, Any]) -> DuckDBValidator:
-    """Settings under `validator` (or `validators.duckdb`): workers, seeds, limits."""
+def from_config(config: Mapping[str, Any], workers: int | None = None) -> DuckDBValidator:
+    """Settings under `validators.duckdb` (or `validator`): workers, seeds, limits."""
     section = dict(config.get("validators", {}).get("duckdb", {}) or config.get("validator", {}))
-    workers = int(section.pop("workers", 2))
+    configured = int(section.pop("workers", 2))
+    workers = workers or configured
     defaults = {k: section.pop(k) for k in ("seeds", "float_tolerance") if k in section}
     return DuckDBValidator(workers, Limits.from_config(section), defaults)
 
