@@ -32,4 +32,4 @@ def test_ibis_docstring_examples_become_qa_and_completion(mine_context, tmp_path
         if record.task == "qa":
             assert lines[prov["lines"][0] - 1].lstrip().startswith(">>>")
             assert record.input["question"].startswith("How do I use `")
-            assert record.verdict["passed"] and "execute" in record.verdict["stages"]
+            assert record.verdict["passed"] and record.verdict["stages"]["execute"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import textwrap
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -107,8 +108,6 @@ def completion_split(code: str) -> tuple[str, str] | None:
 
 def strip_docstring(code: str) -> str:
     """A function's source without its docstring (the documentation task's input)."""
-    import textwrap
-
     try:
         tree = ast.parse(textwrap.dedent(code))
     except SyntaxError:
@@ -151,10 +150,11 @@ def _base(candidate: Candidate, tree: Tree, verdict: Verdict) -> dict[str, Any]:
             "original": candidate.original[:4000],
         },
         "provenance": provenance,
-        "verdict": {
+        "verdict": {  # the shape ibert-tasks-sql's corpus records use
             "validator": VALIDATOR,
             "passed": verdict.passed,
-            "stages": [s.name for s in verdict.stages if s.ok],
+            "stages": {s.name: s.ok for s in verdict.stages},
+            "required": list(verdict.required),
         },
     }
 
@@ -199,8 +199,8 @@ def _completion(c: Candidate, base: dict) -> Iterator[Example]:
         yield _example(
             "code_completion",
             {"prefix": prefix},
-            {"completion": rest, "code": c.rewritten.code},
-            base,
+            {"rest": rest, "code": c.rewritten.code},
+            {**base, "dialect": None},
         )
 
 
@@ -209,7 +209,12 @@ def _doctest(c: Candidate, base: dict, verdict: Verdict) -> Iterator[Example]:
     if question:
         code = c.rewritten.code
         answer = f"```python\n{code}\n```"
-        yield _example("qa", {"question": question}, {"answer": answer, "code": code}, base)
+        yield _example(
+            "qa",
+            {"question": question},
+            {"answer": answer, "code": code},
+            {**base, "dialect": None},
+        )
     yield from _completion(c, base)
     yield from documentation(c, base)
 
@@ -225,12 +230,16 @@ def documentation(c: Candidate, base: dict) -> Iterator[Example]:
     if doc and c.chunk.kind in ("function", "method") and len(doc.split()) >= 4:
         doc_base = {
             **base,
+            "dialect": None,
             "context": base["context"],
             "meta": {**base["meta"], "checked_by": c.extractor},
             "provenance": {**base["provenance"], "lines": [c.chunk.start, c.chunk.end]},
         }
         yield _example(
-            "documentation", {"code": strip_docstring(c.chunk.code)}, {"docstring": doc}, doc_base
+            "documentation",
+            {"code": strip_docstring(c.chunk.code)},
+            {"docstring": doc, "code": textwrap.dedent(c.chunk.code)},
+            doc_base,
         )
 
 
