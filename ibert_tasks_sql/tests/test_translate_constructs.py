@@ -837,6 +837,116 @@ expr = (
 ''',
     ),
     (
+        'window_rows_short',
+        (
+            'SELECT order_id, SUM(amount) OVER (ORDER BY order_date DESC, order_id ROWS UNBOUNDED'
+            ' PRECEDING) AS r FROM orders'
+        ),
+        '''\
+expr = orders.select(
+    "order_id",
+    r=_.amount.sum().over(order_by=[_.order_date.desc(), _.order_id], rows=(None, 0)),
+)
+''',
+    ),
+    (
+        'window_range_interval',
+        (
+            'SELECT order_id, SUM(amount) OVER (ORDER BY order_date RANGE BETWEEN INTERVAL 31 DAY'
+            ' PRECEDING AND CURRENT ROW) AS r FROM orders'
+        ),
+        '''\
+expr = orders.select(
+    "order_id",
+    r=_.amount.sum().over(order_by=_.order_date, range=(-ibis.interval(days=31), 0)),
+)
+''',
+    ),
+    (
+        'star_join',
+        'SELECT * FROM customers c JOIN orders o ON o.customer_id = c.customer_id',
+        '''\
+expr = (
+    customers.join(orders, orders.customer_id == customers.customer_id)
+    .select(
+        "customer_id",
+        "name",
+        "country",
+        "signup_date",
+        "score",
+        "order_id",
+        customer_id_2=customers.customer_id,
+        order_date=_.order_date,
+        status=_.status,
+        amount=_.amount,
+    )
+)
+''',
+    ),
+    (
+        'order_position',
+        'SELECT name, score FROM customers ORDER BY 2 DESC NULLS LAST, 1',
+        '''\
+expr = customers.select("name", "score").order_by(ibis.desc("score"), "name")
+''',
+    ),
+    (
+        'having_alias',
+        'SELECT country, COUNT(*) AS n FROM customers GROUP BY country HAVING n > 1',
+        '''\
+expr = customers.group_by("country").having(_.count() > 1).agg(n=_.count())
+''',
+    ),
+    (
+        'correlated_select',
+        (
+            'SELECT name, (SELECT COUNT(*) FROM orders o WHERE o.customer_id = c.customer_id) AS '
+            'n FROM customers c'
+        ),
+        '''\
+expr = customers.select("name", n=orders.filter(_.customer_id == customers.customer_id).count())
+''',
+    ),
+    (
+        'left_join_where',
+        (
+            'SELECT c.name, o.order_id FROM customers c LEFT JOIN orders o ON o.customer_id = '
+            'c.customer_id WHERE o.amount > 50 OR o.amount IS NULL'
+        ),
+        '''\
+expr = (
+    customers.left_join(orders, orders.customer_id == customers.customer_id)
+    .filter((orders.amount > 50) | orders.amount.isnull())
+    .select("name", "order_id")
+)
+''',
+    ),
+    (
+        'cte_shadows_table',
+        (
+            'WITH orders AS (SELECT * FROM orders WHERE amount > 50) SELECT customer_id, COUNT(*)'
+            ' AS n FROM orders GROUP BY customer_id'
+        ),
+        '''\
+orders_2 = orders.filter(_.amount > 50)
+expr = orders_2.group_by("customer_id").agg(n=_.count())
+''',
+    ),
+    (
+        'self_left_join',
+        (
+            'SELECT a.order_id, b.order_id AS next_id FROM orders a LEFT JOIN orders b ON '
+            'b.customer_id = a.customer_id AND b.order_date > a.order_date'
+        ),
+        '''\
+b = orders.view()
+expr = (
+    orders.left_join(b, [b.customer_id == orders.customer_id, b.order_date > orders.order_date])
+    .select("order_id", next_id=b.order_id)
+)
+''',
+    ),
+    (
         'keyword_columns',
         'SELECT COUNT(*) AS count, SUM(amount) AS sum FROM orders',
         '''\

@@ -1427,8 +1427,14 @@ class Translator:
             kind = str(spec.args.get("kind") or "ROWS").lower()
             if spec.args.get("exclude"):
                 raise self.unsupported(spec, "window frame EXCLUDE")
-            lo = self.frame_bound(spec, spec.args.get("start"), spec.args.get("start_side"))
-            hi = self.frame_bound(spec, spec.args.get("end"), spec.args.get("end_side"))
+            lo = self.frame_bound(spec, spec.args.get("start"), spec.args.get("start_side"), s)
+            end = spec.args.get("end")
+            # `ROWS n PRECEDING` without BETWEEN ends at the current row
+            hi = (
+                py.lit(0)
+                if end is None
+                else self.frame_bound(spec, end, spec.args.get("end_side"), s)
+            )
             kwargs["rows" if kind == "rows" else "range"] = ast.Tuple(elts=[lo, hi], ctx=ast.Load())
         elif framed and ordered:
             # SQL's default frame with ORDER BY runs from the start to the current peer group
@@ -1438,12 +1444,17 @@ class Translator:
             result = py.binop(result, "+", py.lit(1))
         return result
 
-    def frame_bound(self, spec: exp.Expression, value: object, side: object) -> ast.expr:
+    def frame_bound(
+        self, spec: exp.Expression, value: object, side: object, s: Scalars
+    ) -> ast.expr:
         text = str(value).upper() if isinstance(value, str) else None
         if value is None or text == "UNBOUNDED":
             return py.lit(None)
         if text == "CURRENT ROW":
             return py.lit(0)
+        if isinstance(value, exp.Interval):  # RANGE BETWEEN INTERVAL '1' DAY PRECEDING ...
+            interval = s(value)
+            return py.neg(interval) if str(side).upper() == "PRECEDING" else interval
         if isinstance(value, exp.Expression):
             try:
                 amount = literal_value(value)
