@@ -128,6 +128,12 @@ def _question(fields: Mapping[str, str]) -> str:
     return f"How do I do this in Ibis: {summary}".strip() if summary else ""
 
 
+def split_of(repo: str, path: str) -> str:
+    """train/val/test (80/10/10) by file, so examples of one file never straddle splits."""
+    bucket = int(hashlib.sha1(f"{repo}|{path}".encode()).hexdigest()[:8], 16) % 10
+    return "test" if bucket == 0 else "val" if bucket == 1 else "train"
+
+
 def _base(candidate: Candidate, tree: Tree, verdict: Verdict) -> dict[str, Any]:
     chunk = candidate.chunk
     provenance: dict[str, Any] = {
@@ -148,6 +154,7 @@ def _base(candidate: Candidate, tree: Tree, verdict: Verdict) -> dict[str, Any]:
             "extractor": candidate.extractor,
             "schema_inferred": candidate.rewritten.inferred,
             "original": candidate.original[:4000],
+            "split": split_of(tree.repo, chunk.path),
         },
         "provenance": provenance,
         "verdict": {  # the shape ibert-tasks-sql's corpus records use
