@@ -37,7 +37,7 @@ def test_notebook_cells_ignore_outputs_and_read_sql_magics(sample_files):
     setup, sql, ibis_cell = chunks
     assert setup.prose == "# Counting by kind"
     assert sql.code.strip() == "SELECT b, COUNT(*) AS n FROM t GROUP BY b"
-    assert (ibis_cell.cell, ibis_cell.start) == (3, 4)
+    assert (ibis_cell.cell, ibis_cell.start, ibis_cell.end) == (3, 1, 1)
 
 
 def test_quarto_blocks_with_prose_and_lines(sample_files):

@@ -68,7 +68,8 @@ def test_doc_pairs_from_notebook_and_quarto(mined):
     paths = {r.provenance["path"] for r in pairs}
     assert paths == {"notebooks/demo.ipynb", "docs/guide.qmd"}
     nb = next(r for r in pairs if r.provenance["path"].endswith(".ipynb"))
-    assert nb.provenance["cell"] == 3 and nb.meta["schema_inferred"] is False
+    assert nb.provenance["cell"] == 3 and nb.provenance["lines"] == [1, 1]
+    assert nb.meta["schema_inferred"] is False
     assert nb.context["tables"] == {"t": {"a": "int64", "b": "string"}}
 
 

@@ -185,7 +185,10 @@ SQL_MAGICS = ("%%sql", "%sql")
 
 
 def parse_notebook(path: str, source: str) -> list[Chunk]:
-    """Code cells with the markdown just before them; `%%sql` cells become SQL chunks."""
+    """Code cells with the markdown just before them; `%%sql` cells become SQL chunks.
+
+    Line spans of notebook chunks count lines within their cell (`cell` is its index).
+    """
     data = json.loads(source)
     cells = data.get("cells", []) if isinstance(data, dict) else []
     chunks: list[Chunk] = []
@@ -197,7 +200,7 @@ def parse_notebook(path: str, source: str) -> list[Chunk]:
         if cell.get("cell_type") == "markdown":
             prose = text
             for block in parse_markdown(path, text):
-                chunks.append(attrs.evolve(block, cell=index, start=index + 1, end=index + 1))
+                chunks.append(attrs.evolve(block, cell=index))  # lines within the cell
             continue
         if cell.get("cell_type") != "code" or not text.strip():
             continue
@@ -215,8 +218,8 @@ def parse_notebook(path: str, source: str) -> list[Chunk]:
                 path,
                 "cell",
                 text,
-                index + 1,
-                index + 1,
+                1,
+                max(1, len(text.splitlines())),
                 language=language,
                 prose=prose.strip()[-1000:],
                 cell=index,

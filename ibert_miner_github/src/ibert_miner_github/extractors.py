@@ -172,8 +172,6 @@ def _context_statements(chunk: Chunk) -> list[ast.stmt]:
 
 
 def _span(chunk: Chunk, stmt: ast.AST, offset: int = 0) -> tuple[int, int]:
-    if chunk.cell is not None:
-        return (chunk.start, chunk.end)
     first = chunk.start + offset + getattr(stmt, "lineno", 1) - 1
     last = chunk.start + offset + (getattr(stmt, "end_lineno", None) or stmt.lineno) - 1
     return (first, last)
