@@ -208,9 +208,14 @@ def test_adapters_eval_command_and_gate(
         assert 0 <= row["rounds"] <= 3
         if not row["verified@beam+refine"]:
             assert row["loop_feedback"]  # says why
-        # the tool engine's `expr = t` would always parse: it must not be counted
-    assert results["overall"]["verified@beam+refine"] >= results["overall"]["greedy_pass@1"] \
-        or results["overall"]["n"] > 0
+    # the task's own engine (whose `expr = t` always parses) is switched off in eval
+    from ibert_adapters.evaluate import model_only_context
+
+    only = model_only_context(make_context(cli_pm), {})
+    handler, request = only.handler("sql_to_ibis"), TaskRequest("sql_to_ibis", "SELECT 1")
+    assert handler.candidates(request, ()) == []
+    assert handler.validate(request, Candidate("expr = t")).passed
+    assert not handler.validate(request, Candidate("expr = (")).passed
     same = CliRunner().invoke(cli, [*args, "--gate", str(out)], catch_exceptions=False)
     assert same.exit_code == 0, same.output
     better = dict(results, overall={**results["overall"], "exact_match": 1.0})
