@@ -15,6 +15,21 @@ def qa_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("ibert-cache")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_env(qa_cache: Path) -> Iterator[None]:
+    """Anything that reads `IBERT_CACHE_DIR` (the CLI, conformance contexts) uses the tmp
+    cache, never the user's."""
+    import os
+
+    old = os.environ.get("IBERT_CACHE_DIR")
+    os.environ["IBERT_CACHE_DIR"] = str(qa_cache)
+    yield
+    if old is None:
+        os.environ.pop("IBERT_CACHE_DIR", None)
+    else:
+        os.environ["IBERT_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def qa_config(qa_cache: Path) -> dict[str, Any]:
     return {"cache_dir": str(qa_cache)}
