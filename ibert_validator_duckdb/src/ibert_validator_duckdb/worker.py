@@ -397,7 +397,8 @@ def _add_literal_rows(run: Run, seed: int | None) -> None:
 def _stage_execute(run: Run) -> str:
     run.seeds = _seeds(run.job)
     assert run.sql is not None
-    run.literals = _query_literals(run) if run.job.data is None else ()
+    comparing = "compare" in run.job.stages and run.job.data is None
+    run.literals = _query_literals(run) if comparing else ()  # they only help comparisons
     for n, seed in enumerate(run.seeds):
         if n == 0:
             _add_literal_rows(run, seed)
