@@ -40,7 +40,7 @@ def qa_index(packages: tuple[str, ...], docs: tuple[str, ...], rebuild: bool,
     seconds = time.perf_counter() - t0
     retrieval = "bm25+dense+graph" if dense.available(config) else "bm25+graph"
     total = sum(s.symbols for s in sources)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for s in sources:
         size = Path(s.path).stat().st_size if Path(s.path).exists() else 0
         rows.append({"kind": s.kind, "name": s.name, "version": s.version, "symbols": s.symbols,

@@ -307,7 +307,8 @@ def _raises(node: ast.AST) -> Iterator[Raise]:
                 message = first.value
             elif isinstance(first, ast.JoinedStr):
                 message = "".join(
-                    v.value if isinstance(v, ast.Constant) else "{" + ast.unparse(v.value) + "}"
+                    str(v.value) if isinstance(v, ast.Constant)
+                    else "{" + ast.unparse(v.value) + "}"
                     for v in first.values
                     if isinstance(v, (ast.Constant, ast.FormattedValue))
                 )
@@ -355,7 +356,7 @@ def _describe_call(call: ast.Call, tables: list[str]) -> Step | None:
     describe = _DESCRIBERS.get(name)
     if name in ("table", "read_parquet", "read_csv", "read_json") and call.args:
         first = call.args[0]
-        label = first.value if isinstance(first, ast.Constant) else ast.unparse(first)
+        label = str(first.value) if isinstance(first, ast.Constant) else ast.unparse(first)
         tables.append(str(label))
         return Step(name, f"reads `{label}`")
     if describe is None:

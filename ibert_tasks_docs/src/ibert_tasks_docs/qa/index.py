@@ -22,7 +22,7 @@ import numpy as np
 from ibert_tasks_docs.cache import cache_dir, read_json, write_json
 from ibert_tasks_docs.qa import dense, docs_files
 from ibert_tasks_docs.qa.graph import build_graph
-from ibert_tasks_docs.qa.symbols import IBIS_MODULES, Symbol, extract_package
+from ibert_tasks_docs.qa.symbols import IBIS_MODULES, Symbol, _strs, extract_package
 from ibert_tasks_docs.qa.tokens import query_terms, terms
 
 #: Bumped whenever what a cached index holds changes, so old caches are not reused.
@@ -60,7 +60,7 @@ class Hit:
     score: float
     lexical: float
     dense: float | None = None
-    neighbours: tuple[str, ...] = attrs.field(converter=tuple, factory=tuple)
+    neighbours: tuple[str, ...] = attrs.field(converter=_strs, factory=tuple)
 
 
 def package_version(package: str) -> str:

@@ -16,7 +16,7 @@ import importlib.util
 import inspect
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,10 @@ IBIS_MODULES: tuple[str, ...] = (
 SKIP_PARTS = frozenset({"tests", "test", "conftest", "testing", "_vendor"})
 
 
+def _strs(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Symbol:
     """One indexed unit: a function, class, method, property, or a docs section."""
@@ -53,10 +57,10 @@ class Symbol:
     module: str
     signature: str = ""
     doc: str = ""
-    examples: tuple[str, ...] = attrs.field(converter=tuple, factory=tuple)
+    examples: tuple[str, ...] = attrs.field(converter=_strs, factory=tuple)
     returns: str = ""
-    see_also: tuple[str, ...] = attrs.field(converter=tuple, factory=tuple)
-    aliases: tuple[str, ...] = attrs.field(converter=tuple, factory=tuple)
+    see_also: tuple[str, ...] = attrs.field(converter=_strs, factory=tuple)
+    aliases: tuple[str, ...] = attrs.field(converter=_strs, factory=tuple)
     parent: str = ""  # the owning class's qualname for methods
     wraps: str = ""  # the function a decorator-made override wraps (`Join.filter`)
     #: Schemas of example datasets as the docstring's printed tables show them.
