@@ -947,6 +947,13 @@ expr = (
 ''',
     ),
     (
+        'count_one',
+        'SELECT status, COUNT(1) AS n FROM orders GROUP BY status',
+        '''\
+expr = orders.group_by("status").agg(n=_.count())
+''',
+    ),
+    (
         'keyword_columns',
         'SELECT COUNT(*) AS count, SUM(amount) AS sum FROM orders',
         '''\

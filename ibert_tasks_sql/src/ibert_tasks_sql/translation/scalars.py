@@ -592,6 +592,10 @@ def _agg(meth: str, **fixed: Any) -> Handler:
         this = node.this
         if isinstance(this, exp.Distinct):
             raise s.tr.unsupported(node, f"{node.sql_name()}(DISTINCT ...)")
+        if not any(isinstance(n, exp.Column) for n in this.walk()):
+            raise s.tr.unsupported(
+                node, f"{node.sql_name()} of a constant", "ibis aggregates columns"
+            )
         kwargs = {k: py.lit(v) for k, v in fixed.items()}
         return py.method(s.value(this), meth, **kwargs)
 
@@ -600,8 +604,8 @@ def _agg(meth: str, **fixed: Any) -> Handler:
 
 def _count(s: Scalars, node: exp.Count) -> ast.expr:
     this = node.this
-    if this is None or isinstance(this, exp.Star):
-        return s.frame.count_star(s)
+    if this is None or isinstance(this, exp.Star) or is_sql_literal(this):
+        return s.frame.count_star(s)  # COUNT(1) counts rows like COUNT(*)
     if isinstance(this, exp.Distinct):
         if len(this.expressions) != 1:
             raise s.tr.unsupported(node, "COUNT(DISTINCT over several columns)")
@@ -616,7 +620,7 @@ def _count_if(s: Scalars, node: exp.CountIf) -> ast.expr:
 def _filter(s: Scalars, node: exp.Filter) -> ast.expr:
     counted = node.this
     if isinstance(counted, exp.Count) and (
-        counted.this is None or isinstance(counted.this, exp.Star)
+        counted.this is None or isinstance(counted.this, exp.Star) or is_sql_literal(counted.this)
     ):
         return s.frame.count_star(s, where=node.expression.this)
     agg = s(node.this)
