@@ -11,11 +11,10 @@ import ast
 import functools
 import inspect
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
-import ibis
 import ibis.expr.types as ir
 from ibis.common.deferred import Deferred
 
@@ -394,10 +393,3 @@ def _checked(c: Completion, prefix: str, site: Site, suffix: str,
     out = check(code, schema)
     return attrs.evolve(c, checked=out.ok, message="" if out.ok else out.message)
 
-
-def schema_columns(schema: Schema) -> Sequence[str]:
-    return [c.name for t in schema.tables for c in t.columns]
-
-
-def ibis_version() -> str:
-    return ibis.__version__
