@@ -137,6 +137,9 @@ def origin_repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     (repo / "notebooks" / "demo.ipynb").write_text(json.dumps(NOTEBOOK, indent=1))
     (repo / "docs" / "guide.qmd").write_text(GUIDE)
     (repo / "src" / "secret.py").symlink_to(outside)
+    (base / "outside_dir").mkdir()
+    (base / "outside_dir" / "leak.py").write_text("import ibis\nexpr = ibis.literal(1) + 1\n")
+    (repo / "docs" / "linked").symlink_to(base / "outside_dir", target_is_directory=True)
     (repo / "src" / "big.py").write_text("x = 1\n" * 40_000)  # 240 KB
     (repo / "src" / "blob.py").write_bytes(b"\x00\x01\x02binary\x00" * 100)
     git("init", "-q", "-b", "main", cwd=repo)

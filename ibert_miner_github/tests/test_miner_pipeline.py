@@ -36,7 +36,7 @@ def test_summary_counts_files_candidates_and_skips(mined):
     summary, out, _ = mined
     assert summary == json.loads((out / "summary.json").read_text())
     assert summary["files_read"] == 3
-    assert summary["files_skipped"] == {"symlink_outside_tree": 1, "too_large": 1, "binary": 1}
+    assert summary["files_skipped"] == {"symlink_outside_tree": 2, "too_large": 1, "binary": 1}
     per = summary["per_extractor"]
     assert per["sql_pair"]["validated"] == 1
     assert per["doc_pair"]["validated"] == 2  # the notebook and the Quarto doc

@@ -50,6 +50,7 @@ def test_walk_skips_symlinks_out_of_tree_large_and_binary_files(origin_repo, cac
     skipped = {i.path: i.reason for i in items if isinstance(i, Skipped)}
     read = {i.path for i in items if isinstance(i, FileItem)}
     assert skipped["src/secret.py"] == "symlink_outside_tree"
+    assert skipped["docs/linked"] == "symlink_outside_tree"  # a directory: never entered
     assert skipped["src/big.py"] == "too_large"
     assert skipped["src/blob.py"] == "binary"
     assert read == {"src/analysis.py", "notebooks/demo.ipynb", "docs/guide.qmd"}
@@ -153,3 +154,9 @@ def test_a_file_over_the_parse_timeout_is_skipped_and_the_walk_goes_on(tmp_path,
         == 1
     )
     assert summary["per_extractor"]["snippet"]["validated"] == 1
+
+
+def test_clone_timeout_is_reported(origin_repo, tmp_path):
+    with pytest.raises(BadInput, match="timed out"):
+        clone(origin_repo["url"], MineLimits(clone_timeout=0.001), cache=tmp_path / "c")
+    assert not list((tmp_path / "c").glob("*/.git"))  # no half clone left to be reused

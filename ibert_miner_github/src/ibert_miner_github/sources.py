@@ -165,10 +165,14 @@ def clone(url: str, limits: MineLimits, cache: Path | None = None) -> tuple[Path
         partial = dest.with_name(dest.name + ".partial")
         if partial.exists():
             _remove_tree(partial)
-        _git(
-            ["clone", "--depth", "1", "--no-recurse-submodules", "--quiet", url, str(partial)],
-            limits.clone_timeout,
-        )
+        try:
+            _git(
+                ["clone", "--depth", "1", "--no-recurse-submodules", "--quiet", url, str(partial)],
+                limits.clone_timeout,
+            )
+        except BadInput:
+            _remove_tree(partial)  # a failed or timed-out clone leaves nothing behind
+            raise
         partial.rename(dest)  # only complete clones are reused
     commit = _git(["rev-parse", "HEAD"], 30.0, cwd=dest)
     return dest, commit
