@@ -20,11 +20,15 @@ def mined(origin_repo, mine_context, tmp_path_factory):
     import os
 
     out = tmp_path_factory.mktemp("mined")
+    before = os.environ.get("IBERT_CACHE_DIR")
     os.environ["IBERT_CACHE_DIR"] = str(out / "cache")
     try:
         summary = run(mine_context, [Source("git", origin_repo["url"])], out / "corpus", LIMITS)
     finally:
-        os.environ.pop("IBERT_CACHE_DIR")
+        if before is None:
+            os.environ.pop("IBERT_CACHE_DIR")
+        else:
+            os.environ["IBERT_CACHE_DIR"] = before
     return summary, out / "corpus", origin_repo
 
 
