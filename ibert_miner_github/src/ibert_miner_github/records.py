@@ -162,6 +162,7 @@ def _base(candidate: Candidate, tree: Tree, verdict: Verdict) -> dict[str, Any]:
             "passed": verdict.passed,
             "stages": {s.name: s.ok for s in verdict.stages},
             "required": list(verdict.required),
+            "seeds": list(verdict.artifacts.get("seeds") or []),
         },
     }
 
