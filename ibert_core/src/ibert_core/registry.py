@@ -8,12 +8,16 @@ and answers unknown names with the closest one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 import attrs
 
 from ibert_core.errors import BadInput, DuplicateNameError, UnknownNameError
+
+
+def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value)
 
 
 @attrs.frozen
@@ -29,7 +33,7 @@ class TaskSpec:
     factory: Callable[..., Any]
     input_kind: str = "text"
     output_kind: str = "text"
-    options: tuple[Any, ...] = attrs.field(converter=tuple, factory=tuple)
+    options: tuple[Any, ...] = attrs.field(converter=_tuple, factory=tuple)
     plugin: str | None = None
     distribution: str | None = None
 
@@ -42,7 +46,7 @@ class ValidatorSpec:
     summary: str
     factory: Callable[..., Any]
     dsl: str = "ibis"
-    backends: tuple[str, ...] = attrs.field(converter=tuple, factory=tuple)
+    backends: tuple[str, ...] = attrs.field(converter=_tuple, factory=tuple)
     plugin: str | None = None
     distribution: str | None = None
 
@@ -54,7 +58,7 @@ class MinerSpec:
     name: str
     summary: str
     factory: Callable[..., Any]
-    source_kinds: tuple[str, ...] = attrs.field(converter=tuple, factory=tuple)
+    source_kinds: tuple[str, ...] = attrs.field(converter=_tuple, factory=tuple)
     plugin: str | None = None
     distribution: str | None = None
 
