@@ -1365,6 +1365,10 @@ class Translator:
             inner = Scalars(self, frame)
             conds = [inner(c) for c in split_and(q.args.get("where"))]
             return py.method(and_all(conds), "any")
+        if self.is_simple(q):
+            # EXISTS ignores the SELECT list: count the rows FROM/WHERE leaves
+            _, chain = self.inner_frame(q, s)
+            return py.binop(py.method(chain, "count"), ">", py.lit(0))
         rel = self.query(q, s.frame)
         return py.binop(py.method(rel.node, "count"), ">", py.lit(0))
 
