@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterator, Mapping
 
+from ibert_tasks_sql.corpus.source import Source
+
 #: method or `ibis.` function name → feature tag.
 METHOD_FEATURES: dict[str, str] = {
     "filter": "filter",
@@ -215,110 +217,106 @@ def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
         yield from _own_nodes(child)
 
 
-def _ensure_underscore_import(tree: ast.Module) -> None:
-    for node in tree.body:
+def _with_underscore_import(src: Source, code: str) -> str:
+    for node in src.tree.body:
         if (
             isinstance(node, ast.ImportFrom)
             and node.module == "ibis"
             and any(a.name == "_" for a in node.names)
         ):
-            return
-    tree.body.insert(0, ast.ImportFrom(module="ibis", names=[ast.alias(name="_")], level=0))
+            return code
+    imports = [n for n in src.tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    if imports:  # after the last import, keeping the blank line that follows it
+        at = src.span(imports[-1])[1]
+        return code[:at] + "\nfrom ibis import _" + code[at:]
+    return "from ibis import _\n\n" + code
+
+
+def _references(
+    code: str, tables: Mapping[str, Mapping[str, str]], old: str | None, new: str | None
+) -> str | None:
+    """Rename the receiver of column references inside row-method arguments.
+
+    `old`/`new` None stands for the call's own table: (`_` → table) or (table → `_`).
+    """
+    try:
+        src = Source(code)
+    except SyntaxError:
+        return None
+    edits = {}
+    for call, root in list(_row_calls(src.tree, tables)):
+        for arg in _arguments(call):
+            for node in _own_nodes(arg):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == (old or root)
+                    and node.attr in tables[root]
+                ):
+                    start, end = src.span(node.value)
+                    edits[start] = (start, end, new or root)
+    if not edits:
+        return None
+    out = src.apply(edits.values())
+    return _with_underscore_import(src, out) if new == "_" else out
 
 
 def explicit_references(code: str, tables: Mapping[str, Mapping[str, str]]) -> str | None:
     """`t.filter(_.x > 1)` → `t.filter(t.x > 1)`; None when there is no `_` to replace."""
-    tree = parse(code)
-    if tree is None:
-        return None
-    changed = False
-    for call, root in list(_row_calls(tree, tables)):
-        for arg in _arguments(call):
-            for node in _own_nodes(arg):
-                if (
-                    isinstance(node, ast.Attribute)
-                    and isinstance(node.value, ast.Name)
-                    and node.value.id == "_"
-                    and node.attr in tables[root]
-                ):
-                    node.value = ast.Name(id=root, ctx=ast.Load())
-                    changed = True
-    return ast.unparse(tree) if changed else None
+    return _references(code, tables, "_", None)
 
 
 def deferred_references(code: str, tables: Mapping[str, Mapping[str, str]]) -> str | None:
     """`t.filter(t.x > 1)` → `t.filter(_.x > 1)`; None when nothing changes."""
-    tree = parse(code)
-    if tree is None:
-        return None
-    changed = False
-    for call, root in list(_row_calls(tree, tables)):
-        for arg in _arguments(call):
-            for node in _own_nodes(arg):
-                if (
-                    isinstance(node, ast.Attribute)
-                    and isinstance(node.value, ast.Name)
-                    and node.value.id == root
-                    and node.attr in tables[root]
-                ):
-                    node.value = ast.Name(id="_", ctx=ast.Load())
-                    changed = True
-    if not changed:
-        return None
-    _ensure_underscore_import(tree)
-    return ast.unparse(tree)
+    return _references(code, tables, None, "_")
+
+
+def _agg_calls(tree: ast.AST) -> list[ast.Call]:
+    return [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr in AGG_METHODS
+    ]
 
 
 def named_expressions(code: str) -> str | None:
     """`.agg(total=e)` → `.agg(e.name("total"))` when every argument is a keyword."""
-    tree = parse(code)
-    if tree is None:
+    try:
+        src = Source(code)
+    except SyntaxError:
         return None
-    changed = False
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in AGG_METHODS
-            and node.keywords
-            and not node.args
-            and all(k.arg for k in node.keywords)
-        ):
-            node.args = [
-                ast.Call(
-                    func=ast.Attribute(value=k.value, attr="name", ctx=ast.Load()),
-                    args=[ast.Constant(k.arg)],
-                    keywords=[],
-                )
-                for k in node.keywords
-            ]
-            node.keywords = []
-            changed = True
-    return ast.unparse(tree) if changed else None
+    edits = []
+    for node in _agg_calls(src.tree):
+        if node.keywords and not node.args and all(k.arg for k in node.keywords):
+            for k in node.keywords:
+                start, end = src.span(k)
+                value = src.text(k.value)
+                if not isinstance(k.value, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
+                    value = f"({value})"
+                edits.append((start, end, f'{value}.name("{k.arg}")'))
+    return src.apply(edits) if edits else None
 
 
 def keyword_expressions(code: str) -> str | None:
     """`.agg(e.name("total"))` → `.agg(total=e)` when every argument is named that way."""
-    tree = parse(code)
-    if tree is None:
+    try:
+        src = Source(code)
+    except SyntaxError:
         return None
-    changed = False
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in AGG_METHODS
-            and node.args
-            and not node.keywords
-            and all(_named(a) for a in node.args)
-        ):
-            names = [_named(a) for a in node.args]
-            if len(set(names)) != len(names) or not all(n.isidentifier() for n in names if n):
-                continue
-            node.keywords = [ast.keyword(arg=_named(a), value=a.func.value) for a in node.args]
-            node.args = []
-            changed = True
-    return ast.unparse(tree) if changed else None
+    edits = []
+    for node in _agg_calls(src.tree):
+        if not node.args or node.keywords or not all(_named(a) for a in node.args):
+            continue
+        names = [_named(a) for a in node.args]
+        if len(set(names)) != len(names) or not all(n and n.isidentifier() for n in names):
+            continue
+        for arg, name in zip(node.args, names, strict=False):
+            assert isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
+            start, end = src.span(arg)
+            edits.append((start, end, f"{name}={src.text(arg.func.value)}"))
+    return src.apply(edits) if edits else None
 
 
 def _named(node: ast.expr) -> str | None:

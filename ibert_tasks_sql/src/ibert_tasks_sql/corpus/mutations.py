@@ -11,6 +11,8 @@ import ast
 import random
 from collections.abc import Callable, Mapping
 
+from ibert_tasks_sql.corpus.source import Source
+
 #: a method people reach for → what exists in ibis (the mutation swaps the other way).
 WRONG_METHODS: dict[str, str] = {
     "group_by": "groupby",
@@ -36,36 +38,6 @@ WRONG_METHODS: dict[str, str] = {
 }
 
 Tables = Mapping[str, Mapping[str, str]]
-
-
-class Source:
-    """Code with its AST and a way to replace the text of one node, keeping the layout."""
-
-    def __init__(self, code: str) -> None:
-        self.code = code
-        self.tree = ast.parse(code)
-        self._lines = code.splitlines(keepends=True)
-        self._starts = [0]
-        for line in self._lines:
-            self._starts.append(self._starts[-1] + len(line))
-
-    def offset(self, line: int, col_bytes: int) -> int:
-        text = self._lines[line - 1].encode("utf-8")[:col_bytes].decode("utf-8", "ignore")
-        return self._starts[line - 1] + len(text)
-
-    def span(self, node: ast.AST) -> tuple[int, int]:
-        start = self.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
-        end = self.offset(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
-        return start, end
-
-    def replace(self, node: ast.AST, text: str) -> str:
-        start, end = self.span(node)
-        return self.code[:start] + text + self.code[end:]
-
-    def replace_attr(self, node: ast.Attribute, attr: str) -> str:
-        _, end = self.span(node)
-        start = end - len(node.attr)
-        return self.code[:start] + attr + self.code[end:]
 
 
 def _typo(word: str, rng: random.Random) -> str:

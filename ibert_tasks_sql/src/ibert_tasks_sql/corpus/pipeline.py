@@ -28,7 +28,6 @@ from ibert_core.types import Example, TaskRequest, ValidationJob, Verdict
 from ibert_tasks_sql.corpus import completion, docstrings, ibis_code, mutations
 from ibert_tasks_sql.corpus.augment import augment
 from ibert_tasks_sql.corpus.generator import generate
-from ibert_tasks_sql.corpus.layout import layout
 from ibert_tasks_sql.corpus.records import Pair, example, verdict_summary
 from ibert_tasks_sql.corpus.seeds import SeedQuery
 from ibert_tasks_sql.corpus.sqlcheck import EmptyTables
@@ -156,10 +155,6 @@ class UnitProcessor:
         todo = []
         for pair in pairs:
             for name, code in ibis_code.formulations(pair.code, pair.seed.schema).items():
-                try:
-                    code = layout(code)
-                except SyntaxError:
-                    continue
                 todo.append((pair, name, code))
         verdicts = self.validator.validate_many(
             [
