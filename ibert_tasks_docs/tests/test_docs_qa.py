@@ -289,6 +289,14 @@ def test_docs_qa_answers_from_a_docs_folder_with_its_snippet_run(
     assert "expr = big" in result.answer
 
 
+def test_docs_rolling_mean_answer_shows_a_window_applied_and_run(
+    ibis_index: Any, docs_context: Any
+) -> None:
+    result = engine.run(docs_context, TaskRequest("qa", "how do I compute a rolling mean?"))
+    assert result.verified, result.verdict and result.verdict.feedback
+    assert ".mean().over(w)" in result.answer and "_window(" in result.answer
+
+
 def test_docs_qa_judges_model_candidates_by_running_their_code(
     ibis_index: Any, docs_context: Any
 ) -> None:

@@ -249,6 +249,33 @@ def _body(block: str) -> Iterable[ast.stmt]:
         return []
 
 
+#: Window frames and how to call them in an example; the docstrings of ibis's window
+#: constructors have no examples, and a window only makes sense applied to a reduction.
+WINDOW_FRAMES: dict[str, str] = {
+    "window": "ibis.window(preceding=2, following=0, group_by=t.g, order_by=t.k)",
+    "rows_window": "ibis.rows_window(preceding=2, following=0, group_by=t.g, order_by=t.k)",
+    "range_window": "ibis.range_window(preceding=2, following=0, order_by=t.k)",
+    "trailing_window": "ibis.trailing_window(2, group_by=t.g, order_by=t.k)",
+    "cumulative_window": "ibis.cumulative_window(group_by=t.g, order_by=t.k)",
+    "trailing_range_window": "ibis.trailing_range_window(2, order_by=t.k)",
+}
+_WINDOW_TABLE = {"g": "string", "k": "int64", "x": "float64"}
+_REDUCTIONS = ("mean", "sum", "max", "min", "count", "median", "std", "var", "first", "last")
+
+
+def window_example(frame: str, reducers: Sequence[str]) -> RunnableExample | None:
+    """`t.x.<reduction>().over(<frame>)`: a window constructor shown applied, with the
+    reduction the question asked for when one of the hits is one (else `mean`)."""
+    call = WINDOW_FRAMES.get(frame)
+    if call is None:
+        return None
+    wanted = [r[3:] if r.startswith("cum") else r for r in reducers]  # cumsum → sum
+    reduce = next((r for r in wanted if r in _REDUCTIONS), "mean")
+    code = "\n".join([*_SETUP_IMPORTS, f"w = {call}",
+                      f"expr = t.mutate({reduce}_x=t.x.{reduce}().over(w))"])
+    return RunnableExample(code, {"t": dict(_WINDOW_TABLE)})
+
+
 _FENCED = re.compile(r"```[ \t]*(?:\{?python\}?|py)?[ \t]*\n(.*?)```", re.S)
 
 

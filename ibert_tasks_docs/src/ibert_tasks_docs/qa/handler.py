@@ -26,6 +26,7 @@ from ibert_tasks_docs.qa.examples import (
     RunnableExample,
     examples_for,
     runnable_from_answer,
+    window_example,
 )
 from ibert_tasks_docs.qa.index import ApiIndex, Hit, open_index
 
@@ -63,7 +64,7 @@ class QaHandler:
                 "--package/--docs",
             )
         shown = hits[:top]
-        examples = [(h, ex) for h in hits for ex in examples_for(h.symbol)][:6]
+        examples = [(h, ex) for h in hits for ex in _examples(h, hits)][:6]
         cited = [_cited(h) for h in shown]
         base = {"cited": cited, "retrieval": index.retrieval,
                 "sources": [s.name for s in index.sources]}
@@ -92,6 +93,18 @@ class QaHandler:
                             stages=QA_STAGES, options={"seeds": (0,)})
         verdict = self.context.validator("duckdb").validate(job)
         return Verdict(verdict.stages, required=QA_STAGES, artifacts=verdict.artifacts)
+
+
+def _examples(hit: Hit, hits: Sequence[Hit]) -> list[RunnableExample]:
+    """The hit's own runnable examples; a window constructor (whose docstring has none)
+    is shown applied to the reduction among the other hits."""
+    s = hit.symbol
+    if s.kind == "function" and s.module.startswith("ibis."):
+        names = [h.symbol.qualname.rsplit(".", 1)[-1] for h in hits]
+        ex = window_example(s.qualname.rsplit(".", 1)[-1], names)
+        if ex is not None:
+            return [ex]
+    return examples_for(s)
 
 
 def _schema_for(code: str, tables: Mapping[str, Mapping[str, str]], given: Schema | None) -> Schema:
