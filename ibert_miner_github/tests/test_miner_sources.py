@@ -160,3 +160,16 @@ def test_clone_timeout_is_reported(origin_repo, tmp_path):
     with pytest.raises(BadInput, match="timed out"):
         clone(origin_repo["url"], MineLimits(clone_timeout=0.001), cache=tmp_path / "c")
     assert not list((tmp_path / "c").glob("*/.git"))  # no half clone left to be reused
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ext::sh -c touch% /tmp/ibert-miner-ext-pwned", "--upload-pack=touch /tmp/ibert-miner-up"],
+)
+def test_urls_that_would_run_commands_are_refused(url, tmp_path):
+    from pathlib import Path
+
+    with pytest.raises(BadInput):
+        clone(url, MineLimits(), cache=tmp_path)
+    assert not Path("/tmp/ibert-miner-ext-pwned").exists()
+    assert not Path("/tmp/ibert-miner-up").exists()

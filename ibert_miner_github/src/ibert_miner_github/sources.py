@@ -127,6 +127,24 @@ def _slug(url: str) -> str:
     return f"{tail.removesuffix('.git') or 'repo'}-{digest}"
 
 
+#: No hooks; only plain transports (no `ext::` commands, no remote helpers); no LFS fetches.
+GIT_SAFETY: tuple[str, ...] = (
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "protocol.allow=never",
+    *(x for p in ("https", "http", "ssh", "git", "file")
+      for x in ("-c", f"protocol.{p}.allow=always")),
+    "-c", "core.fsmonitor=false",
+)  # fmt: skip
+
+
+def _check_url(url: str) -> None:
+    if url.startswith("-") or "::" in url.split("/", 1)[0]:
+        raise BadInput(
+            f"{url!r} is not a repository URL git may clone here",
+            "use an https://, ssh://, git:// or file:// URL, or a path",
+        )
+
+
 def _git(args: Sequence[str], timeout: float, cwd: Path | None = None) -> str:
     env = {
         **os.environ,
@@ -136,7 +154,7 @@ def _git(args: Sequence[str], timeout: float, cwd: Path | None = None) -> str:
     }
     try:
         done = subprocess.run(
-            ["git", "-c", "core.hooksPath=/dev/null", "-c", "protocol.file.allow=always", *args],
+            ["git", *GIT_SAFETY, *args],
             cwd=cwd,
             env=env,
             capture_output=True,
@@ -158,6 +176,7 @@ def _git(args: Sequence[str], timeout: float, cwd: Path | None = None) -> str:
 
 def clone(url: str, limits: MineLimits, cache: Path | None = None) -> tuple[Path, str]:
     """A shallow clone of `url` in the cache (reused when present) and its HEAD commit."""
+    _check_url(url)
     cache = cache or cache_dir()
     dest = cache / _slug(url)
     if not (dest / ".git").is_dir():
@@ -167,7 +186,16 @@ def clone(url: str, limits: MineLimits, cache: Path | None = None) -> tuple[Path
             _remove_tree(partial)
         try:
             _git(
-                ["clone", "--depth", "1", "--no-recurse-submodules", "--quiet", url, str(partial)],
+                [
+                    "clone",
+                    "--depth",
+                    "1",
+                    "--no-recurse-submodules",
+                    "--quiet",
+                    "--",
+                    url,
+                    str(partial),
+                ],
                 limits.clone_timeout,
             )
         except BadInput:
