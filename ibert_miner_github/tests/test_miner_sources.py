@@ -173,3 +173,19 @@ def test_urls_that_would_run_commands_are_refused(url, tmp_path):
         clone(url, MineLimits(), cache=tmp_path)
     assert not Path("/tmp/ibert-miner-ext-pwned").exists()
     assert not Path("/tmp/ibert-miner-up").exists()
+
+
+def test_an_editable_distribution_is_read_from_its_source_tree():
+    import json
+    from importlib import metadata
+    from pathlib import Path
+
+    dist = metadata.distribution("ibert-miner-github")
+    info = json.loads(dist.read_text("direct_url.json") or "{}")
+    tree = package_tree(Source("package", "ibert-miner-github"), MineLimits())
+    if (info.get("dir_info") or {}).get("editable"):
+        assert tree.files is None and (tree.root / "src" / "ibert_miner_github").is_dir()
+    else:
+        assert "ibert_miner_github/sources.py" in (tree.files or ())
+    assert tree.license == "Apache-2.0" and tree.repo == "pypi:ibert-miner-github"
+    assert Path(tree.root).is_dir()

@@ -243,6 +243,16 @@ def package_tree(source: Source, limits: MineLimits) -> Tree:
     except metadata.PackageNotFoundError:
         installed = {d.metadata["Name"] for d in metadata.distributions() if d.metadata["Name"]}
         raise UnknownNameError("installed distribution", source.location, installed) from None
+    meta = dist.metadata
+    license_id = license_of_metadata(
+        meta.get("License-Expression"), meta.get("License"), meta.get_all("Classifier") or []
+    )
+    name = meta["Name"] or source.location
+    editable = _editable_root(dist)
+    if editable is not None:  # `pip install -e`: the files live in the source tree
+        return Tree(
+            source, editable, f"pypi:{name}", dist.version, license_id or license_of_tree(editable)
+        )
     files = [f for f in dist.files or () if not str(f).endswith((".pyc", ".pyo"))]
     if not files:
         raise BadInput(f"{source.location} lists no files", "reinstall it with pip")
@@ -254,11 +264,6 @@ def package_tree(source: Source, limits: MineLimits) -> Tree:
             rel.append(str(path.relative_to(root)))
         except ValueError:
             continue  # scripts installed outside site-packages
-    meta = dist.metadata
-    license_id = license_of_metadata(
-        meta.get("License-Expression"), meta.get("License"), meta.get_all("Classifier") or []
-    )
-    name = meta["Name"] or source.location
     return Tree(
         source,
         root,
@@ -267,6 +272,24 @@ def package_tree(source: Source, limits: MineLimits) -> Tree:
         license_id,
         tuple(sorted(rel)),
     )
+
+
+def _editable_root(dist: metadata.Distribution) -> Path | None:
+    import json
+    from urllib.parse import unquote, urlparse
+
+    text = dist.read_text("direct_url.json")
+    if not text:
+        return None
+    try:
+        info = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    url = str(info.get("url", ""))
+    if not (info.get("dir_info") or {}).get("editable") or not url.startswith("file://"):
+        return None
+    root = Path(unquote(urlparse(url).path))
+    return root if root.is_dir() else None
 
 
 TREE_BUILDERS = {"git": git_tree, "path": path_tree, "package": package_tree}
