@@ -213,6 +213,14 @@ def test_docs_examples_become_sandbox_code_on_fixture_tables() -> None:
     (mem,) = rewrite(('t = ibis.memtable({"s": ["a", "b"], "n": [1, 2]})', "t.s.upper()"), "upper")
     assert mem.tables == {"t": {"s": "string", "n": "int64"}}
     assert mem.code.endswith("expr = t.s.upper()")
+    (dates,) = rewrite(('t = ibis.memtable({"ts": [datetime(2020, 1, 5, 8, 0, 0), None]})',
+                        't.ts.truncate("M")'), "truncate")
+    assert dates.tables == {"t": {"ts": "timestamp"}}
+    (unbound,) = rewrite(('t = ibis.table(dict(name="string", tags="array<string>"))',
+                          "t.tags.length()"), "length")
+    assert unbound.tables == {"t": {"name": "string", "tags": "array<string>"}}
+    # anything that is not a literal stays code (and is then judged by the validator)
+    assert rewrite(("t = ibis.memtable(load())", "t.count()"), "count")[0].tables == {}
 
 
 def test_docs_dataset_schemas_are_read_off_printed_tables() -> None:

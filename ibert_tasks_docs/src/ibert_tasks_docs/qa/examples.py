@@ -124,29 +124,34 @@ def _compiled_expression(value: ast.expr) -> str | None:
 
 
 def _memtable_schema(node: ast.stmt) -> tuple[str, dict[str, str]] | None:
-    """`t = ibis.memtable({...literal...})` as the table `t` with the literal's schema.
+    """`t = ibis.memtable({...literal...})` or `t = ibis.table({...})` as the free table `t`
+    with the literal's schema.
 
     The validator runs examples on its own fixture rows, so the example's table becomes a
-    free name; the literal is read with `ast.literal_eval` (never executed).
+    free name; the literal is read without executing anything.
     """
     if not (
         isinstance(node, ast.Assign)
         and len(node.targets) == 1
         and isinstance(node.targets[0], ast.Name)
         and isinstance(node.value, ast.Call)
-        and ast.unparse(node.value.func) == "ibis.memtable"
         and node.value.args
     ):
         return None
-    arg = node.value.args[0]
+    func = ast.unparse(node.value.func)
+    if func not in ("ibis.memtable", "ibis.table"):
+        return None
     try:
-        if isinstance(arg, ast.Call) and ast.unparse(arg.func) == "dict" and not arg.args:
-            data = {k.arg: ast.literal_eval(k.value) for k in arg.keywords}
-        else:
-            data = ast.literal_eval(arg)
-    except (ValueError, SyntaxError, TypeError):
+        data = _literal(node.value.args[0])
+    except ValueError:
         return None  # not a literal table: keep the statement as it is
-    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+    if not isinstance(data, dict):
+        return None
+    if func == "ibis.table":
+        if not all(isinstance(v, str) for v in data.values()):
+            return None
+        return node.targets[0].id, {str(k): str(v) for k, v in data.items()}
+    if not all(isinstance(v, list) for v in data.values()):
         return None
     columns = {str(name): _column_type(values) for name, values in data.items()}
     if any(t is None for t in columns.values()):
@@ -154,8 +159,50 @@ def _memtable_schema(node: ast.stmt) -> tuple[str, dict[str, str]] | None:
     return node.targets[0].id, {k: v for k, v in columns.items() if v is not None}
 
 
+_TEMPORAL = {"datetime": "datetime", "date": "date", "time": "time"}
+
+
+def _literal(node: ast.expr) -> object:
+    """A literal's value, also accepting `dict(k=...)` and `datetime(...)`/`date(...)` with
+    literal arguments (ibis's examples build tables that way); never runs other code."""
+    if isinstance(node, ast.Call):
+        name = ast.unparse(node.func).rsplit(".", 1)[-1]
+        if name == "dict" and not node.args:
+            return {k.arg: _literal(k.value) for k in node.keywords if k.arg}
+        if name in _TEMPORAL and not node.keywords:
+            import datetime
+
+            args = [ast.literal_eval(a) for a in node.args]
+            if not all(isinstance(a, int) for a in args):
+                raise ValueError("non-literal date")
+            return getattr(datetime, _TEMPORAL[name])(*args)
+        raise ValueError(f"call to {name}")
+    if isinstance(node, ast.Dict):
+        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values, strict=True)
+                if k is not None}
+    if isinstance(node, (ast.List, ast.Tuple)):
+        values = [_literal(e) for e in node.elts]
+        return values if isinstance(node, ast.List) else tuple(values)
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, SyntaxError, TypeError) as err:
+        raise ValueError(str(err)) from None
+
+
 #: Python literal types as ibis dtypes, as `ibis.memtable` infers them (ints are int64).
-_PY_DTYPES = {bool: "boolean", int: "int64", float: "float64", str: "string"}
+_PY_DTYPES: dict[type, str] = {bool: "boolean", int: "int64", float: "float64", str: "string"}
+
+
+def _py_dtype(value: object) -> str | None:
+    import datetime
+
+    if isinstance(value, datetime.datetime):
+        return "timestamp"
+    if isinstance(value, datetime.date):
+        return "date"
+    if isinstance(value, datetime.time):
+        return "time"
+    return _PY_DTYPES.get(type(value))
 
 
 def _inferred(value: object) -> str | None:
@@ -174,7 +221,7 @@ def _inferred(value: object) -> str | None:
 def _column_type(values: list[object]) -> str | None:
     """The ibis dtype of a literal column, without building a memtable (that would import
     pandas, a second or two on the first answer)."""
-    kinds = {_PY_DTYPES.get(type(v)) or _inferred(v) for v in values if v is not None}
+    kinds = {_py_dtype(v) or _inferred(v) for v in values if v is not None}
     if kinds == {"int64", "float64"}:
         return "float64"
     if len(kinds) == 1:
