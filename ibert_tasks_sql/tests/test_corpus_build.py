@@ -71,6 +71,8 @@ def test_build_writes_verified_records_of_every_task(corpus: Path) -> None:
         if r.task == "error_resolution":
             assert r.input["error"] and r.input["code"] != r.target["code"]
             assert r.verdict["broken"]["passed"] is False
+    assert all("semgrep" in r.meta for r in recs)  # tagged in one batch at the end
+    assert stats["by_feature"] and stats["by_feature_ast"]
     for key in ("by_task", "by_source", "by_difficulty", "by_feature", "by_split",
                 "acceptance", "rejected_by_stage"):
         assert key in stats
@@ -180,3 +182,19 @@ def test_validate_rechecks_records_and_names_tampered_ones(corpus: Path, tmp_pat
     assert result.exit_code == 1
     assert [f["id"] for f in report["failures"]] == [tampered]
     assert report["passed"] + report["skipped"] == len(lines) - 1
+
+
+def test_semgrep_rules_tag_features_and_anti_patterns() -> None:
+    from ibert_tasks_sql.corpus.semgrep_tags import tag_programs
+
+    code = (
+        "import ibis\n"
+        "expr = t.filter(t.a > 1).filter(t.d == ibis.literal('2020-01-01').cast('date'))"
+        ".group_by('k').agg(n=t.a.count())\n"
+    )
+    tags = tag_programs({"x": code, "clean": "expr = t.select('a')\n"})
+    if tags is None:
+        pytest.skip("semgrep is not installed")
+    assert {"filter", "group-by", "aggregate", "count"} <= set(tags["x"]["features"])
+    assert {"literal-cast", "chained-filters"} <= set(tags["x"]["anti_patterns"])
+    assert tags["clean"] == {"features": ["select"], "anti_patterns": []}

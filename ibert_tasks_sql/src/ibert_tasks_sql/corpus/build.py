@@ -23,6 +23,7 @@ from ibert_core.errors import BadInput
 from ibert_core.types import Example
 from ibert_tasks_sql.corpus.normalize import SPLITS
 from ibert_tasks_sql.corpus.pipeline import BuildConfig, UnitProcessor, UnitResult
+from ibert_tasks_sql.corpus.semgrep_tags import tag_corpus
 from ibert_tasks_sql.corpus.stats import corpus_stats
 
 MANIFEST = "manifest.json"
@@ -161,6 +162,7 @@ def build(
         finally:
             for w in writers.values():
                 w.close()
-    stats = corpus_stats(out, manifest, config)
+    note = tag_corpus(out, tuple(f"{s}.jsonl" for s in SPLIT_NAMES))
+    stats = corpus_stats(out, manifest, config, [note] if note else [])
     _write_json(out / "stats.json", stats)
     return stats

@@ -1,9 +1,10 @@
 """Reading and rewriting Ibis code through Python's `ast`: features, equivalent formulations.
 
 Features come from the Ibis AST itself (the methods and `ibis.*` functions the code calls),
-not from regexes over text; semgrep is not used (it is not installed here), the AST walk
-gives the same tags without it. Rewrites produce *candidates*: every one is re-validated
-before it reaches a corpus, so a rewrite that changes meaning is dropped, not trusted.
+not from regexes over text: cheap, per record, and available without semgrep. The corpus
+build adds semgrep's tags on top (`semgrep_tags.py`) in one batch at the end. Rewrites
+produce *candidates*: every one is re-validated before it reaches a corpus, so a rewrite
+that changes meaning is dropped, not trusted.
 """
 
 from __future__ import annotations

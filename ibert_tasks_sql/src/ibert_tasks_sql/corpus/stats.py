@@ -45,7 +45,9 @@ def _acceptance(counters: Mapping[str, int]) -> dict[str, Any]:
     }
 
 
-def corpus_stats(out: Path, manifest: Mapping[str, Any], config: Any) -> dict[str, Any]:
+def corpus_stats(
+    out: Path, manifest: Mapping[str, Any], config: Any, notes: list[str] | None = None
+) -> dict[str, Any]:
     total = 0
     tallies: dict[str, Counter[str]] = defaultdict(Counter)
     skeletons: dict[str, set[str]] = defaultdict(set)
@@ -62,9 +64,12 @@ def corpus_stats(out: Path, manifest: Mapping[str, Any], config: Any) -> dict[st
             tallies["domain"][str(meta.get("domain"))] += 1
             if ex.task == "ibis_to_sql":
                 tallies["dialect"][str(ex.dialect)] += 1
+            semgrep = meta.get("semgrep")
             for f in meta.get("features") or ():
+                tallies["feature_ast"][str(f)] += 1
+            for f in (semgrep or {}).get("features", meta.get("features") or ()):
                 tallies["feature"][str(f)] += 1
-            for f in meta.get("anti_patterns") or ():
+            for f in (semgrep or {}).get("anti_patterns", meta.get("anti_patterns") or ()):
                 tallies["anti_pattern"][str(f)] += 1
             tallies[f"task_in_{split}"][ex.task] += 1
             skeletons[split].add(str(meta.get("skeleton")))
@@ -79,7 +84,13 @@ def corpus_stats(out: Path, manifest: Mapping[str, Any], config: Any) -> dict[st
         if k.startswith("seconds|")
     }
     seconds = float(manifest.get("seconds", 0.0))
-    notes = []
+    notes = list(
+        notes
+        or [
+            "by_feature / by_anti_pattern: semgrep rules (rules/ibis_tags.yaml); "
+            "by_feature_ast: read off the Ibis AST"
+        ]
+    )
     tasks = getattr(config, "tasks", ())
     if "qa" in tasks and not any(k == "records|qa" for k in counters):
         notes.append(
@@ -87,7 +98,6 @@ def corpus_stats(out: Path, manifest: Mapping[str, Any], config: Any) -> dict[st
             if not counters.get("qa_registered")
             else "qa registered but no answer was verified"
         )
-    notes.append("features are tagged from the Ibis AST (semgrep is not installed)")
     return {
         "total": total,
         **{f"by_{k}": dict(sorted(v.items())) for k, v in sorted(tallies.items())},
