@@ -7,6 +7,7 @@ are resolved) means the translator never has to guess which table a name comes f
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -33,7 +34,7 @@ def dialect_name(dialect: str | None) -> str:
     return name
 
 
-def position(node: exp.Expression, sql: str | None = None) -> tuple[int | None, int | None]:
+def position(node: exp.Expr, sql: str | None = None) -> tuple[int | None, int | None]:
     """Line and column (1-based) where `node` starts in the original text, when known."""
     best: dict | None = None
     for sub in node.walk():
@@ -54,13 +55,13 @@ def position(node: exp.Expression, sql: str | None = None) -> tuple[int | None, 
 
 
 def unsupported(
-    node: exp.Expression, construct: str, detail: str | None = None, sql: str | None = None
+    node: exp.Expr, construct: str, detail: str | None = None, sql: str | None = None
 ) -> UnsupportedConstruct:
     line, col = position(node, sql)
     return UnsupportedConstruct(construct, line, col, detail)
 
 
-def parse(sql: str, dialect: str | None = None) -> exp.Expression:
+def parse(sql: str, dialect: str | None = None) -> exp.Expr:
     """Exactly one statement, parsed in `dialect`."""
     read = dialect_name(dialect)
     try:
@@ -127,12 +128,12 @@ def sql_type(dtype: str) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _sqlglot_schema(schema: Schema) -> dict[str, dict[str, str]]:
+def _sqlglot_schema(schema: Schema) -> dict[str, Any]:
     """The schema as sqlglot wants it: `{table: {column: SQL type}}`."""
     return {t.name: {c.name: sql_type(c.dtype) for c in t.columns} for t in schema.tables}
 
 
-def check_tables(tree: exp.Expression, schema: Schema, sql: str | None = None) -> None:
+def check_tables(tree: exp.Expr, schema: Schema, sql: str | None = None) -> None:
     """Every table the query reads exists in the schema (CTE names excepted)."""
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
@@ -149,8 +150,8 @@ def check_tables(tree: exp.Expression, schema: Schema, sql: str | None = None) -
 
 
 def qualify_tree(
-    tree: exp.Expression, schema: Schema, dialect: str | None = None, sql: str | None = None
-) -> exp.Expression:
+    tree: exp.Expr, schema: Schema, dialect: str | None = None, sql: str | None = None
+) -> exp.Expr:
     """Qualify columns and tables, expand stars and alias references."""
     check_tables(tree, schema, sql)
     try:

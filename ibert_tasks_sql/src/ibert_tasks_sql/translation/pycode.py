@@ -324,8 +324,9 @@ def fmt(node: ast.expr, col: int = 0, level: int = 0, force: bool = False) -> st
         head = _fmt_base(base, len(inner), level + 1)
         if isinstance(base, ast.Name) and links[0][1] is not None:
             # `t.filter(...)` reads better on one line than `t` alone
-            meth, call_node = links.pop(0)
-            head = _fmt_call(f"{head}.{meth}", call_node, len(inner), level + 1)
+            meth, first_call = links.pop(0)
+            assert first_call is not None
+            head = _fmt_call(f"{head}.{meth}", first_call, len(inner), level + 1)
         lines = ["(", inner + head]
         for meth, call_node in links:
             if call_node is None:

@@ -206,7 +206,7 @@ class Frame:
         owner_alias, owner_col = self.names.fields[out]
         return py.column(self.sources[owner_alias].var, owner_col, attrs_)
 
-    def count_star(self, s: Scalars, where: exp.Expression | None = None) -> ast.expr:
+    def count_star(self, s: Scalars, where: exp.Expr | None = None) -> ast.expr:
         base = self.current if self.current is not None and self.reduction else UNDERSCORE
         kwargs = {}
         if where is not None:
@@ -219,12 +219,12 @@ class Frame:
                 self.deferred = False
         return py.method(base, "count", **kwargs)
 
-    def dtype_of(self, node: exp.Expression, s: Scalars) -> str | None:
+    def dtype_of(self, node: exp.Expr, s: Scalars) -> str | None:
         """The ibis dtype family of a plain column (`date`, `timestamp`, ...), when known."""
         dtype = self.raw_dtype(node) or ""
         return dtype.split("(")[0].lstrip("!") or None
 
-    def raw_dtype(self, node: exp.Expression) -> str | None:
+    def raw_dtype(self, node: exp.Expr) -> str | None:
         """The dtype string of a plain column (`!int64` when NOT NULL), when known."""
         if not isinstance(node, exp.Column) or not node.table:
             return None
@@ -245,13 +245,13 @@ class Frame:
         return chain
 
 
-def arg(node: exp.Expression, name: str) -> exp.Expression | None:
+def arg(node: exp.Expr, name: str) -> exp.Expr | None:
     """`node.args[name]` under sqlglot's new spelling (`from_`, `with_`) or its old one."""
     value = node.args.get(f"{name}_")
     return value if value is not None else node.args.get(name)
 
 
-def split_and(node: exp.Expression | None) -> list[exp.Expression]:
+def split_and(node: exp.Expr | None) -> list[exp.Expr]:
     if node is None:
         return []
     if isinstance(node, exp.Where):
@@ -263,7 +263,7 @@ def split_and(node: exp.Expression | None) -> list[exp.Expression]:
     return [node]
 
 
-def factor_or(node: exp.Expression) -> list[exp.Expression]:
+def factor_or(node: exp.Expr) -> list[exp.Expr]:
     """`(a AND b) OR (a AND c)` → `[a, b OR c]`: a condition every branch shares becomes a
     conjunct of its own, so join keys repeated in each branch (TPC-H Q19) join as keys.
     The distributive law holds in SQL's three-valued logic, so this is exact."""
@@ -283,7 +283,7 @@ def factor_or(node: exp.Expression) -> list[exp.Expression]:
     return [*common, rest]
 
 
-def _flatten_or(node: exp.Expression) -> list[exp.Expression]:
+def _flatten_or(node: exp.Expr) -> list[exp.Expr]:
     while isinstance(node, exp.Paren):
         node = node.this
     if isinstance(node, exp.Or):
@@ -298,12 +298,12 @@ def and_all(parts: Sequence[ast.expr]) -> ast.expr:
     return out
 
 
-def local_aliases(node: exp.Expression) -> set[str]:
+def local_aliases(node: exp.Expr) -> set[str]:
     """Table aliases referenced by columns of `node` outside nested subqueries."""
     return {c.table for c in own_nodes(node) if isinstance(c, exp.Column) and c.table}
 
 
-def external_aliases(query: exp.Expression) -> set[str]:
+def external_aliases(query: exp.Expr) -> set[str]:
     """Aliases a (sub)query refers to but does not define: its correlation to outer queries."""
     defined: set[str] = set()
     for select in query.find_all(exp.Select):
@@ -316,7 +316,7 @@ def external_aliases(query: exp.Expression) -> set[str]:
     return used - defined
 
 
-def subqueries(node: exp.Expression) -> list[exp.Expression]:
+def subqueries(node: exp.Expr) -> list[exp.Expr]:
     return [q for q in node.find_all(exp.Select) if q is not node]
 
 
@@ -341,12 +341,12 @@ class Translator:
         self.ctes: list[dict[str, Rel]] = []
         self.table_attrs = TABLE_ATTRS
         self._typed = False
-        self.tree: exp.Expression | None = None
+        self.tree: exp.Expr | None = None
 
     # -- errors -----------------------------------------------------------------------------
 
     def unsupported(
-        self, node: exp.Expression, construct: str, detail: str | None = None
+        self, node: exp.Expr, construct: str, detail: str | None = None
     ) -> UnsupportedConstruct:
         return unsupported(node, construct, detail, self.sql)
 
@@ -364,20 +364,18 @@ class Translator:
 
     # -- entry --------------------------------------------------------------------------------
 
-    def translate(self, tree: exp.Expression) -> str:
+    def translate(self, tree: exp.Expr) -> str:
         self.tree = tree
         rel = self.query(tree, None)
         return self.program.render(rel.node)
 
-    def query(
-        self, node: exp.Expression, outer: Frame | None, names: Sequence[str] | None = None
-    ) -> Rel:
+    def query(self, node: exp.Expr, outer: Frame | None, names: Sequence[str] | None = None) -> Rel:
         with_ = arg(node, "with")
         pushed = False
         if with_ is not None:
             self.ctes.append({})
             pushed = True
-            self.with_(with_)
+            self.with_(with_)  # type: ignore[arg-type]
         try:
             if isinstance(node, exp.Subquery):
                 rel = self.query(node.this, outer, names)
@@ -433,13 +431,13 @@ class Translator:
             and unparse_kwargs(lnode) == {k: py.unparse(v) for k, v in kwargs.items()}
         ):
             lnode.args.append(right.node)
-            combined = lnode
+            combined: ast.expr = lnode
         else:
             combined = py.method(left.node, meth, right.node, **kwargs)
         rel = Rel(combined, left.columns, left.dtypes)
         return self.finish_setop(node, rel)
 
-    def finish_setop(self, node: exp.Expression, rel: Rel) -> Rel:
+    def finish_setop(self, node: exp.Expr, rel: Rel) -> Rel:
         """ORDER BY / LIMIT attached to a set operation or a parenthesized query."""
         order = node.args.get("order")
         chain = rel.node
@@ -501,8 +499,8 @@ class Translator:
 
     def projections(
         self, node: exp.Select, names: Sequence[str] | None
-    ) -> list[tuple[str, exp.Expression]]:
-        items: list[tuple[str, exp.Expression]] = []
+    ) -> list[tuple[str, exp.Expr]]:
+        items: list[tuple[str, exp.Expr]] = []
         seen: set[str] = set()
         for i, proj in enumerate(node.expressions):
             if isinstance(proj, exp.Star):
@@ -522,7 +520,7 @@ class Translator:
 
     # -- FROM and JOIN ----------------------------------------------------------------------
 
-    def source(self, item: exp.Expression, frame: Frame) -> Source:
+    def source(self, item: exp.Expr, frame: Frame) -> Source:
         alias = item.alias_or_name
         if isinstance(item, exp.Table):
             if item.args.get("db") or item.args.get("catalog"):
@@ -572,8 +570,8 @@ class Translator:
         return False
 
     def from_(
-        self, node: exp.Select, frame: Frame, conjuncts: list[exp.Expression]
-    ) -> tuple[ast.expr, list[exp.Expression]]:
+        self, node: exp.Select, frame: Frame, conjuncts: list[exp.Expr]
+    ) -> tuple[ast.expr, list[exp.Expr]]:
         from_ = arg(node, "from")
         if from_ is None:
             raise self.unsupported(
@@ -622,7 +620,7 @@ class Translator:
             return "cross"
         return "inner"
 
-    def on_predicates(self, join: exp.Join, frame: Frame, src: Source) -> list[exp.Expression]:
+    def on_predicates(self, join: exp.Join, frame: Frame, src: Source) -> list[exp.Expr]:
         preds = split_and(join.args.get("on"))
         for ident in join.args.get("using") or []:
             raise self.unsupported(ident, "JOIN ... USING", "qualify could not rewrite it")
@@ -636,15 +634,15 @@ class Translator:
         frame: Frame,
         sources: list[Source],
         joins: list[exp.Join],
-        conjuncts: list[exp.Expression],
-    ) -> tuple[ast.expr, list[exp.Expression]]:
+        conjuncts: list[exp.Expr],
+    ) -> tuple[ast.expr, list[exp.Expr]]:
         """Comma and inner joins: equality conditions in WHERE become join keys, tables are
         joined in FROM order as far as the keys allow (a table with no key to the ones before
         it waits for one that links it)."""
         aliases = set(frame.sources)
         on = {i + 1: self.on_predicates(j, frame, sources[i + 1]) for i, j in enumerate(joins)}
 
-        def linkable(p: exp.Expression) -> bool:
+        def linkable(p: exp.Expr) -> bool:
             used = local_aliases(p)
             return (
                 len(used) >= 2
@@ -658,10 +656,10 @@ class Translator:
         equi = [c for c in pool if is_column_equality(c)]
         joined = {sources[0].alias}
         pending = list(range(1, len(sources)))
-        used_preds: list[exp.Expression] = []
+        used_preds: list[exp.Expr] = []
         chain = sources[0].var
 
-        def preds_for(i: int, candidates: Iterable[exp.Expression]) -> list[exp.Expression]:
+        def preds_for(i: int, candidates: Iterable[exp.Expr]) -> list[exp.Expr]:
             alias = sources[i].alias
             out = []
             for c in candidates:
@@ -690,7 +688,7 @@ class Translator:
         return chain, remaining
 
     def join_step(
-        self, frame: Frame, chain: ast.expr, src: Source, how: str, preds: list[exp.Expression]
+        self, frame: Frame, chain: ast.expr, src: Source, how: str, preds: list[exp.Expr]
     ) -> ast.expr:
         frame.raw = True
         try:
@@ -739,7 +737,7 @@ class Translator:
         node: exp.Select,
         frame: Frame,
         chain: ast.expr,
-        items: list[tuple[str, exp.Expression]],
+        items: list[tuple[str, exp.Expr]],
     ) -> Rel:
         if any(external_aliases(q) & set(frame.sources) for _, e in items for q in subqueries(e)):
             chain = frame.anchor(chain, self.anchor_hint(frame))
@@ -750,8 +748,8 @@ class Translator:
         out_keys, pre = self.order_keys(order, items, s) if order is not None else ([], False)
         distinct = node.args.get("distinct") is not None
         if pre and distinct:
-            raise self.unsupported(order, "ORDER BY a column not in SELECT DISTINCT")
-        if pre and self.orders_by_window(order, items):
+            raise self.unsupported(order, "ORDER BY a column not in SELECT DISTINCT")  # type: ignore[arg-type]
+        if pre and order is not None and self.orders_by_window(order, items):
             # a window in ORDER BY must be computed before sorting: mutate, sort, select
             return self.project_via_mutate(node, frame, chain, items, s)
         if pre:
@@ -770,7 +768,7 @@ class Translator:
                 dtypes[name] = d
         return Rel(chain, [name for name, _ in items], dtypes)
 
-    def orders_by_window(self, order: exp.Order, items: list[tuple[str, exp.Expression]]) -> bool:
+    def orders_by_window(self, order: exp.Order, items: list[tuple[str, exp.Expr]]) -> bool:
         windowed = {n for n, e in items if contains_window(e)}
         for ordered in order.expressions:
             key = ordered.this
@@ -786,7 +784,7 @@ class Translator:
         node: exp.Select,
         frame: Frame,
         chain: ast.expr,
-        items: list[tuple[str, exp.Expression]],
+        items: list[tuple[str, exp.Expr]],
         s: Scalars,
     ) -> Rel:
         """`t.mutate(computed).order_by(...).select(outputs)`: for an ORDER BY that needs
@@ -804,7 +802,7 @@ class Translator:
         )
         names = {n for n, _ in items}
 
-        def lookup(expr: exp.Expression) -> ast.expr | None:
+        def lookup(expr: exp.Expr) -> ast.expr | None:
             if isinstance(expr, exp.Column) and not expr.table and expr.name in names:
                 return py.column(UNDERSCORE, expr.name, self.table_attrs)
             return None
@@ -816,13 +814,13 @@ class Translator:
         chain = self.limit(node, chain)
         return Rel(chain, [n for n, _ in items])
 
-    def plain_output(self, frame: Frame, name: str, e: exp.Expression) -> bool:
+    def plain_output(self, frame: Frame, name: str, e: exp.Expr) -> bool:
         if not isinstance(e, exp.Column) or not e.table:
             return False
         f, src, real = frame.locate(e)
         return f is frame and frame.outname(src.alias, real) == name
 
-    def using_key(self, e: exp.Expression, frame: Frame) -> exp.Expression:
+    def using_key(self, e: exp.Expr, frame: Frame) -> exp.Expr:
         """`COALESCE(a.k, b.k)` that qualify writes for `USING (k)` is one column when the
         join kept one (inner equi-joins)."""
         if not isinstance(e, exp.Coalesce):
@@ -833,7 +831,7 @@ class Translator:
         outs = {frame.outname(a.table, self._real(frame, a)) for a in args}
         return args[0] if len(outs) == 1 else e
 
-    def is_identity(self, frame: Frame, items: list[tuple[str, exp.Expression]]) -> bool:
+    def is_identity(self, frame: Frame, items: list[tuple[str, exp.Expr]]) -> bool:
         columns = frame.columns()
         if len(items) != len(columns):
             return False
@@ -849,7 +847,7 @@ class Translator:
         return True
 
     def select_call(
-        self, chain: ast.expr, frame: Frame, items: list[tuple[str, exp.Expression]], s: Scalars
+        self, chain: ast.expr, frame: Frame, items: list[tuple[str, exp.Expr]], s: Scalars
     ) -> ast.expr:
         if self.is_identity(frame, items):
             return chain
@@ -887,14 +885,14 @@ class Translator:
     def order_keys(
         self,
         order: exp.Order,
-        items: list[tuple[str, exp.Expression]],
+        items: list[tuple[str, exp.Expr]],
         s: Scalars,
-        lookup: Callable[[exp.Expression], str | None] | None = None,
+        lookup: Callable[[exp.Expr], str | None] | None = None,
     ) -> tuple[list[ast.expr], bool]:
         """ORDER BY keys: names of output columns when they all are, else expressions over the
         relation before the projection (`pre` is then True)."""
         names = [n for n, _ in items]
-        by_expr = {}
+        by_expr: dict[exp.Expr, str] = {}
         for n, e in items:
             by_expr.setdefault(e, n)
         resolved: list[str | None] = []
@@ -939,7 +937,7 @@ class Translator:
             return py.ibis_call("desc" if desc else "asc", key, **kwargs)
         return py.method(as_ibis(key), "desc" if desc else "asc", **kwargs)
 
-    def limit(self, node: exp.Expression, chain: ast.expr) -> ast.expr:
+    def limit(self, node: exp.Expr, chain: ast.expr) -> ast.expr:
         limit = node.args.get("limit")
         offset = node.args.get("offset")
         if limit is None and offset is None:
@@ -954,7 +952,7 @@ class Translator:
             else:
                 count = limit.expression
             try:
-                n = py.lit(int(literal_value(count)))
+                n = py.lit(int(literal_value(count)))  # type: ignore[arg-type]
             except (ValueError, TypeError):
                 raise self.unsupported(limit, "LIMIT with a computed count") from None
         kwargs = {}
@@ -972,7 +970,7 @@ class Translator:
         node: exp.Select,
         frame: Frame,
         chain: ast.expr,
-        items: list[tuple[str, exp.Expression]],
+        items: list[tuple[str, exp.Expr]],
     ) -> Rel:
         group = node.args.get("group")
         having = node.args.get("having")
@@ -1001,8 +999,8 @@ class Translator:
             return name
 
         # group keys: named like the projection that shows them, else like their column
-        keys: list[tuple[str, exp.Expression]] = []
-        post: dict[exp.Expression, str] = {}
+        keys: list[tuple[str, exp.Expr]] = []
+        post: dict[exp.Expr, str] = {}
         for g in group_exprs:
             if is_literal_node(g):
                 raise self.unsupported(g, "GROUP BY a constant")
@@ -1021,8 +1019,8 @@ class Translator:
             keys.append((name, g))
             post.setdefault(g, name)
 
-        metrics: list[tuple[str, exp.Expression]] = []
-        computed: list[tuple[str, exp.Expression]] = []
+        metrics: list[tuple[str, exp.Expr]] = []
+        computed: list[tuple[str, exp.Expr]] = []
         for name, e in items:
             if e in post and post[e] == name:
                 continue
@@ -1037,9 +1035,9 @@ class Translator:
             and pure_aggregate(having.this)
             and not subqueries_correlated(having.this, frame)
         )
-        hidden: list[tuple[str, exp.Expression]] = []
+        hidden: list[tuple[str, exp.Expr]] = []
 
-        def hide(expr: exp.Expression) -> None:
+        def hide(expr: exp.Expr) -> None:
             for agg in aggregates_in(expr):
                 if agg not in post:
                     base = (
@@ -1084,8 +1082,8 @@ class Translator:
             gb = self.call_with_names(gb, "group_by", key_args)
         if having_pre:
             if not keys:
-                raise self.unsupported(having, "HAVING without GROUP BY")
-            gb = py.method(gb, "having", s(having.this))
+                raise self.unsupported(having, "HAVING without GROUP BY")  # type: ignore[arg-type]
+            gb = py.method(gb, "having", s(having.this))  # type: ignore[union-attr]
         agg_args = [(n, top_value(s(e)), False) for n, e in metrics + hidden]
         if agg_args or not keys or having_pre:
             chain = self.call_with_names(gb, "agg", agg_args)
@@ -1109,7 +1107,7 @@ class Translator:
 
         final_names = {n for n, _ in items}
 
-        def lookup(expr: exp.Expression) -> ast.expr | None:
+        def lookup(expr: exp.Expr) -> ast.expr | None:
             name = post.get(expr)
             if name is not None:
                 return py.column(UNDERSCORE, name, self.table_attrs)
@@ -1127,7 +1125,7 @@ class Translator:
         final = [n for n, _ in items]
         distinct = node.args.get("distinct") is not None
 
-        def name_of(expr: exp.Expression) -> str | None:
+        def name_of(expr: exp.Expr) -> str | None:
             return post.get(expr)
 
         if order is not None:
@@ -1135,7 +1133,7 @@ class Translator:
         else:
             keys_out, pre = [], False
         if pre and distinct:
-            raise self.unsupported(order, "ORDER BY a column not in SELECT DISTINCT")
+            raise self.unsupported(order, "ORDER BY a column not in SELECT DISTINCT")  # type: ignore[arg-type]
         proj_args = []
         for name, e in items:
             if name in agg_columns and post.get(e) == name:
@@ -1151,7 +1149,7 @@ class Translator:
                 chain = self.call_with_names(chain, "mutate", mutate_args)
                 agg_columns = agg_columns + [n for n, _, _ in mutate_args if n not in agg_columns]
             pre_keys = []
-            for ordered in order.expressions:
+            for ordered in order.expressions:  # type: ignore[union-attr]
                 key = ordered.this
                 if isinstance(key, exp.Column) and not key.table and key.name in final:
                     pre_keys.append(self.direction(py.lit(key.name), ordered))
@@ -1192,7 +1190,7 @@ class Translator:
         node: exp.Select,
         frame: Frame,
         chain: ast.expr,
-        items: list[tuple[str, exp.Expression]],
+        items: list[tuple[str, exp.Expr]],
     ) -> Rel:
         """`GROUP BY ROLLUP (a, b)`: the union of `GROUP BY a, b`, `GROUP BY a` and the grand
         total, the rolled-up keys NULL in the rows that do not group by them."""
@@ -1219,7 +1217,7 @@ class Translator:
         plain = list(group.expressions)
         # a rolled-up key becomes a NULL of the key's type: the dtype when the schema says,
         # else ibis's `key.type()`
-        nulls = {}
+        nulls: dict[exp.Expr, exp.Expr] = {}
         for key in rolled:
             dtype = (frame.raw_dtype(key) or "").lstrip("!")
             spelled = dtype or py.unparse(py.method(Scalars(self, frame)(key), "type"))
@@ -1261,7 +1259,7 @@ class Translator:
 
     # -- subqueries -------------------------------------------------------------------------------
 
-    def is_simple(self, q: exp.Expression) -> bool:
+    def is_simple(self, q: exp.Expr) -> bool:
         """A SELECT with only FROM/JOIN/WHERE around its projections."""
         if not isinstance(q, exp.Select):
             return False
@@ -1357,7 +1355,7 @@ class Translator:
         ):
             # (inner.a == outer.b).any() is ibis's spelling of a correlated EXISTS
             frame = Frame(self, s.frame, correlated=True)
-            src = self.source(arg(q, "from").this, frame)
+            src = self.source(arg(q, "from").this, frame)  # type: ignore[union-attr]
             frame.sources[src.alias] = src
             frame.names = JoinNames.start(src.alias, src.columns)
             frame.current = src.var
@@ -1448,9 +1446,7 @@ class Translator:
             result = py.binop(result, "+", py.lit(1))
         return result
 
-    def frame_bound(
-        self, spec: exp.Expression, value: object, side: object, s: Scalars
-    ) -> ast.expr:
+    def frame_bound(self, spec: exp.Expr, value: object, side: object, s: Scalars) -> ast.expr:
         text = str(value).upper() if isinstance(value, str) else None
         if value is None or text == "UNBOUNDED":
             return py.lit(None)
@@ -1491,12 +1487,12 @@ def agree_nullability(rel: Rel, other: Rel | None = None) -> Rel:
 TYPED_NULL = "ibert_typed_null"
 
 
-def nulled(node: exp.Expression, keys: dict[exp.Expression, exp.Expression]) -> exp.Expression:
+def nulled(node: exp.Expr, keys: dict[exp.Expr, exp.Expr]) -> exp.Expr:
     """`node` with the rolled-up `keys` (outside aggregates) replaced by their typed NULL."""
     if not keys:
         return node
 
-    def replace(n: exp.Expression) -> exp.Expression:
+    def replace(n: exp.Expr) -> exp.Expr:
         if n in keys and not any(isinstance(p, exp.AggFunc) for p in _ancestors(n, node)):
             return keys[n].copy()
         return n
@@ -1504,7 +1500,7 @@ def nulled(node: exp.Expression, keys: dict[exp.Expression, exp.Expression]) -> 
     return node.copy().transform(replace) if node.parent is None else node.transform(replace)
 
 
-def _ancestors(n: exp.Expression, root: exp.Expression) -> list[exp.Expression]:
+def _ancestors(n: exp.Expr, root: exp.Expr) -> list[exp.Expr]:
     out = []
     cur = n.parent
     while cur is not None and cur is not root.parent:
@@ -1529,7 +1525,7 @@ def type_nulls(rel: Rel, other: Rel) -> Rel:
     return Rel(node, rel.columns, {**rel.dtypes, **casts})
 
 
-def default_name(node: exp.Expression) -> str:
+def default_name(node: exp.Expr) -> str:
     """A readable name for an unnamed projection: `count`, `sum_amount`, `upper_name`."""
     if isinstance(node, exp.Count) and (node.this is None or isinstance(node.this, exp.Star)):
         return "count"
@@ -1545,7 +1541,7 @@ def unparse_kwargs(node: ast.Call) -> dict[str, str]:
     return {k.arg or "": py.unparse(k.value) for k in node.keywords}
 
 
-def unparen(node: exp.Expression) -> exp.Expression:
+def unparen(node: exp.Expr) -> exp.Expr:
     while isinstance(node, exp.Paren):
         node = node.this
     return node
@@ -1569,11 +1565,11 @@ def top_value(value: ast.expr) -> ast.expr:
     return value
 
 
-def is_literal_node(node: exp.Expression) -> bool:
+def is_literal_node(node: exp.Expr) -> bool:
     return isinstance(node, (exp.Literal, exp.Boolean, exp.Null))
 
 
-def is_column_equality(node: exp.Expression) -> bool:
+def is_column_equality(node: exp.Expr) -> bool:
     return (
         isinstance(node, exp.EQ)
         and isinstance(node.this, exp.Column)
@@ -1582,16 +1578,16 @@ def is_column_equality(node: exp.Expression) -> bool:
     )
 
 
-def local_aliases_all(preds: Iterable[exp.Expression]) -> set[str]:
+def local_aliases_all(preds: Iterable[exp.Expr]) -> set[str]:
     out: set[str] = set()
     for p in preds:
         out |= local_aliases(p)
     return out
 
 
-def aggregates_in(node: exp.Expression) -> list[exp.Expression]:
+def aggregates_in(node: exp.Expr) -> list[exp.Expr]:
     """The outermost aggregate calls in `node` (FILTER included), not inside subqueries."""
-    found: list[exp.Expression] = []
+    found: list[exp.Expr] = []
     stack = [node]
     while stack:
         cur = stack.pop()
@@ -1608,7 +1604,7 @@ def aggregates_in(node: exp.Expression) -> list[exp.Expression]:
     return found
 
 
-def pure_aggregate(node: exp.Expression) -> bool:
+def pure_aggregate(node: exp.Expr) -> bool:
     """Aggregates (and constants) only: every column sits inside an aggregate call."""
     if contains_window(node) or not contains_aggregate(node):
         return False
@@ -1618,14 +1614,14 @@ def pure_aggregate(node: exp.Expression) -> bool:
     return all(not (isinstance(n, exp.Column) and id(n) not in inside) for n in own_nodes(node))
 
 
-def subqueries_correlated(node: exp.Expression, frame: Frame) -> bool:
+def subqueries_correlated(node: exp.Expr, frame: Frame) -> bool:
     return any(external_aliases(q) & set(frame.sources) for q in subqueries(node))
 
 
-def check_grouped(tr: Translator, node: exp.Expression, post: dict[exp.Expression, str]) -> None:
+def check_grouped(tr: Translator, node: exp.Expr, post: dict[exp.Expr, str]) -> None:
     """Every column outside aggregates must be a group key (or inside one)."""
 
-    def visit(cur: exp.Expression) -> None:
+    def visit(cur: exp.Expr) -> None:
         if cur in post:
             return
         if isinstance(cur, exp.Column) and cur.table:

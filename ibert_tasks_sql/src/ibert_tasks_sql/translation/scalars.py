@@ -9,7 +9,7 @@ construct and where it is: nothing is guessed.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -33,7 +33,7 @@ class Scalars:
         self,
         tr: Translator,
         frame: Frame,
-        lookup: Callable[[exp.Expression], ast.expr | None] | None = None,
+        lookup: Callable[[exp.Expr], ast.expr | None] | None = None,
         handlers: Mapping[type, Handler] | None = None,
         grouped: bool = False,
     ) -> None:
@@ -45,7 +45,7 @@ class Scalars:
         # uncorrelated subquery's reduction must be marked `.as_scalar()`
         self.grouped = grouped
 
-    def __call__(self, node: exp.Expression) -> ast.expr:
+    def __call__(self, node: exp.Expr) -> ast.expr:
         if self.lookup is not None:
             found = self.lookup(node)
             if found is not None:
@@ -56,13 +56,13 @@ class Scalars:
                 return handler(self, node)
         raise self.tr.unsupported(node, describe(node))
 
-    def value(self, node: exp.Expression) -> ast.expr:
+    def value(self, node: exp.Expr) -> ast.expr:
         """Like `__call__`, but a bare Python literal becomes `ibis.literal(...)` so that
         methods can be called on it."""
         return as_ibis(self(node))
 
 
-def describe(node: exp.Expression) -> str:
+def describe(node: exp.Expr) -> str:
     if isinstance(node, exp.IntDiv):
         return "integer division (//)"
     if isinstance(node, (exp.All, exp.Any)):
@@ -86,7 +86,7 @@ def as_ibis(node: ast.expr) -> ast.expr:
     return node
 
 
-def literal_value(node: exp.Expression) -> Any:
+def literal_value(node: exp.Expr) -> Any:
     """The Python value of a SQL literal (unwrapping parentheses and negation), or raise."""
     if isinstance(node, exp.Paren):
         return literal_value(node.this)
@@ -103,7 +103,7 @@ def literal_value(node: exp.Expression) -> Any:
     raise ValueError("not a literal")
 
 
-def is_sql_literal(node: exp.Expression) -> bool:
+def is_sql_literal(node: exp.Expr) -> bool:
     try:
         literal_value(node)
     except ValueError:
@@ -154,13 +154,13 @@ def _comparison(op: str) -> Handler:
     return handler
 
 
-def comparable(s: Scalars, a: exp.Expression, b: exp.Expression) -> tuple[ast.expr, ast.expr]:
+def comparable(s: Scalars, a: exp.Expr, b: exp.Expr) -> tuple[ast.expr, ast.expr]:
     """Both sides of a comparison; a temporal literal compared with a temporal column stays
     a plain string (`_.shipdate <= "1998-09-02"`): ibis casts it, no `ibis.date` needed."""
     return _plain_temporal(s, a, b), _plain_temporal(s, b, a)
 
 
-def _temporal_literal(node: exp.Expression) -> str | None:
+def _temporal_literal(node: exp.Expr) -> str | None:
     if (
         isinstance(node, exp.Cast)
         and isinstance(node.this, exp.Literal)
@@ -171,7 +171,7 @@ def _temporal_literal(node: exp.Expression) -> str | None:
     return None
 
 
-def _plain_temporal(s: Scalars, node: exp.Expression, other: exp.Expression) -> ast.expr:
+def _plain_temporal(s: Scalars, node: exp.Expr, other: exp.Expr) -> ast.expr:
     text = _temporal_literal(node)
     if text is not None and s.frame.dtype_of(other, s) in ("date", "timestamp"):
         return py.lit(text)
@@ -383,7 +383,7 @@ _INTERVAL_CODES = {
 }
 
 
-def _unit_name(node: exp.Expression | None) -> str:
+def _unit_name(node: exp.Expr | None) -> str:
     if node is None:
         return ""
     unit = node.name.upper().rstrip("S") if node.name else ""
@@ -444,7 +444,7 @@ _EXTRACT = {
 }
 
 
-def extract_part(s: Scalars, node: exp.Expression, unit: str, value: ast.expr) -> ast.expr:
+def extract_part(s: Scalars, node: exp.Expr, unit: str, value: ast.expr) -> ast.expr:
     unit = {"DAYOFWEEK": "DOW", "WEEKDAY": "DOW", "YEARS": "YEAR", "ISOWEEK": "WEEK"}.get(
         unit, unit
     )
@@ -631,9 +631,7 @@ def _filter(s: Scalars, node: exp.Filter) -> ast.expr:
     return agg
 
 
-def _quantile_of(
-    s: Scalars, node: exp.Expression, value: exp.Expression, q: exp.Expression
-) -> ast.expr:
+def _quantile_of(s: Scalars, node: exp.Expr, value: exp.Expr, q: exp.Expr) -> ast.expr:
     return py.method(s.value(value), "quantile", s(q))
 
 
@@ -689,7 +687,7 @@ def _window(s: Scalars, node: exp.Window) -> ast.expr:
     return s.tr.window(node, s)
 
 
-def _unsupported_window_func(s: Scalars, node: exp.Expression) -> ast.expr:
+def _unsupported_window_func(s: Scalars, node: exp.Expr) -> ast.expr:
     raise s.tr.unsupported(node, f"{describe(node)} outside OVER (...)")
 
 
@@ -805,7 +803,7 @@ HANDLERS: dict[type, Handler] = {
 }
 
 
-def contains_aggregate(node: exp.Expression) -> bool:
+def contains_aggregate(node: exp.Expr) -> bool:
     """True when `node` aggregates in its own SELECT (not inside a subquery or OVER)."""
     for sub in _own_nodes(node):
         if isinstance(sub, exp.AggFunc) and not isinstance(sub.parent, exp.Window):
@@ -813,11 +811,11 @@ def contains_aggregate(node: exp.Expression) -> bool:
     return False
 
 
-def contains_window(node: exp.Expression) -> bool:
+def contains_window(node: exp.Expr) -> bool:
     return any(isinstance(sub, exp.Window) for sub in _own_nodes(node))
 
 
-def _own_nodes(node: exp.Expression):
+def _own_nodes(node: exp.Expr) -> Iterator[exp.Expr]:
     """Nodes of `node`, not descending into subqueries."""
     stack = [node]
     while stack:
@@ -829,5 +827,5 @@ def _own_nodes(node: exp.Expression):
             stack.append(child)
 
 
-def own_nodes(node: exp.Expression):
+def own_nodes(node: exp.Expr) -> Iterator[exp.Expr]:
     return _own_nodes(node)
