@@ -114,3 +114,47 @@ def test_against_an_existing_corpus_and_a_failing_repo(mined, mine_context, tmp_
     assert summary["kept"] == 0 and summary["duplicates"] > 0
     failed, ok = summary["sources"]
     assert "git clone failed" in failed["error"] and ok["files"] == 3
+
+
+USER_SCRIPT = '''import ibis
+from ibis import _
+
+con = ibis.duckdb.connect("data.ddb")
+orders = con.table("orders")
+customers = con.table("customers")
+
+
+def big_spenders(min_total=100):
+    """Customers whose total spend exceeds min_total, biggest first."""
+    joined = orders.join(customers, orders.customer_id == customers.id)
+    return joined.group_by(customers.name).agg(total=_.amount.sum()).filter(_.total > min_total)
+
+
+shipped = orders.filter(_.status == "shipped").count()
+print(shipped.execute())
+
+sql = """
+SELECT c.name, SUM(o.amount) AS total
+FROM orders o JOIN customers c ON o.customer_id = c.id
+GROUP BY c.name
+"""
+df = con.sql(sql).to_pandas()
+expr = orders.join(customers, orders.customer_id == customers.id).group_by(customers.name).agg(
+    total=orders.amount.sum()
+)
+'''
+
+
+def test_a_typical_script_with_module_level_tables(tmp_path, mine_context):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "report.py").write_text(USER_SCRIPT)
+    summary = run(mine_context, [Source("path", str(tmp_path / "src"))], tmp_path / "out")
+    assert summary["per_extractor"]["sql_pair"]["validated"] == 1
+    assert summary["per_extractor"]["function"]["validated"] == 1
+    records = {(r.task, r.meta["extractor"]): r for r in _records(tmp_path / "out")}
+    pair = records[("sql_to_ibis", "sql_pair")]
+    code = pair.target["code"]
+    assert "con" not in code and "shipped" not in code and "sql =" not in code  # only what it needs
+    assert set(pair.context["tables"]) == {"orders", "customers"}
+    completion = records[("code_completion", "function")]
+    assert completion.target["code"].startswith("min_total = 100\n")  # a default, not a table

@@ -70,8 +70,11 @@ def _names_used(code: str) -> set[str]:
     return set(IDENTIFIER.findall(code))
 
 
-def _module_context(tree: ast.Module, source: Lines) -> list[tuple[set[str], str]]:
-    """Module-level imports and simple assignments with the names each binds."""
+Context = list[tuple[set[str], str, int]]
+
+
+def _module_context(tree: ast.Module, source: Lines) -> Context:
+    """Module-level imports and simple assignments: the names each binds, its text, its line."""
     out = []
     for stmt in tree.body:
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
@@ -83,17 +86,22 @@ def _module_context(tree: ast.Module, source: Lines) -> list[tuple[set[str], str
             continue
         text = source.segment(stmt)
         if len(text) <= 2000:
-            out.append((bound, text))
+            out.append((bound, text, stmt.lineno))
     return out
 
 
-def _context_for(code: str, module_ctx: list[tuple[set[str], str]]) -> tuple[str, ...]:
+def _context_for(code: str, module_ctx: Context, span: tuple[int, int] = (0, 0)) -> tuple[str, ...]:
+    """The imports and assignments outside `span` (the chunk itself) whose names it uses."""
     used = _names_used(code)
-    return tuple(text for bound, text in module_ctx if bound & used and text)
+    return tuple(
+        text
+        for bound, text, line in module_ctx
+        if bound & used and text and not span[0] <= line <= span[1]
+    )
 
 
 def _def_chunk(
-    path: str, node: ast.AST, source: Lines, kind: str, name: str, ctx: list[tuple[set[str], str]]
+    path: str, node: ast.AST, source: Lines, kind: str, name: str, ctx: Context
 ) -> Chunk:
     assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
     start = node.lineno  # the segment starts at `def`/`class`; decorators are context
@@ -136,7 +144,9 @@ def parse_python(path: str, source: str) -> list[Chunk]:
                     first.lineno,
                     last.end_lineno or last.lineno,
                     name="<module>",
-                    context=_context_for(segment, ctx),
+                    context=_context_for(
+                        segment, ctx, (first.lineno, last.end_lineno or last.lineno)
+                    ),
                 )
             )
         run.clear()

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 import attrs
 
 from ibert_miner_github.chunks import Chunk, iter_doctests
+from ibert_miner_github.rewrite import NOT_EXPRESSIONS as NOT_EXPRESSIONS_CALLS
 from ibert_miner_github.rewrite import (
     OUTPUT_METHODS,
     TABLE_RETURNING,
@@ -121,7 +122,7 @@ def is_expression(node: ast.AST | None) -> bool:
         if isinstance(current, ast.Attribute) and current.attr in EXPRESSION_METHODS:
             return True
         if isinstance(current, ast.Call) and _dotted(current.func).startswith("ibis."):
-            return True
+            return _dotted(current.func).split(".")[-1] not in NOT_EXPRESSIONS_CALLS
         current = current.func if isinstance(current, ast.Call) else current.value
     return False
 
@@ -193,8 +194,9 @@ def _try(
     params: Sequence[str] = (),
     fields: Mapping[str, str] | None = None,
 ) -> Found:
+    defaults = literal_defaults(chunk) if params and chunk.kind == "function" else {}
     try:
-        rewritten = rewrite(setup, target, params=params, sql=sql)
+        rewritten = rewrite(setup, target, params=params, sql=sql, defaults=defaults)
     except NotRewritable as err:
         return Rejected(extractor, err.reason)
     except RecursionError:
@@ -219,6 +221,29 @@ def _function_parts(chunk: Chunk) -> tuple[list[ast.stmt], list[str]] | None:
     params = [a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
     params = [p for p in params if p not in ("self", "cls")]
     return body, params
+
+
+def literal_defaults(chunk: Chunk) -> dict[str, ast.expr]:
+    """A function's parameters with literal defaults (they are values, not tables)."""
+    tree = _parse(chunk.code)
+    func = tree.body[0] if tree is not None and tree.body else None
+    if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return {}
+    args = func.args
+    positional = [*args.posonlyargs, *args.args]
+    tail = positional[len(positional) - len(args.defaults) :]
+    pairs = list(zip(tail, args.defaults, strict=True))
+    pairs += [
+        (a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None
+    ]
+    out = {}
+    for arg, default in pairs:
+        try:
+            ast.literal_eval(default)
+        except (ValueError, SyntaxError, TypeError):
+            continue
+        out[arg.arg] = default
+    return out
 
 
 def python_candidates(

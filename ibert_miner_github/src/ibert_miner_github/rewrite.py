@@ -214,6 +214,7 @@ class _State:
     connections: set[str] = attrs.field(factory=set)
     literals: dict[str, ast.AST] = attrs.field(factory=dict)
     unavailable: set[str] = attrs.field(factory=set)
+    raw_sql: set[str] = attrs.field(factory=set)
     known_from: dict[str, str] = attrs.field(factory=dict)
 
     def add_table(self, name: str, schema: dict[str, str] | None, how: str) -> str:
@@ -337,19 +338,27 @@ def rewrite(
     *,
     params: Sequence[str] = (),
     sql: str | None = None,
+    defaults: Mapping[str, ast.expr] | None = None,
 ) -> Rewritten:
     """`statements` then `expr = target`, in validator form (see the module docstring).
 
-    `params` are names that stand for tables (a function's parameters); `sql`, the
+    `params` are names that stand for tables (a function's parameters) unless `defaults`
+    gives them a literal value; `sql`, the
     reference query, adds the tables and columns it reads to an inferred schema.
     """
     # the transformer edits nodes in place and callers share setup statements between
     # candidates (a doctest session), so work on copies
     statements = copy.deepcopy(list(statements))
+    defaults = {k: copy.deepcopy(v) for k, v in (defaults or {}).items()}
     target = copy.deepcopy(target)
     state = _State()
     for p in params:
-        state.add_table(p, None, "parameter")
+        if p not in defaults:
+            state.add_table(p, None, "parameter")
+    statements = [
+        ast.Assign([ast.Name(name, ast.Store())], value, lineno=0)
+        for name, value in defaults.items()
+    ] + statements
     sources = _Sources(state)
     out: list[ast.stmt] = []
     for stmt in statements:
@@ -361,11 +370,37 @@ def rewrite(
     if isinstance(final, ast.Name) and final.id in state.tables:
         raise NotRewritable("no_operation", final.id)  # a table on its own shows nothing
     out.append(ast.Assign([ast.Name("expr", ast.Store())], final, lineno=0))
-    module = ast.fix_missing_locations(ast.Module(out, []))
+    module = ast.fix_missing_locations(ast.Module(_live(out), []))
     _check_names(module, state)
     schema, inferred = _schema(module, state, sql)
     code = ast.unparse(module)
     return Rewritten(code, schema, inferred, tuple(schema))
+
+
+def _live(statements: list[ast.stmt]) -> list[ast.stmt]:
+    """Only the statements the final `expr = ...` depends on (mined code around an
+    expression often computes other things)."""
+    kept: list[ast.stmt] = []
+    live: set[str] = set()
+    for stmt in reversed(statements):
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            bound = {(a.asname or a.name).split(".")[0] for a in stmt.names}
+        else:
+            bound = {
+                n.id
+                for n in ast.walk(stmt)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            }
+        if kept and not bound & live:
+            continue
+        kept.append(stmt)
+        if not isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            live |= {
+                n.id
+                for n in ast.walk(stmt)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+            }
+    return list(reversed(kept))
 
 
 def _statement(stmt: ast.stmt, state: _State, sources: _Sources) -> list[ast.stmt]:
@@ -418,7 +453,13 @@ def _statement(stmt: ast.stmt, state: _State, sources: _Sources) -> list[ast.stm
                 state.literals[var] = value.args[0]  # pandas data: read as memtable data
                 return []
         sources.var = var
-        new_value = sources.visit(value)
+        try:
+            new_value = sources.visit(value)
+        except NotRewritable as err:
+            if err.reason != "raw_sql_in_ibis_code" or not var:
+                raise
+            state.raw_sql.add(var)  # a `con.sql(...)` result: fine unless the expression uses it
+            return []
         if var and isinstance(new_value, ast.Name) and new_value.id == var:
             return []
         return [ast.Assign(targets, new_value, lineno=stmt.lineno)]
@@ -446,6 +487,8 @@ def _check_names(module: ast.Module, state: _State) -> None:
                 raise NotRewritable("uses_connection", name)
             if name in state.unavailable:
                 raise NotRewritable("non_ibis_import", name)
+            if name in state.raw_sql:
+                raise NotRewritable("raw_sql_in_ibis_code", name)
             if name in CONNECTION_NAMES or _backend_use(module, name):
                 raise NotRewritable("uses_connection", name)
             if _used_as_table(module, name):
