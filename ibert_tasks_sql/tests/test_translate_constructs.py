@@ -954,6 +954,57 @@ expr = orders.group_by("status").agg(n=_.count())
 ''',
     ),
     (
+        'qualify',
+        (
+            'SELECT country, name, RANK() OVER (PARTITION BY country ORDER BY score DESC NULLS '
+            'LAST) AS r FROM customers QUALIFY r = 1'
+        ),
+        '''\
+expr = (
+    customers.mutate(r=ibis.rank().over(group_by=_.country, order_by=_.score.desc()) + 1)
+    .filter(_.r == 1)
+    .select("country", "name", "r")
+)
+''',
+    ),
+    (
+        'qualify_hidden_window',
+        (
+            'SELECT order_id, customer_id FROM orders QUALIFY ROW_NUMBER() OVER (PARTITION BY '
+            'customer_id ORDER BY order_date DESC, order_id) = 1'
+        ),
+        '''\
+expr = (
+    orders.mutate(
+        rn=(
+            ibis.row_number().over(
+                group_by=_.customer_id,
+                order_by=[_.order_date.desc(), _.order_id],
+            )
+            + 1
+        ),
+    )
+    .filter(_.rn == 1)
+    .select("order_id", "customer_id")
+)
+''',
+    ),
+    (
+        'order_by_window',
+        (
+            'SELECT order_id, ROW_NUMBER() OVER (ORDER BY order_id) AS rn FROM orders ORDER BY rn'
+            ' DESC, amount LIMIT 3'
+        ),
+        '''\
+expr = (
+    orders.mutate(rn=ibis.row_number().over(order_by=_.order_id) + 1)
+    .order_by(_.rn.desc(), _.amount)
+    .select("order_id", "rn")
+    .limit(3)
+)
+''',
+    ),
+    (
         'keyword_columns',
         'SELECT COUNT(*) AS count, SUM(amount) AS sum FROM orders',
         '''\

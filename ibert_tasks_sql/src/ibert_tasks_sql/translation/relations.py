@@ -463,7 +463,7 @@ class Translator:
     # -- SELECT --------------------------------------------------------------------------------
 
     def select(self, node: exp.Select, outer: Frame | None, names: Sequence[str] | None) -> Rel:
-        for arg in ("qualify", "windows", "laterals", "connect", "pivots", "sample", "prewhere"):
+        for arg in ("windows", "laterals", "connect", "pivots", "sample", "prewhere"):
             if node.args.get(arg):
                 raise self.unsupported(
                     node.args[arg] if isinstance(node.args[arg], exp.Expression) else node,
@@ -743,6 +743,10 @@ class Translator:
             chain = frame.anchor(chain, self.anchor_hint(frame))
         s = Scalars(self, frame)
         items = [(name, self.using_key(e, frame)) for name, e in items]
+        if node.args.get("qualify") is not None:
+            if node.args.get("distinct") is not None:
+                raise self.unsupported(node.args["qualify"], "QUALIFY with SELECT DISTINCT")
+            return self.project_via_mutate(node, frame, chain, items, s)
         order = node.args.get("order")
         exprs = {name: e for name, e in items}
         out_keys, pre = self.order_keys(order, items, s) if order is not None else ([], False)
@@ -787,29 +791,52 @@ class Translator:
         items: list[tuple[str, exp.Expr]],
         s: Scalars,
     ) -> Rel:
-        """`t.mutate(computed).order_by(...).select(outputs)`: for an ORDER BY that needs
-        output columns holding window functions as well as columns the SELECT drops."""
+        """`t.mutate(computed).filter(qualify).order_by(...).select(outputs)`: for QUALIFY,
+        and for an ORDER BY that needs output columns holding window functions as well as
+        columns the SELECT drops (windows are computed before rows are filtered or sorted)."""
+        qualify = node.args.get("qualify")
+        order = node.args.get("order")
         computed = [(n, e) for n, e in items if not self.plain_output(frame, n, e)]
+        names = {n for n, _ in items}
+        taken = names | set(frame.columns())
+        hidden: list[tuple[str, exp.Expr]] = []
+        by_window: dict[exp.Expr, str] = {e: n for n, e in computed if isinstance(e, exp.Window)}
+        if qualify is not None:
+            for window in own_nodes(qualify.this):
+                if isinstance(window, exp.Window) and window not in by_window:
+                    func = window.this
+                    base = "rn" if isinstance(func, exp.RowNumber) else default_name(func)
+                    base = base if base not in TABLE_ATTRS else f"{base}_value"
+                    name, i = base, 2
+                    while name in taken:
+                        name, i = f"{base}{i}", i + 1
+                    taken.add(name)
+                    hidden.append((name, window))
+                    by_window[window] = name
         shadowed = {n for n, _ in computed} & set(frame.columns())
         if shadowed:
             raise self.unsupported(
-                node.args["order"],
-                "ORDER BY over a window with an output named like a column",
+                qualify if qualify is not None else order,  # type: ignore[arg-type]
+                "window filtering or sorting with an output named like a column",
                 f"rename {sorted(shadowed)[0]!r} in the SELECT",
             )
-        chain = self.call_with_names(
-            chain, "mutate", [(n, top_value(s(e)), False) for n, e in computed]
-        )
-        names = {n for n, _ in items}
+        added = [(n, top_value(s(e)), False) for n, e in computed + hidden]
+        if added:
+            chain = self.call_with_names(chain, "mutate", added)
 
         def lookup(expr: exp.Expr) -> ast.expr | None:
             if isinstance(expr, exp.Column) and not expr.table and expr.name in names:
                 return py.column(UNDERSCORE, expr.name, self.table_attrs)
+            if isinstance(expr, exp.Window) and expr in by_window:
+                return py.column(UNDERSCORE, by_window[expr], self.table_attrs)
             return None
 
         keyed = Scalars(self, frame, lookup)
-        keys = [self.direction(keyed(unparen(o.this)), o) for o in node.args["order"].expressions]
-        chain = py.method(chain, "order_by", *keys)
+        if qualify is not None:
+            chain = py.method(chain, "filter", *[keyed(c) for c in split_and(qualify.this)])
+        if order is not None:
+            keys = [self.direction(keyed(unparen(o.this)), o) for o in order.expressions]
+            chain = py.method(chain, "order_by", *keys)
         chain = py.method(chain, "select", *[py.lit(n) for n, _ in items])
         chain = self.limit(node, chain)
         return Rel(chain, [n for n, _ in items])
@@ -975,6 +1002,8 @@ class Translator:
         group = node.args.get("group")
         having = node.args.get("having")
         order = node.args.get("order")
+        if node.args.get("qualify") is not None:
+            raise self.unsupported(node.args["qualify"], "QUALIFY in an aggregated SELECT")
         if group is not None:
             only_rollup = not group.args.get("cube") and not group.args.get("grouping_sets")
             if group.args.get("rollup") and only_rollup:
