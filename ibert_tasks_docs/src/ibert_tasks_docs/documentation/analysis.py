@@ -257,6 +257,13 @@ def _expr_type(value: ast.expr, params: dict[str, str]) -> str:
         return "tuple"
     if isinstance(value, ast.Name):
         return params.get(value.id, "object")
+    if isinstance(value, ast.BinOp):
+        sides = {_expr_type(value.left, params), _expr_type(value.right, params)}
+        for kind in ("list", "tuple", "str", "float"):
+            if kind in sides:
+                return kind
+        if sides == {"int"}:
+            return "float" if isinstance(value.op, ast.Div) else "int"
     if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and params.get(
             value.value.id) == "ibis.Table":
         return "ibis.Column"
