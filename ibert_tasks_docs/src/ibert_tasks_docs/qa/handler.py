@@ -43,9 +43,7 @@ class QaHandler:
 
     def index_for(self, request: TaskRequest) -> ApiIndex:
         opts = request.options
-        packages = tuple(opts.get("package") or ()) or ("ibis",)
-        if "ibis" not in packages and not opts.get("only"):
-            packages = ("ibis", *packages)
+        packages = tuple(dict.fromkeys(("ibis", *(opts.get("package") or ()))))
         return open_index(packages, tuple(opts.get("docs") or ()), config=self.config,
                           rebuild=bool(opts.get("rebuild")))
 
@@ -89,6 +87,7 @@ class QaHandler:
         tables = {**example.tables, **dict(cand.extra.get("tables") or {})}
         schema = _schema_for(example.code, tables, request.schema)
         data = None if tables else request.data  # our examples bring their own tables
+        # one fixture seed: an example shows that the code runs, there is nothing to compare
         job = ValidationJob(code=example.code, schema=schema, data=data,
                             stages=QA_STAGES, options={"seeds": (0,)})
         verdict = self.context.validator("duckdb").validate(job)
