@@ -1005,6 +1005,19 @@ expr = (
 ''',
     ),
     (
+        'timestamp_literal',
+        (
+            "SELECT order_id, TIMESTAMP '2024-02-01 12:00:00' AS t FROM orders WHERE order_date <"
+            " TIMESTAMP '2024-02-01 12:00:00'"
+        ),
+        '''\
+expr = (
+    orders.filter(_.order_date < ibis.timestamp("2024-02-01 12:00:00"))
+    .select("order_id", t=ibis.timestamp("2024-02-01 12:00:00"))
+)
+''',
+    ),
+    (
         'keyword_columns',
         'SELECT COUNT(*) AS count, SUM(amount) AS sum FROM orders',
         '''\

@@ -160,12 +160,20 @@ def comparable(s: Scalars, a: exp.Expr, b: exp.Expr) -> tuple[ast.expr, ast.expr
     return _plain_temporal(s, a, b), _plain_temporal(s, b, a)
 
 
+_TIMESTAMPS = (
+    exp.DataType.Type.TIMESTAMP,
+    exp.DataType.Type.TIMESTAMPNTZ,
+    exp.DataType.Type.DATETIME,
+)
+
+
 def _temporal_literal(node: exp.Expr) -> str | None:
+    """The text of `DATE '...'` / `TIMESTAMP '...'` (time-zone-less ones only)."""
     if (
         isinstance(node, exp.Cast)
         and isinstance(node.this, exp.Literal)
         and node.this.is_string
-        and node.to.this in (exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP)
+        and (node.to.this == exp.DataType.Type.DATE or node.to.this in _TIMESTAMPS)
     ):
         return str(node.this.this)
     return None
@@ -173,7 +181,12 @@ def _temporal_literal(node: exp.Expr) -> str | None:
 
 def _plain_temporal(s: Scalars, node: exp.Expr, other: exp.Expr) -> ast.expr:
     text = _temporal_literal(node)
-    if text is not None and s.frame.dtype_of(other, s) in ("date", "timestamp"):
+    column = s.frame.dtype_of(other, s)
+    # a DATE literal against a date or timestamp column, a TIMESTAMP one against a timestamp
+    # column: the string casts to the same value (a timestamp string against a date column
+    # would lose its time of day)
+    is_date = isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.DATE
+    if text is not None and (column == "timestamp" or (column == "date" and is_date)):
         return py.lit(text)
     return s(node)
 
