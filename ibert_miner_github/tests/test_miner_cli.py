@@ -78,3 +78,20 @@ def test_cli_subprocess_end_to_end(origin_repo, tmp_path):
     assert "mining" in done.stderr  # the progress bar
     summary = json.loads((out / "summary.json").read_text())
     assert summary["kept"] == (out / "mined.jsonl").read_text().count("\n") > 0
+
+
+def test_summary_table_and_progress_bar(origin_repo, tmp_path, monkeypatch):
+    monkeypatch.setenv("IBERT_CACHE_DIR", str(tmp_path / "cache"))
+    result = CliRunner().invoke(
+        mine_command,
+        ["--repo", origin_repo["url"], "--out", str(tmp_path / "out"), "--max-file-bytes", "800"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "files read     2" in out  # the notebook is over 800 bytes
+    # the notebook, big.py and blob.py are over the limit (size is checked before content)
+    assert "files skipped  symlink_outside_tree 2, too_large 3" in out
+    assert "doc_pair" in out and "sql_pair" in out
+    assert "kept per task  code_completion 1, documentation 1, ibis_to_sql 2, sql_to_ibis 2" in out
+    assert "mining" in result.stderr
