@@ -158,3 +158,15 @@ def test_a_typical_script_with_module_level_tables(tmp_path, mine_context):
     assert set(pair.context["tables"]) == {"orders", "customers"}
     completion = records[("code_completion", "function")]
     assert completion.target["code"].startswith("min_total = 100\n")  # a default, not a table
+
+
+def test_deleting_the_records_starts_over(mined, mine_context, tmp_path, monkeypatch):
+    import shutil
+
+    summary, out, origin = mined
+    monkeypatch.setenv("IBERT_CACHE_DIR", str(out.parent / "cache"))
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    (copy / "mined.jsonl").unlink()
+    again = run(mine_context, [Source("git", origin["url"])], copy, LIMITS)
+    assert again["already_judged"] == 0 and again["kept"] == summary["kept"]

@@ -230,11 +230,14 @@ class Miner:
         table_methods()  # import ibis now, not inside the first file's parse timeout
         self.out.mkdir(parents=True, exist_ok=True)
         path = self.out / "mined.jsonl"
+        fresh = not path.exists()
         self._writer = CorpusWriter(path)
-        if path.exists():
+        if not fresh:
             for example in read_examples(path):
                 self._seen.add(primary_key(example))
         judged = self.out / ".judged"
+        if judged.exists() and fresh:
+            judged.unlink()  # the records are gone: judge everything again
         if judged.exists():
             self._judged = set(judged.read_text().split())
         self._judged_fh = judged.open("a", encoding="utf-8")
