@@ -44,3 +44,17 @@ def test_mine_command_is_added_under_data(monkeypatch):
     assert "mine" in group.commands
     assert pm.failures == []
     assert data_group is not group  # the core's global group is left alone
+
+
+def test_mining_without_a_validator_says_what_to_install(monkeypatch, tmp_path):
+    import pytest
+
+    from ibert_core.errors import BadInput
+    from ibert_core.plugins import make_context
+    from ibert_miner_github.pipeline import run
+    from ibert_miner_github.sources import Source
+
+    monkeypatch.setenv("IBERT_LOAD_PLUGINS", "miner_github")
+    context = make_context(get_plugin_manager())
+    with pytest.raises(BadInput, match="pip install ibert-validator-duckdb"):
+        run(context, [Source("path", str(tmp_path))], tmp_path / "out")

@@ -22,7 +22,7 @@ from typing import Any
 
 import attrs
 
-from ibert_core.errors import IbertError
+from ibert_core.errors import BadInput, IbertError
 from ibert_core.types import STAGES, ValidationJob, Verdict
 from ibert_miner_github.chunks import PARSERS, parse_file
 from ibert_miner_github.extractors import Candidate, Found, Rejected, file_candidates
@@ -412,9 +412,14 @@ def run(
     limits = limits or MineLimits()
     started = time.perf_counter()
     keys = corpus_keys(against) if against else set()
+    if "duckdb" not in context.registries.validators:  # before any clone: fail fast
+        raise BadInput(
+            "no 'duckdb' validator is installed, and mined candidates are kept only once validated",
+            "pip install ibert-validator-duckdb",
+        )
+    validator = context.validator("duckdb")
     resolved = list(resolve_sources(context, sources, limits))
     total = sum(count_paths(tree, tuple(PARSERS)) for _, tree, _ in resolved if tree)
-    validator = context.validator("duckdb")
     bar = progress(total) if progress else contextlib.nullcontext()
     miner = Miner(out, validator, limits, keys, batch_size)
     try:
