@@ -85,6 +85,12 @@ class Everything:
         def hello():
             click.echo("hi")
 
+        from ibert_core.cli import data_commands
+
+        @data_commands(cli).command(name="greet")
+        def greet():
+            click.echo("hello from data")
+
     @staticmethod
     @hookimpl
     def resolve_model(model_id, adapter):
@@ -142,6 +148,8 @@ def test_hook_register_commands(pm):
 
     from ibert_core.cli import make_cli
 
+    nested = CliRunner().invoke(make_cli(lambda: pm), ["data", "greet"])
+    assert nested.output == "hello from data\n"
     result = CliRunner().invoke(make_cli(lambda: pm), ["hello"])
     assert result.output == "hi\n"
 

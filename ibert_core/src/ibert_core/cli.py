@@ -63,11 +63,10 @@ class IbertGroup(click.Group):
         return super().list_commands(ctx)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name)
-        if command is None:
-            self._add_plugin_commands()
-            command = super().get_command(ctx, cmd_name)
-        return command
+        # Plugins may add sub-commands to built-in groups (`ibert data mine`), so they
+        # are added before any lookup, not only when a top-level name is unknown.
+        self._add_plugin_commands()
+        return super().get_command(ctx, cmd_name)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -331,12 +330,7 @@ def plugins_command(include_all: bool, as_json: bool) -> None:
         )
 
 
-@click.group(name="data")
-def data_group() -> None:
-    """Corpus work: build, mine, inspect. Plugins add sub-commands to this group."""
-
-
-@data_group.command(name="stats")
+@click.command(name="stats")
 @click.argument("path", type=click.Path(exists=True, dir_okay=True))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def data_stats_command(path: str, as_json: bool) -> None:
@@ -351,6 +345,17 @@ def data_stats_command(path: str, as_json: bool) -> None:
     for split, tasks in stats["by_split"].items():
         counts = ", ".join(f"{task} {n}" for task, n in sorted(tasks.items()))
         click.echo(f"  {split}: {sum(tasks.values())} ({counts})")
+
+
+def _data_group() -> click.Group:
+    """A fresh `ibert data` group per CLI, so plugin sub-commands never leak between CLIs."""
+
+    @click.group(name="data")
+    def data() -> None:
+        """Corpus work: build, mine, inspect. Plugins add sub-commands to this group."""
+
+    data.add_command(data_stats_command)
+    return data
 
 
 def data_commands(cli: click.Group) -> click.Group:
@@ -372,7 +377,7 @@ def make_cli(pm_factory: Callable[[], IbertPluginManager] = get_plugin_manager) 
     cli.add_command(run_group)
     cli.add_command(tasks_command)
     cli.add_command(plugins_command)
-    cli.add_command(data_group)
+    cli.add_command(_data_group())
     assert isinstance(cli, IbertGroup)
     return cli
 
