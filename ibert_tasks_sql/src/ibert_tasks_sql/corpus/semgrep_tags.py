@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -77,35 +77,42 @@ def tag_programs(
     return {k: {f: sorted(v) for f, v in d.items()} for k, d in out.items()}
 
 
+def _code(ex: Example) -> str:
+    return str((ex.meta.get("pair") or {}).get("code") or "")
+
+
 def tag_corpus(folder: Path, files: tuple[str, ...]) -> str | None:
-    """Add `meta.semgrep` to every record lacking it (files rewritten atomically).
+    """Add `meta.semgrep` to every record lacking it; files are rewritten atomically, streaming
+    (a large corpus is never held in memory).
 
     Returns a note for stats.json when tagging was not possible, else None.
     """
-    records: dict[str, list[Example]] = {}
+    paths = [folder / name for name in files if (folder / name).exists()]
     programs: dict[str, str] = {}
-    for name in files:
-        path = folder / name
-        if not path.exists():
-            continue
-        records[name] = list(read_examples(path))
-        for ex in records[name]:
+    untagged = set()
+    for path in paths:
+        for ex in read_examples(path):
             if "semgrep" not in ex.meta:
-                code = str((ex.meta.get("pair") or {}).get("code") or "")
-                programs.setdefault(code, code)
+                programs.setdefault(_code(ex), _code(ex))
+                untagged.add(path)
     if not programs:
         return None
-    tags = tag_programs(programs)
+    try:
+        tags = tag_programs(programs)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as err:
+        return f"semgrep tagging failed ({err}); features are tagged from the Ibis AST only"
     if tags is None:
         return NOT_INSTALLED
-    for name, examples in records.items():
-        if all("semgrep" in ex.meta for ex in examples):
-            continue
-        updated = []
-        for ex in examples:
+
+    def tagged(path: Path) -> Iterator[Example]:
+        for ex in read_examples(path):
             if "semgrep" not in ex.meta:
-                code = str((ex.meta.get("pair") or {}).get("code") or "")
-                ex = Example.from_dict({**ex.to_dict(), "meta": {**ex.meta, "semgrep": tags[code]}})
-            updated.append(ex)
-        write_atomic(folder / name, updated)
+                meta = {**ex.meta, "semgrep": tags[_code(ex)]}
+                ex = Example.from_dict({**ex.to_dict(), "meta": meta})
+            yield ex
+
+    for path in paths:
+        if path in untagged:
+            write_atomic(path, tagged(path))
+            os.chmod(path, 0o644)  # write_atomic's temporary file is private (0600)
     return None
