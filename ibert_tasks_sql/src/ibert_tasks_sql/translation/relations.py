@@ -1154,9 +1154,6 @@ class Translator:
         final = [n for n, _ in items]
         distinct = node.args.get("distinct") is not None
 
-        def name_of(expr: exp.Expr) -> str | None:
-            return post.get(expr)
-
         if order is not None:
             keys_out, pre = self.order_keys(order, items, ps)
         else:
