@@ -97,6 +97,19 @@ def test_no_two_records_share_an_ast(corpus: Path) -> None:
     assert len(keys) == len(set(keys))
 
 
+def test_growing_n_continues_the_cut_unit(tmp_path: Path) -> None:
+    _needs_engines()
+    args = ("--seed", "5", "--tasks", FAST_TASKS)
+    run_build(tmp_path / "grown", "--n", "7", *args)  # stops inside a unit
+    grown = run_build(tmp_path / "grown", "--n", "30", *args)
+    straight = run_build(tmp_path / "straight", "--n", "30", *args)
+    assert {r.id for r in records(tmp_path / "grown")} == {
+        r.id for r in records(tmp_path / "straight")
+    }
+    for key in ("total", "units", "duplicates_dropped", "by_task", "acceptance"):
+        assert grown[key] == straight[key], key
+
+
 def test_lost_manifest_rerun_drops_duplicates(tmp_path: Path) -> None:
     _needs_engines()
     out = tmp_path / "c"

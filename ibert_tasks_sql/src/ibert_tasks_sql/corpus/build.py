@@ -132,16 +132,23 @@ def build(
     if written < n:
         writers = {s: CorpusWriter(out / f"{s}.jsonl") for s in SPLIT_NAMES}
         try:
+            partial = manifest.pop("partial", None) or {}
             for result in units(config, manifest["next_unit"], workers):
+                # a unit cut short by --n last time: its first records were already consumed
+                resumed = partial.get("index") == result.index
+                consumed = int(partial.get("consumed", 0)) if resumed else 0
+                dups = int(partial.get("duplicates", 0)) if resumed else 0
+                partial = {}
                 complete = True
-                for data in result.records:
+                for data in result.records[consumed:]:
                     if written >= n:
                         complete = False  # the rest of this unit waits for a larger --n
                         break
+                    consumed += 1
                     ex = Example.from_dict(data)
                     key = str(ex.meta["dedup"])
                     if key in keys:
-                        counters["duplicates_dropped"] += 1
+                        dups += 1
                         continue
                     writers[str(ex.meta["split"])].write(ex)
                     keys.add(key)
@@ -150,8 +157,16 @@ def build(
                         progress(1)
                 if complete:
                     counters.update(result.counters)
+                    counters["duplicates_dropped"] += dups
                     counters["units"] += 1
                     manifest["next_unit"] = result.index + 1
+                    manifest.pop("partial", None)
+                else:
+                    manifest["partial"] = {
+                        "index": result.index,
+                        "consumed": consumed,
+                        "duplicates": dups,
+                    }
                 manifest["counters"] = dict(counters)
                 manifest["seconds"] = manifest.get("seconds", 0.0) + time.perf_counter() - started
                 started = time.perf_counter()

@@ -22,6 +22,7 @@ from typing import Any
 
 import attrs
 import sqlglot
+from sqlglot.errors import ErrorLevel
 
 from ibert_core.errors import IbertError
 from ibert_core.types import Example, TaskRequest, ValidationJob, Verdict
@@ -239,7 +240,9 @@ class UnitProcessor:
                 counters[f"derived_rejected|ibis_to_sql|compile_{dialect}"] += 1
                 continue
             try:
-                back = sqlglot.transpile(sql, read=dialect, write="duckdb")[0]
+                back = sqlglot.transpile(
+                    sql, read=dialect, write="duckdb", unsupported_level=ErrorLevel.RAISE
+                )[0]
             except sqlglot.errors.SqlglotError:
                 counters[f"derived_rejected|ibis_to_sql|transpile_{dialect}"] += 1
                 continue

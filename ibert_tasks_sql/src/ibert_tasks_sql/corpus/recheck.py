@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 import sqlglot
+from sqlglot.errors import ErrorLevel
 
 from ibert_core.corpus import read_examples
 from ibert_core.errors import BadInput
@@ -59,7 +60,9 @@ def check_ibis_to_sql(ex: Example) -> Check:
     sql, dialect = str(ex.target["sql"]), ex.dialect or "duckdb"
     options: dict[str, Any] = {}
     if dialect != "duckdb":
-        sql = sqlglot.transpile(sql, read=dialect, write="duckdb")[0]
+        sql = sqlglot.transpile(
+            sql, read=dialect, write="duckdb", unsupported_level=ErrorLevel.RAISE
+        )[0]
         options["seeds"] = 1
     job = ValidationJob(ex.input["code"], _schema(ex), reference_sql=sql, options=options)
     return Check((job,), _passes)

@@ -50,6 +50,8 @@ def corpus_stats(
 ) -> dict[str, Any]:
     total = 0
     tallies: dict[str, Counter[str]] = defaultdict(Counter)
+    for always in ("anti_pattern", "feature", "feature_ast", "dialect"):
+        tallies[always] = Counter()
     skeletons: dict[str, set[str]] = defaultdict(set)
     for file in sorted(out.glob("*.jsonl")):
         for ex in read_examples(file):
@@ -103,7 +105,8 @@ def corpus_stats(
         **{f"by_{k}": dict(sorted(v.items())) for k, v in sorted(tallies.items())},
         "skeletons": {s: len(v) for s, v in sorted(skeletons.items())},
         "units": counters.get("units", 0),
-        "duplicates_dropped": counters.get("duplicates_dropped", 0),
+        "duplicates_dropped": counters.get("duplicates_dropped", 0)
+        + int((manifest.get("partial") or {}).get("duplicates", 0)),
         "acceptance": _acceptance(counters),
         "rejected_by_stage": dict(sorted(rejected.items())),
         "derived_rejected": dict(sorted(derived.items())),
