@@ -76,3 +76,33 @@ def test_every_dialect_gives_the_duckdb_answer(shop):
 def test_identifier_quoting_and_case_do_not_leak_into_code(shop):
     code = shop.translate('SELECT "Name" FROM "Customers" WHERE "Country" = \'FR\'', "duckdb")
     assert shop.body(code) == 'expr = customers.filter(_.country == "FR").select("name")'
+
+
+FUNCTIONS = {
+    "postgres": (
+        "SELECT order_id, SUM(amount) OVER w AS s, RANK() OVER (w ORDER BY amount DESC) AS r,"
+        " DATE_PART('year', order_date) AS y FROM orders WINDOW w AS (PARTITION BY customer_id)"
+    ),
+    "tsql": (
+        "SELECT order_id, DATEPART(year, order_date) AS y, DATEADD(day, 3, order_date) AS d3,"
+        " LEN(status) AS n FROM orders"
+    ),
+    "bigquery": (
+        "SELECT order_id, DATE_TRUNC(order_date, MONTH) AS m,"
+        " DATE_ADD(order_date, INTERVAL 3 DAY) AS d3, SAFE_DIVIDE(amount, order_id - 10) AS h"
+        " FROM orders"
+    ),
+    "snowflake": (
+        "SELECT order_id, DATEADD(day, 3, order_date) AS d3,"
+        " IFF(amount > 50, 'big', 'small') AS size, ZEROIFNULL(amount) AS a FROM orders"
+    ),
+    "mysql": (
+        "SELECT order_id, DATE_ADD(order_date, INTERVAL 3 DAY) AS d3, YEAR(order_date) AS y,"
+        " CONCAT(status, '!') AS s FROM orders"
+    ),
+}
+
+
+@pytest.mark.parametrize("dialect", sorted(FUNCTIONS))
+def test_dialect_functions_translate_to_the_same_result(shop, dialect):
+    shop.check(FUNCTIONS[dialect], dialect=dialect)

@@ -245,6 +245,31 @@ class Frame:
         return chain
 
 
+def inline_named_windows(select: exp.Select) -> exp.Select:
+    """`OVER w ... WINDOW w AS (PARTITION BY ...)`: each OVER spelled out in full."""
+    named = {w.name: w for w in select.args["windows"]}
+    select = select.copy()
+    select.set("windows", None)
+
+    def spell(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Window) or node.args.get("alias") is None:
+            return node
+        base = named.get(node.args["alias"].name)
+        if base is None:
+            return node
+        merged = node.copy()
+        merged.set("alias", None)
+        for key in ("partition_by", "order", "spec"):
+            if not merged.args.get(key) and base.args.get(key):
+                value = base.args[key]
+                merged.set(
+                    key, [v.copy() for v in value] if isinstance(value, list) else value.copy()
+                )
+        return merged
+
+    return select.transform(spell)  # type: ignore[return-value]
+
+
 def arg(node: exp.Expr, name: str) -> exp.Expr | None:
     """`node.args[name]` under sqlglot's new spelling (`from_`, `with_`) or its old one."""
     value = node.args.get(f"{name}_")
@@ -463,6 +488,8 @@ class Translator:
     # -- SELECT --------------------------------------------------------------------------------
 
     def select(self, node: exp.Select, outer: Frame | None, names: Sequence[str] | None) -> Rel:
+        if node.args.get("windows"):
+            node = inline_named_windows(node)
         for arg in ("windows", "laterals", "connect", "pivots", "sample", "prewhere"):
             if node.args.get(arg):
                 raise self.unsupported(

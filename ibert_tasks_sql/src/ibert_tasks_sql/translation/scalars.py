@@ -433,6 +433,28 @@ def _date_add(sign: str) -> Handler:
     return handler
 
 
+def _to_date(s: Scalars, node: exp.Expr) -> ast.expr:
+    """`TS_OR_DS_TO_DATE(x)` (sqlglot's reading of MySQL's YEAR(x) and friends): x itself
+    when it is a date column, else `x.cast("date")`."""
+    if node.args.get("format") is not None or node.args.get("safe"):
+        raise s.tr.unsupported(node, f"{describe(node)} with a format")
+    if s.frame.dtype_of(node.this, s) == "date":
+        return s(node.this)
+    return py.method(s.value(node.this), "cast", py.lit("date"))
+
+
+def _safe_divide(s: Scalars, node: exp.SafeDivide) -> ast.expr:
+    """BigQuery's SAFE_DIVIDE: NULL instead of an error when dividing by zero."""
+    divisor = s(node.expression)
+    if not (
+        is_literal(divisor)
+        and is_sql_literal(node.expression)
+        and literal_value(node.expression) != 0
+    ):
+        divisor = py.method(as_ibis(divisor), "nullif", py.lit(0))
+    return py.binop(s(node.this), "/", divisor)
+
+
 def _current(func: str) -> Handler:
     def handler(s: Scalars, node: exp.Func) -> ast.expr:
         return py.ibis_call(func)
@@ -750,6 +772,8 @@ HANDLERS: dict[type, Handler] = {
     exp.DateSub: _date_add("-"),
     exp.TsOrDsAdd: _date_add("+"),
     exp.DateDiff: _date_diff,
+    exp.TsOrDsToDate: _to_date,
+    exp.SafeDivide: _safe_divide,
     exp.CurrentDate: _current("today"),
     exp.CurrentTimestamp: _current("now"),
     exp.Extract: _extract,
