@@ -1018,6 +1018,62 @@ expr = (
 ''',
     ),
     (
+        'cube',
+        (
+            'SELECT c.country, o.status, COUNT(*) AS n FROM customers c JOIN orders o ON '
+            'o.customer_id = c.customer_id GROUP BY CUBE (c.country, o.status)'
+        ),
+        '''\
+joined = customers.join(orders, orders.customer_id == customers.customer_id)
+expr = (
+    joined.group_by("country", "status")
+    .agg(n=_.count())
+    .union(
+        (
+            joined.group_by("country")
+            .agg(n=_.count())
+            .select("country", status=ibis.null("string"), n=_.n)
+        ),
+        (
+            joined.group_by("status")
+            .agg(n=_.count())
+            .select(country=ibis.null("string"), status=_.status, n=_.n)
+        ),
+        (
+            joined.agg(n=_.count())
+            .select(country=ibis.null("string"), status=ibis.null("string"), n=_.n)
+        ),
+    )
+)
+''',
+    ),
+    (
+        'grouping_sets',
+        (
+            'SELECT c.country, o.status, SUM(o.amount) AS total FROM customers c JOIN orders o ON'
+            ' o.customer_id = c.customer_id GROUP BY GROUPING SETS ((c.country, o.status), '
+            '(o.status), ())'
+        ),
+        '''\
+joined = customers.join(orders, orders.customer_id == customers.customer_id)
+expr = (
+    joined.group_by("country", "status")
+    .agg(total=joined.amount.sum())
+    .union(
+        (
+            joined.group_by("status")
+            .agg(total=joined.amount.sum())
+            .select(country=ibis.null("string"), status=_.status, total=_.total)
+        ),
+        (
+            joined.agg(total=joined.amount.sum())
+            .select(country=ibis.null("string"), status=ibis.null("string"), total=_.total)
+        ),
+    )
+)
+''',
+    ),
+    (
         'keyword_columns',
         'SELECT COUNT(*) AS count, SUM(amount) AS sum FROM orders',
         '''\

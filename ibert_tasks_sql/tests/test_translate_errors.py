@@ -26,8 +26,8 @@ UNSUPPORTED = [
         None,
     ),
     (
-        "SELECT country, COUNT(*) AS n FROM customers GROUP BY CUBE (country)",
-        "CUBE",
+        "SELECT country, name, COUNT(*) AS n FROM customers GROUP BY ROLLUP (country), CUBE (name)",
+        "several of ROLLUP, CUBE, GROUPING SETS",
         None,
         None,
     ),

@@ -1032,9 +1032,8 @@ class Translator:
         if node.args.get("qualify") is not None:
             raise self.unsupported(node.args["qualify"], "QUALIFY in an aggregated SELECT")
         if group is not None:
-            only_rollup = not group.args.get("cube") and not group.args.get("grouping_sets")
-            if group.args.get("rollup") and only_rollup:
-                return self.rollup(node, frame, chain, items)
+            if any(group.args.get(k) for k in ("rollup", "cube", "grouping_sets")):
+                return self.grouping_sets(node, frame, chain, items)
             for arg in ("rollup", "cube", "grouping_sets"):
                 if group.args.get(arg):
                     raise self.unsupported(group, arg.upper().replace("_", " "))
@@ -1238,20 +1237,27 @@ class Translator:
                 dtypes[name] = "null"
         return Rel(chain, final, dtypes)
 
-    def rollup(
+    def grouping_sets(
         self,
         node: exp.Select,
         frame: Frame,
         chain: ast.expr,
         items: list[tuple[str, exp.Expr]],
     ) -> Rel:
-        """`GROUP BY ROLLUP (a, b)`: the union of `GROUP BY a, b`, `GROUP BY a` and the grand
-        total, the rolled-up keys NULL in the rows that do not group by them."""
+        """`GROUP BY ROLLUP (a, b)` (or CUBE, or GROUPING SETS): the union of one GROUP BY
+        per grouping (`a, b`; `a`; the grand total), the keys a grouping leaves out NULL."""
         group = node.args["group"]
-        rollups = group.args["rollup"]
-        if len(rollups) != 1:
-            raise self.unsupported(group, "several ROLLUPs in one GROUP BY")
-        rolled = list(rollups[0].expressions)
+        kinds = [k for k in ("rollup", "cube", "grouping_sets") if group.args.get(k)]
+        label = kinds[0].upper().replace("_", " ")
+        if len(kinds) != 1 or len(group.args[kinds[0]]) != 1:
+            raise self.unsupported(group, "several of ROLLUP, CUBE, GROUPING SETS in a GROUP BY")
+        spec = group.args[kinds[0]][0]
+        sets = grouping_sets_of(kinds[0], spec)
+        if sets is None:
+            raise self.unsupported(group, f"{label} over more than 6 columns")
+        rolled: list[exp.Expr] = []
+        for keys_ in sets:
+            rolled.extend(k for k in keys_ if not any(k == r for r in rolled))
         problem = next(
             (
                 what
@@ -1265,7 +1271,7 @@ class Translator:
             None,
         )
         if problem:
-            raise self.unsupported(group, f"ROLLUP with {problem}")
+            raise self.unsupported(group, f"{label} with {problem}")
         base = frame.anchor(chain, self.anchor_hint(frame))
         plain = list(group.expressions)
         # a rolled-up key becomes a NULL of the key's type: the dtype when the schema says,
@@ -1279,13 +1285,13 @@ class Translator:
                 expressions=[exp.Literal.string(spelled), exp.Boolean(this=bool(dtype))],
             )
         branches = []
-        for size in range(len(rolled), -1, -1):
-            dropped = {k: nulls[k] for k in rolled[size:]}
+        for keys_ in sets:
+            dropped = {k: nulls[k] for k in rolled if not any(k == g for g in keys_)}
             branch = node.copy()
             branch.set("order", None)
             branch.set("limit", None)
             branch.set("offset", None)
-            branch.set("group", exp.Group(expressions=[e.copy() for e in plain + rolled[:size]]))
+            branch.set("group", exp.Group(expressions=[e.copy() for e in plain + keys_]))
             branch_items = [(n, nulled(e, dropped)) for n, e in items]
             having = branch.args.get("having")
             if having is not None:
@@ -1302,7 +1308,7 @@ class Translator:
         if order is not None:
             keys, pre = self.order_keys(order, items, Scalars(self, frame))
             if pre:
-                raise self.unsupported(order, "ORDER BY an expression over a ROLLUP")
+                raise self.unsupported(order, f"ORDER BY an expression over a {label}")
             chain = py.method(chain, "order_by", *keys)
         return Rel(self.limit(node, chain), rel.columns, rel.dtypes)
 
@@ -1538,6 +1544,26 @@ def agree_nullability(rel: Rel, other: Rel | None = None) -> Rel:
 
 
 TYPED_NULL = "ibert_typed_null"
+
+
+def grouping_sets_of(kind: str, spec: exp.Expr) -> list[list[exp.Expr]] | None:
+    """The groupings of ROLLUP (prefixes), CUBE (subsets) or GROUPING SETS, largest first."""
+    elems = list(spec.expressions)
+    if kind == "rollup":
+        return [elems[:size] for size in range(len(elems), -1, -1)]
+    if kind == "cube":
+        n = len(elems)
+        if n > 6:
+            return None
+        masks = sorted(range(2**n), key=lambda m: (-bin(m).count("1"), -m))
+        return [[e for j, e in enumerate(elems) if m & (1 << (n - 1 - j))] for m in masks]
+    out = []
+    for g in elems:
+        if isinstance(g, exp.Tuple):
+            out.append(list(g.expressions))
+        else:
+            out.append([unparen(g)])
+    return out
 
 
 def nulled(node: exp.Expr, keys: dict[exp.Expr, exp.Expr]) -> exp.Expr:
