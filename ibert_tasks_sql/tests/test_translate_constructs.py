@@ -1074,6 +1074,34 @@ expr = (
 ''',
     ),
     (
+        'grouping_function',
+        (
+            'SELECT c.country, o.status, GROUPING(c.country, o.status) AS g, COUNT(*) AS n FROM '
+            'customers c JOIN orders o ON o.customer_id = c.customer_id GROUP BY ROLLUP '
+            '(c.country, o.status) ORDER BY g, c.country NULLS FIRST, o.status NULLS FIRST'
+        ),
+        '''\
+joined = customers.join(orders, orders.customer_id == customers.customer_id)
+expr = (
+    joined.group_by("country", "status")
+    .agg(n=_.count())
+    .select("country", "status", g=0, n=_.n)
+    .union(
+        (
+            joined.group_by("country")
+            .agg(n=_.count())
+            .select("country", status=ibis.null("string"), g=1, n=_.n)
+        ),
+        (
+            joined.agg(n=_.count())
+            .select(country=ibis.null("string"), status=ibis.null("string"), g=3, n=_.n)
+        ),
+    )
+    .order_by("g", ibis.asc("country", nulls_first=True), ibis.asc("status", nulls_first=True))
+)
+''',
+    ),
+    (
         'keyword_columns',
         'SELECT COUNT(*) AS count, SUM(amount) AS sum FROM orders',
         '''\

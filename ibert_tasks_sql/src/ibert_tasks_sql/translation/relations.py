@@ -1262,7 +1262,6 @@ class Translator:
             (
                 what
                 for what, found in (
-                    ("GROUPING()", any(node.find_all(exp.Grouping))),
                     ("a window function", any(contains_window(e) for _, e in items)),
                     ("SELECT DISTINCT", node.args.get("distinct") is not None),
                 )
@@ -1567,11 +1566,14 @@ def grouping_sets_of(kind: str, spec: exp.Expr) -> list[list[exp.Expr]] | None:
 
 
 def nulled(node: exp.Expr, keys: dict[exp.Expr, exp.Expr]) -> exp.Expr:
-    """`node` with the rolled-up `keys` (outside aggregates) replaced by their typed NULL."""
-    if not keys:
-        return node
+    """`node` with the rolled-up `keys` (outside aggregates) replaced by their typed NULL, and
+    `GROUPING(a, b)` by its value in this grouping (a bit set for each key left out)."""
 
     def replace(n: exp.Expr) -> exp.Expr:
+        if isinstance(n, exp.Grouping):
+            args = n.expressions
+            bits = [1 if a in keys else 0 for a in args]
+            return exp.Literal.number(sum(b << (len(bits) - 1 - i) for i, b in enumerate(bits)))
         if n in keys and not any(isinstance(p, exp.AggFunc) for p in _ancestors(n, node)):
             return keys[n].copy()
         return n
