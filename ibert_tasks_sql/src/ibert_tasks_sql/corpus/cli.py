@@ -89,7 +89,7 @@ def build_command(
     Every record passed the validator. Killed and rerun with the same arguments, the build
     resumes where it stopped, without losing or duplicating records.
     """
-    from ibert_tasks_sql.corpus.build import build
+    from ibert_tasks_sql.corpus.build import build, load_manifest
     from ibert_tasks_sql.corpus.pipeline import DIALECTS, BuildConfig
 
     chosen = _names(tasks, TASK_NAMES, "task") if tasks else TASK_NAMES
@@ -107,6 +107,7 @@ def build_command(
         validator_workers=2 if workers == 1 else 1,
     )
     target = Path(out)
+    load_manifest(target, config)  # other settings in this folder: refuse before any output
     if quiet:
         stats = build(target, n, config, workers)
     else:
