@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -45,6 +46,12 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     assert write_atomic(path, [ex(5)]) == 1
     assert [e.id for e in read_examples(path)] == ["e5"]
     assert [p.name for p in path.parent.iterdir()] == ["val.jsonl"]
+    old = os.umask(0o022)
+    try:
+        write_atomic(path, [ex(6)])
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
 
 
 def test_garbage_line_is_reported_with_its_number(tmp_path):
