@@ -1102,6 +1102,24 @@ expr = (
 ''',
     ),
     (
+        'rollup_window',
+        (
+            'SELECT country, COUNT(*) AS n, GROUPING(country) AS g, RANK() OVER (PARTITION BY '
+            'GROUPING(country) ORDER BY COUNT(*) DESC, country) AS r FROM customers GROUP BY '
+            'ROLLUP (country) ORDER BY g, r'
+        ),
+        '''\
+expr = (
+    customers.group_by("country")
+    .agg(n=_.count())
+    .mutate(g=0)
+    .union(customers.agg(n=_.count()).select(country=ibis.null("string"), n=_.n, g=1))
+    .mutate(r=ibis.rank().over(group_by=_.g, order_by=[_.n.desc(), _.country]) + 1)
+    .order_by(_.g, _.r)
+)
+''',
+    ),
+    (
         'keyword_columns',
         'SELECT COUNT(*) AS count, SUM(amount) AS sum FROM orders',
         '''\

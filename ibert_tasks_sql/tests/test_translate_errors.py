@@ -63,15 +63,6 @@ def test_unsupported_constructs_are_named_with_their_position(
     assert "--model" in str(err)  # the message says what to do next
 
 
-def test_rollup_with_a_window_is_refused(shop_schema):
-    sql = (
-        "SELECT country, COUNT(*) AS n, RANK() OVER (ORDER BY COUNT(*)) AS r FROM customers "
-        "GROUP BY ROLLUP (country)"
-    )
-    with pytest.raises(UnsupportedConstruct, match="ROLLUP with a window function"):
-        translate(sql, shop_schema)
-
-
 def test_integer_division_of_a_truncating_dialect_is_refused(shop_schema):
     with pytest.raises(UnsupportedConstruct, match="integer division"):
         translate("SELECT order_id / 2 AS h FROM orders", shop_schema, "postgres")

@@ -27,6 +27,7 @@ from ibert_tasks_sql.translation.scalars import (
     contains_aggregate,
     contains_window,
     is_literal,
+    is_sql_literal,
     literal_value,
     own_nodes,
 )
@@ -1258,19 +1259,43 @@ class Translator:
         rolled: list[exp.Expr] = []
         for keys_ in sets:
             rolled.extend(k for k in keys_ if not any(k == r for r in rolled))
-        problem = next(
-            (
-                what
-                for what, found in (
-                    ("a window function", any(contains_window(e) for _, e in items)),
-                    ("SELECT DISTINCT", node.args.get("distinct") is not None),
+        if node.args.get("distinct") is not None:
+            raise self.unsupported(group, f"{label} with SELECT DISTINCT")
+        order = node.args.get("order")
+        # windows and ORDER BY expressions run over the union: the aggregates, GROUPING()s
+        # and keys they use travel through it as extra columns
+        windowed = [(n, e) for n, e in items if contains_window(e)]
+        kept = [(n, e) for n, e in items if not contains_window(e)]
+        later = [e for _, e in windowed]
+        if order is not None:
+            names_ = {n for n, _ in items}
+            later += [
+                o.this
+                for o in order.expressions
+                if not (
+                    isinstance(o.this, exp.Column) and not o.this.table and o.this.name in names_
                 )
-                if found
-            ),
-            None,
-        )
-        if problem:
-            raise self.unsupported(group, f"{label} with {problem}")
+                and not is_sql_literal(o.this)
+            ]
+        carried: dict[exp.Expr, str] = {e: n for n, e in kept}
+        extra: list[tuple[str, exp.Expr]] = []
+        taken = {n for n, _ in items} | set(frame.columns())
+        all_keys = plain + rolled if (plain := list(group.expressions)) else list(rolled)
+        for expr in later:
+            pieces = aggregates_in(expr) + [
+                g for g in own_nodes(expr) if isinstance(g, exp.Grouping)
+            ]
+            pieces += [c for c in own_nodes(expr) if any(c == k for k in all_keys)]
+            for piece in pieces:
+                if piece in carried:
+                    continue
+                base_name = "grouping" if isinstance(piece, exp.Grouping) else default_name(piece)
+                name, i = base_name, 2
+                while name in taken or name in TABLE_ATTRS:
+                    name, i = f"{base_name}_{i}", i + 1
+                taken.add(name)
+                carried[piece] = name
+                extra.append((name, piece))
         base = frame.anchor(chain, self.anchor_hint(frame))
         plain = list(group.expressions)
         # a rolled-up key becomes a NULL of the key's type: the dtype when the schema says,
@@ -1291,7 +1316,7 @@ class Translator:
             branch.set("limit", None)
             branch.set("offset", None)
             branch.set("group", exp.Group(expressions=[e.copy() for e in plain + keys_]))
-            branch_items = [(n, nulled(e, dropped)) for n, e in items]
+            branch_items = [(n, nulled(e, dropped)) for n, e in kept + extra]
             having = branch.args.get("having")
             if having is not None:
                 branch.set("having", exp.Having(this=nulled(having.this, dropped)))
@@ -1300,16 +1325,34 @@ class Translator:
         first = branches[0]
         rest = [type_nulls(b, first) for b in branches[1:]]
         first = type_nulls(first, rest[0]) if rest else first
-        combined = py.method(first.node, "union", *[b.node for b in rest])
-        rel = Rel(combined, first.columns, first.dtypes)
-        order = node.args.get("order")
-        chain = rel.node
+        chain = py.method(first.node, "union", *[b.node for b in rest])
+        final = [n for n, _ in items]
+        if not later:
+            if order is not None:
+                keys, _pre = self.order_keys(order, items, Scalars(self, frame))
+                chain = py.method(chain, "order_by", *keys)
+            return Rel(self.limit(node, chain), final, first.dtypes)
+        outputs = set(final)
+
+        def lookup(expr: exp.Expr) -> ast.expr | None:
+            if expr in carried:
+                return py.column(UNDERSCORE, carried[expr], self.table_attrs)
+            if isinstance(expr, exp.Column) and not expr.table and expr.name in outputs:
+                return py.column(UNDERSCORE, expr.name, self.table_attrs)
+            if isinstance(expr, exp.Column):
+                raise self.unsupported(expr, f"column {expr.sql()} over a {label}")
+            return None
+
+        after = Scalars(self, Frame(self, frame.parent), lookup, grouped=True)
+        if windowed:
+            added = [(n, top_value(after(e)), False) for n, e in windowed]
+            chain = self.call_with_names(chain, "mutate", added)
         if order is not None:
-            keys, pre = self.order_keys(order, items, Scalars(self, frame))
-            if pre:
-                raise self.unsupported(order, f"ORDER BY an expression over a {label}")
+            keys = [self.direction(after(unparen(o.this)), o) for o in order.expressions]
             chain = py.method(chain, "order_by", *keys)
-        return Rel(self.limit(node, chain), rel.columns, rel.dtypes)
+        if [n for n, _ in kept + extra] + [n for n, _ in windowed] != final:
+            chain = py.method(chain, "select", *[py.lit(n) for n in final])
+        return Rel(self.limit(node, chain), final, first.dtypes)
 
     def _outname_of(self, frame: Frame, col: exp.Column) -> str:
         _, src, real = frame.locate(col)
