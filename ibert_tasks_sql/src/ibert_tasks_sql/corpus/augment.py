@@ -16,7 +16,7 @@ from ibert_tasks_sql.corpus.domains import Domain, domain
 from ibert_tasks_sql.corpus.seeds import SeedQuery
 
 
-def _parse(sql: str) -> exp.Expression | None:
+def _parse(sql: str) -> exp.Expr | None:
     try:
         return sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError:
@@ -78,7 +78,7 @@ def rename(seed: SeedQuery, rng: random.Random) -> SeedQuery | None:
     )
 
 
-def _new_number(node: exp.Literal, rng: random.Random) -> exp.Literal:
+def _new_number(node: exp.Literal, rng: random.Random) -> exp.Literal | exp.Neg:
     text = node.this
     try:
         value = float(text)
@@ -115,6 +115,7 @@ def change_literals(seed: SeedQuery, rng: random.Random) -> SeedQuery | None:
     changed = []
 
     def swap(node: exp.Expression) -> exp.Expression:
+        new: exp.Literal | exp.Neg
         if not isinstance(node, exp.Literal) or rng.random() < 0.3:
             return node
         if node.find_ancestor(*_STRUCTURAL) or node.find_ancestor(exp.Cast, exp.Interval):

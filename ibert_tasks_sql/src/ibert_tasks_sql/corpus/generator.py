@@ -117,6 +117,12 @@ def _col(col: ColumnInfo, alias: str | None = None) -> exp.Column:
     return exp.column(col.name, table=alias)
 
 
+def _key(table: TableInfo) -> str:
+    """The key column of a table its rule drew from the keyed tables only."""
+    assert table.key is not None, f"rule drew {table.name}, which has no key column"
+    return table.key
+
+
 def _filterable(table: TableInfo) -> list[ColumnInfo]:
     return [
         c
@@ -138,7 +144,7 @@ class Builder:
             if name not in self.features:
                 self.features.append(name)
 
-    def predicate(self, table: TableInfo, alias: str | None = None, n: int = 1) -> exp.Expression:
+    def predicate(self, table: TableInfo, alias: str | None = None, n: int = 1) -> exp.Expr:
         cols = self.rng.sample(_filterable(table), k=min(n, len(_filterable(table))))
         preds = []
         for col in cols:
@@ -149,7 +155,7 @@ class Builder:
             return exp.or_(*preds)
         return exp.and_(*preds)
 
-    def aggregate(self, table: TableInfo, alias: str | None = None) -> tuple[exp.Expression, str]:
+    def aggregate(self, table: TableInfo, alias: str | None = None) -> tuple[exp.Expr, str]:
         numeric = table.of_kind(NUMERIC)
         roll = self.rng.random()
         if numeric and roll < 0.6:
@@ -290,7 +296,7 @@ def _rule_window(b: Builder) -> exp.Select:
     order = exp.Order(
         expressions=[
             exp.Ordered(this=_col(val), desc=b.rng.random() < 0.5),
-            exp.Ordered(this=exp.column(table.key)),
+            exp.Ordered(this=exp.column(_key(table))),
         ]
     )
     if b.rng.random() < 0.5:
@@ -302,7 +308,7 @@ def _rule_window(b: Builder) -> exp.Select:
         b.feature("window", "running_aggregate")
         name = f"running_{val.name}"
     window = exp.Window(this=fn, partition_by=[_col(part)], order=order)
-    query = exp.select(exp.column(table.key), _col(part), _col(val), exp.alias_(window, name))
+    query = exp.select(exp.column(_key(table)), _col(part), _col(val), exp.alias_(window, name))
     return query.from_(table.name)
 
 
@@ -374,6 +380,7 @@ def _rule_set_operation(b: Builder) -> exp.Expression:
 def _rule_left_join_coalesce(b: Builder) -> exp.Select:
     left, right, j = _pick_join(b)  # left references right: count children per parent
     numeric = left.of_kind(NUMERIC)
+    agg: exp.Expr
     if numeric:
         col = b.rng.choice(numeric)
         agg = exp.Coalesce(this=exp.func("SUM", _col(col, "l")), expressions=[_num(0)])
@@ -421,7 +428,7 @@ def _rule_string_transform(b: Builder) -> exp.Select:
         length=exp.Literal.number(b.rng.randint(2, 4)),
     )
     query = exp.select(
-        exp.column(table.key),
+        exp.column(_key(table)),
         exp.alias_(shown, f"{fn.lower()}_{col.name}"),
         exp.alias_(part, f"{col.name}_part"),
     ).from_(table.name)
@@ -439,13 +446,13 @@ def _rule_top_n_per_group(b: Builder) -> exp.Select:
     order = exp.Order(
         expressions=[
             exp.Ordered(this=_col(val), desc=True, nulls_first=False),
-            exp.Ordered(this=exp.column(table.key)),
+            exp.Ordered(this=exp.column(_key(table))),
         ]
     )
     rn = exp.Window(this=exp.func("ROW_NUMBER"), partition_by=[_col(part)], order=order)
-    inner = exp.select(exp.column(table.key), _col(part), _col(val), exp.alias_(rn, "rn"))
+    inner = exp.select(exp.column(_key(table)), _col(part), _col(val), exp.alias_(rn, "rn"))
     inner = inner.from_(table.name)
-    outer = exp.select(exp.column(table.key), exp.column(part.name), exp.column(val.name))
+    outer = exp.select(exp.column(_key(table)), exp.column(part.name), exp.column(val.name))
     outer = outer.from_("ranked").where(
         exp.LTE(this=exp.column("rn"), expression=exp.Literal.number(b.rng.randint(1, 3)))
     )

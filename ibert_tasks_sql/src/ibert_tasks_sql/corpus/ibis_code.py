@@ -195,7 +195,7 @@ def _row_calls(tree: ast.AST, tables: Mapping[str, object]) -> Iterator[tuple[as
             and node.func.attr in ROW_METHODS
         ):
             root, preserving = _chain_root(node.func.value)
-            if root in tables and preserving:
+            if root is not None and root in tables and preserving:
                 yield node, root
 
 

@@ -68,7 +68,7 @@ def misspelled_column(code: str, tables: Tables, rng: random.Random) -> str | No
     if isinstance(node, ast.Attribute):
         new = _typo(node.attr, rng)
         return None if new in columns else src.replace_attr(node, new)
-    assert isinstance(node, ast.Constant)
+    assert isinstance(node, ast.Constant) and isinstance(node.value, str)
     new = _typo(node.value, rng)
     return None if new in columns else src.replace(node, repr(new))
 

@@ -39,13 +39,13 @@ def normalized_sql(sql: str, dialect: str = "duckdb") -> str:
     return tree.sql(dialect=dialect, normalize=True, identify=False)
 
 
-def _flatten(node: exp.Expression, kind: type[exp.Expression]) -> list[exp.Expression]:
+def _flatten(node: exp.Expr, kind: type[exp.Expr]) -> list[exp.Expr]:
     if isinstance(node, kind):
         return [*_flatten(node.this, kind), *_flatten(node.expression, kind)]
     return [node]
 
 
-def _canonical(node: exp.Expression) -> str:
+def _canonical(node: exp.Expr) -> str:
     """A string of the abstracted tree with commutative operands in sorted order."""
     if isinstance(node, COMMUTATIVE):
         parts = sorted(_canonical(p) for p in _flatten(node, type(node)))

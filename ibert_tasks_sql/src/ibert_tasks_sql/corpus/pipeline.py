@@ -30,7 +30,7 @@ from ibert_tasks_sql.corpus import completion, docstrings, ibis_code, mutations
 from ibert_tasks_sql.corpus.augment import augment
 from ibert_tasks_sql.corpus.generator import generate
 from ibert_tasks_sql.corpus.records import Pair, example, verdict_summary
-from ibert_tasks_sql.corpus.seeds import SeedQuery
+from ibert_tasks_sql.corpus.seeds import SeedQuery, str_tuple
 from ibert_tasks_sql.corpus.sqlcheck import EmptyTables
 from ibert_tasks_sql.corpus.templates import templates
 
@@ -53,8 +53,8 @@ class BuildConfig:
     """What determines a build's content (a rerun must use the same)."""
 
     seed: int = 0
-    tasks: tuple[str, ...] = attrs.field(converter=tuple, default=ALL_TASKS)
-    dialects: tuple[str, ...] = attrs.field(converter=tuple, default=DIALECTS)
+    tasks: tuple[str, ...] = attrs.field(converter=str_tuple, default=ALL_TASKS)
+    dialects: tuple[str, ...] = attrs.field(converter=str_tuple, default=DIALECTS)
     template_share: float = 0.5
     augment: bool = True
     cuts_per_pair: int = 2

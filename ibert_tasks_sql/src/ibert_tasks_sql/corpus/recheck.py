@@ -161,7 +161,7 @@ def recheck(
             flush(batch)
             batch = []
     flush(batch)
-    total = Counter()
+    total: Counter[str] = Counter()
     for counts in tally.values():
         total.update(counts)
     return {

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
 from ibert_core.types import Schema
+
+
+def str_tuple(items: Iterable[str]) -> tuple[str, ...]:
+    """attrs converter: a bare `tuple` converter leaves mypy unable to infer the item type."""
+    return tuple(items)
 
 
 @attrs.frozen
@@ -24,9 +29,9 @@ class SeedQuery:
     source: str
     origin: str
     difficulty: int
-    features: tuple[str, ...] = attrs.field(converter=tuple, factory=tuple)
+    features: tuple[str, ...] = attrs.field(converter=str_tuple, factory=tuple)
     params: Mapping[str, Any] = attrs.field(factory=dict)
-    augmentations: tuple[str, ...] = attrs.field(converter=tuple, factory=tuple)
+    augmentations: tuple[str, ...] = attrs.field(converter=str_tuple, factory=tuple)
 
     @property
     def schema_obj(self) -> Schema:

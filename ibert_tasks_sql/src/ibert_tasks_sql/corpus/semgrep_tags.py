@@ -44,7 +44,7 @@ def tag_programs(
         k: {"features": set(), "anti_patterns": set()} for k in programs
     }
     with tempfile.TemporaryDirectory(prefix="ibert-semgrep-") as tmp:
-        names = {}
+        names: dict[str, str] = {}
         for i, (key, code) in enumerate(programs.items()):
             name = f"p{i}.py"
             Path(tmp, name).write_text(code, encoding="utf-8")
@@ -68,12 +68,12 @@ def tag_programs(
         if done.returncode not in (0, 1) or not done.stdout.strip():
             raise RuntimeError(f"semgrep failed ({done.returncode}): {done.stderr.strip()[:500]}")
         for result in json.loads(done.stdout).get("results", []):
-            key = names.get(Path(result["path"]).name)
-            if key is None:
+            owner = names.get(Path(result["path"]).name)
+            if owner is None:
                 continue
             rule = result["check_id"].rsplit(".", 1)[-1]
             kind, _, tag = rule.partition("-")
-            out[key]["features" if kind == "feature" else "anti_patterns"].add(tag)
+            out[owner]["features" if kind == "feature" else "anti_patterns"].add(tag)
     return {k: {f: sorted(v) for f, v in d.items()} for k, d in out.items()}
 
 

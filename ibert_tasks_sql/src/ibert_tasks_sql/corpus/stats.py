@@ -32,10 +32,10 @@ def _acceptance(counters: Mapping[str, int]) -> dict[str, Any]:
         for k in sorted(attempted)
     }
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
-    for k, v in by_kind.items():
+    for k in by_kind:
         source = k.split("|")[0]
-        by_source[source]["attempted"] += v["attempted"]
-        by_source[source]["accepted"] += v["accepted"]
+        by_source[source]["attempted"] += attempted[k]
+        by_source[source]["accepted"] += accepted[k]
     return {
         "by_source": {
             s: {**c, "rate": round(c["accepted"] / c["attempted"], 4) if c["attempted"] else None}
