@@ -11,10 +11,15 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
+
+
+def _str_tuple(items: Iterable[str]) -> tuple[str, ...]:
+    """attrs converter: a bare `tuple` converter leaves mypy unable to infer the item type."""
+    return tuple(items)
 
 
 @attrs.frozen
@@ -35,7 +40,7 @@ class Chunk:
     docstring: str | None = None
     docstring_line: int | None = None
     prose: str = ""
-    context: tuple[str, ...] = attrs.field(converter=tuple, factory=tuple)
+    context: tuple[str, ...] = attrs.field(converter=_str_tuple, factory=tuple)
     cell: int | None = None
 
 

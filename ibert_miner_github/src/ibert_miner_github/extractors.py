@@ -172,7 +172,7 @@ def _context_statements(chunk: Chunk) -> list[ast.stmt]:
     return out
 
 
-def _span(chunk: Chunk, stmt: ast.AST, offset: int = 0) -> tuple[int, int]:
+def _span(chunk: Chunk, stmt: ast.stmt, offset: int = 0) -> tuple[int, int]:
     first = chunk.start + offset + getattr(stmt, "lineno", 1) - 1
     last = chunk.start + offset + (getattr(stmt, "end_lineno", None) or stmt.lineno) - 1
     return (first, last)

@@ -348,20 +348,20 @@ def rewrite(
     """
     # the transformer edits nodes in place and callers share setup statements between
     # candidates (a doctest session), so work on copies
-    statements = copy.deepcopy(list(statements))
+    body: list[ast.stmt] = copy.deepcopy(list(statements))
     defaults = {k: copy.deepcopy(v) for k, v in (defaults or {}).items()}
     target = copy.deepcopy(target)
     state = _State()
     for p in params:
         if p not in defaults:
             state.add_table(p, None, "parameter")
-    statements = [
+    body = [
         ast.Assign([ast.Name(name, ast.Store())], value, lineno=0)
         for name, value in defaults.items()
-    ] + statements
+    ] + body
     sources = _Sources(state)
     out: list[ast.stmt] = []
-    for stmt in statements:
+    for stmt in body:
         out.extend(_statement(stmt, state, sources))
     sources.var = "expr"
     final = sources.visit(strip_output(target))
@@ -425,7 +425,7 @@ def _statement(stmt: ast.stmt, state: _State, sources: _Sources) -> list[ast.stm
                 pass
         return []  # displays and side effects are not part of the expression
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        targets: list[ast.expr] = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
         value = stmt.value
         if value is None:
             return []
@@ -576,16 +576,16 @@ def _schema(
             and node.func.attr in COLUMN_ARG_METHODS
         ):
             owner = _root(node.func.value)
-            t = base.get(owner.id) if isinstance(owner, ast.Name) else None
-            if t is None and _dotted(node.func) in ("ibis.desc", "ibis.asc"):
-                t = _chain_table(node, parents, base)
+            called = base.get(owner.id) if isinstance(owner, ast.Name) else None
+            if called is None and _dotted(node.func) in ("ibis.desc", "ibis.asc"):
+                called = _chain_table(node, parents, base)
             for arg in node.args:
-                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and t:
-                    usage.add(t, arg.value)
-                if isinstance(arg, (ast.List, ast.Tuple)) and t:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and called:
+                    usage.add(called, arg.value)
+                if isinstance(arg, (ast.List, ast.Tuple)) and called:
                     for elt in arg.elts:
                         if isinstance(elt, ast.Constant) and isinstance(elt.value, str):
-                            usage.add(t, elt.value)
+                            usage.add(called, elt.value)
         if table in unknown and column:
             usage.add(table, column, hint_for_use(parents.get(id(node)), node))
     if sql:

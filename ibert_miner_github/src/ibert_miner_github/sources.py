@@ -11,7 +11,7 @@ import hashlib
 import os
 import re
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -20,6 +20,11 @@ import attrs
 from ibert_core.errors import BadInput, UnknownNameError
 from ibert_miner_github.licenses import license_of_metadata, license_of_tree
 from ibert_miner_github.limits import MineLimits
+
+
+def _str_tuple(items: Iterable[str]) -> tuple[str, ...]:
+    """attrs converter: a bare `tuple` converter leaves mypy unable to infer the item type."""
+    return tuple(items)
 
 SKIP_DIRS = frozenset(
     {
@@ -49,7 +54,7 @@ class Source:
     kind: str
     location: str
     name: str | None = None
-    dirs: tuple[str, ...] = attrs.field(converter=tuple, factory=tuple)
+    dirs: tuple[str, ...] = attrs.field(converter=_str_tuple, factory=tuple)
 
     @property
     def label(self) -> str:
@@ -236,6 +241,13 @@ def path_tree(source: Source, limits: MineLimits) -> Tree:
 # --- installed distributions -----------------------------------------------------------------
 
 
+def _header(meta: metadata.PackageMetadata, name: str) -> str | None:
+    """A metadata field or None, like `Message.get`, which the 3.10 `PackageMetadata`
+    protocol does not declare."""
+    values = meta.get_all(name)
+    return values[0] if values else None
+
+
 def package_tree(source: Source, limits: MineLimits) -> Tree:
     """The files an installed distribution ships (sources, tests, bundled docs)."""
     try:
@@ -245,7 +257,9 @@ def package_tree(source: Source, limits: MineLimits) -> Tree:
         raise UnknownNameError("installed distribution", source.location, installed) from None
     meta = dist.metadata
     license_id = license_of_metadata(
-        meta.get("License-Expression"), meta.get("License"), meta.get_all("Classifier") or []
+        _header(meta, "License-Expression"),
+        _header(meta, "License"),
+        meta.get_all("Classifier") or [],
     )
     name = meta["Name"] or source.location
     editable = _editable_root(dist)
