@@ -146,10 +146,9 @@ class State:
         if job.data is not None:
             key: Any = ("data", job.data.kind, job.data.path)
             return self.connections.get_or(key, lambda: self._open_data(job))
-        assert job.schema is not None
-        return self.connections.get_or(
-            (job.schema, seed), lambda: self._open_fixture(job.schema, seed)
-        )
+        schema = job.schema
+        assert schema is not None
+        return self.connections.get_or((schema, seed), lambda: self._open_fixture(schema, seed))
 
     def _open_fixture(self, schema: Schema, seed: int | None) -> tuple[Any, Schema, Any]:
         con = _real_connect(config=self.config())
