@@ -7,7 +7,7 @@ import pytest
 from ibert_core import engine, hookimpl
 from ibert_core.errors import IbertError, ModelLoadError
 from ibert_core.plugins import make_context
-from ibert_core.registry import AdapterSpec, TaskSpec
+from ibert_core.registry import AdapterSpec, TaskSpec, ValidatorSpec
 from ibert_core.testing import register_plugin
 from ibert_core.types import Stage, TaskRequest, Verdict
 
@@ -32,6 +32,20 @@ def check_sum(request, cand):
     )
 
 
+EVENTS: list[str] = []
+
+
+class Probe:
+    def validate(self, job):
+        return Verdict([])
+
+    def validate_many(self, jobs):
+        return [self.validate(j) for j in jobs]
+
+    def close(self):
+        EVENTS.append("validator closed")
+
+
 class OffByOne:
     """A tool engine that is wrong first and corrects itself from the feedback."""
 
@@ -41,6 +55,7 @@ class OffByOne:
         self.seen_feedback = []
 
     def candidates(self, request, feedback):
+        EVENTS.append("generate")
         self.seen_feedback.append([a.verdict.feedback for a in feedback])
         total = sum(int(x) for x in request.text.split("+"))
         if not feedback:
@@ -79,7 +94,26 @@ class Plugin:
     @hookimpl
     def register_tasks(register):
         register(TaskSpec(name="add", summary="Add.", factory=lambda c: Plugin.handler))
+        register(
+            TaskSpec(
+                name="add_checked",
+                summary="Add.",
+                factory=lambda c: Plugin.handler,
+                validators=("order_probe",),
+            )
+        )
         register(TaskSpec(name="add_model", summary="Add.", factory=lambda c: ModelOnly()))
+
+    @staticmethod
+    @hookimpl
+    def register_validators(register):
+        def factory(context):
+            EVENTS.append("validator started")
+            return Probe()
+
+        register(
+            ValidatorSpec(name="order_probe", summary="Records when it starts.", factory=factory)
+        )
 
     @staticmethod
     @hookimpl
@@ -153,3 +187,13 @@ def test_verdict_properties():
     partial = Verdict([Stage("parse", True)], required=("parse", "build"))
     assert not partial.passed and partial.feedback == "not checked: build"
     assert Verdict([Stage("parse", True)], required=("parse",)).passed
+
+
+def test_declared_validators_start_before_generation(context):
+    EVENTS.clear()
+    engine.run(context, TaskRequest("add_checked", "1+2"))
+    assert EVENTS[:2] == ["validator started", "generate"]
+    engine.run(context, TaskRequest("add_checked", "1+2"))
+    assert EVENTS.count("validator started") == 1  # shared within the context
+    context.close()
+    assert EVENTS[-1] == "validator closed"

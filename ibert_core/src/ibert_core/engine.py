@@ -80,6 +80,9 @@ def run(context: Context, request: TaskRequest) -> TaskResult:
     """Answer `request` with the best candidate its sources produce, verified if possible."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
+    spec = context.registries.tasks.get(request.task)
+    for name in spec.validators:
+        context.validator(name)  # start them now: their start-up overlaps generation
     handler = context.handler(request.task)
     timings["load"] = time.perf_counter() - started
     sources: list[CandidateSource] = [handler]

@@ -26,6 +26,9 @@ class TaskSpec:
 
     `factory(context)` returns a `TaskHandler`; `options` are extra `click.Option`s the
     task adds to `ibert run NAME`, their values arriving in `TaskRequest.options`.
+    `validators` names the validators its checks use: the engine starts them before the
+    task's engine generates, so their start-up overlaps generation, and a missing one is
+    reported before any work is done.
     """
 
     name: str
@@ -34,6 +37,7 @@ class TaskSpec:
     input_kind: str = "text"
     output_kind: str = "text"
     options: tuple[Any, ...] = attrs.field(converter=_tuple, factory=tuple)
+    validators: tuple[str, ...] = attrs.field(converter=_tuple, factory=tuple)
     plugin: str | None = None
     distribution: str | None = None
 

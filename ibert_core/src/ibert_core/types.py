@@ -308,7 +308,12 @@ class ValidationJob:
 
 @runtime_checkable
 class Validator(Protocol):
-    """Judges candidates; built by a `ValidatorSpec.factory`."""
+    """Judges candidates; built by a `ValidatorSpec.factory`.
+
+    A validator with costly start-up (worker processes) should begin it in the factory
+    without blocking, since tasks declaring it in `TaskSpec.validators` have it built
+    before they generate.
+    """
 
     def validate(self, job: ValidationJob) -> Verdict: ...
 

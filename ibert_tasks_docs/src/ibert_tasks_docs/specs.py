@@ -25,15 +25,25 @@ QA = TaskSpec(
     name="qa",
     summary="Answer a question about the Ibis API from its installed source, with a run example.",
     factory=_qa_factory,
+    validators=("duckdb",),
     input_kind="question",
     output_kind="text",
     options=(
-        click.Option(["--docs"], multiple=True, metavar="DIR",
-                     help="Also index this docs folder (md, qmd, ipynb); repeatable."),
-        click.Option(["--package"], multiple=True, metavar="NAME",
-                     help="Also index this installed package; repeatable."),
-        click.Option(["--top"], type=int, default=3, show_default=True,
-                     help="How many symbols to show."),
+        click.Option(
+            ["--docs"],
+            multiple=True,
+            metavar="DIR",
+            help="Also index this docs folder (md, qmd, ipynb); repeatable.",
+        ),
+        click.Option(
+            ["--package"],
+            multiple=True,
+            metavar="NAME",
+            help="Also index this installed package; repeatable.",
+        ),
+        click.Option(
+            ["--top"], type=int, default=3, show_default=True, help="How many symbols to show."
+        ),
         click.Option(["--rebuild"], is_flag=True, help="Rebuild the cached index first."),
     ),
 )
@@ -45,12 +55,24 @@ DOCUMENTATION = TaskSpec(
     input_kind="python",
     output_kind="python",
     options=(
-        click.Option(["--function", "function"], metavar="NAME", default=None,
-                     help="Document only this function (or Class.method)."),
-        click.Option(["--style"], type=click.Choice(["numpy", "google"]), default="numpy",
-                     show_default=True, help="Docstring convention."),
-        click.Option(["--overwrite"], is_flag=True,
-                     help="Replace existing docstrings too (default: only missing or stale)."),
+        click.Option(
+            ["--function", "function"],
+            metavar="NAME",
+            default=None,
+            help="Document only this function (or Class.method).",
+        ),
+        click.Option(
+            ["--style"],
+            type=click.Choice(["numpy", "google"]),
+            default="numpy",
+            show_default=True,
+            help="Docstring convention.",
+        ),
+        click.Option(
+            ["--overwrite"],
+            is_flag=True,
+            help="Replace existing docstrings too (default: only missing or stale).",
+        ),
     ),
 )
 

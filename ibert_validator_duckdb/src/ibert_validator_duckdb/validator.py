@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,7 +15,9 @@ from ibert_validator_duckdb.pool import WorkerPool
 class DuckDBValidator:
     """Checks Ibis code against reference SQL on DuckDB, in a pool of sandboxed workers.
 
-    Workers start on first use and are reused; `close()` stops them (also on `with`).
+    Workers begin starting in the background as soon as the validator exists (importing
+    ibis in them takes about a second, which then overlaps the caller's own work, e.g. a
+    translation); they are reused, and `close()` stops them (also on `with`).
     `defaults` are job options applied when a job does not set them (e.g. `seeds`).
     """
 
@@ -23,10 +26,15 @@ class DuckDBValidator:
         workers: int = 2,
         limits: Limits | None = None,
         defaults: Mapping[str, Any] | None = None,
+        warm: bool = True,
     ) -> None:
         self.limits = limits or Limits()
         self.defaults = dict(defaults or {})
         self.pool = WorkerPool(workers, self.limits)
+        if warm:  # the pool's lock makes a first `run` wait for (or do) this start
+            threading.Thread(
+                target=self.pool.start, name="ibert-validator-warm", daemon=True
+            ).start()
 
     def validate(self, job: ValidationJob) -> Verdict:
         return self.validate_many([job])[0]
