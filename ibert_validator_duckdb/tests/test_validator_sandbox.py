@@ -13,6 +13,7 @@ from ibert_validator_duckdb.sandbox import SandboxViolation, parse
 CHAIN = (
     "a = users.select(a=users.id)\nb = users.select(b=users.id)\nc = users.select(c=users.id)\n"
     "d = users.select(d=users.id)\ne = users.select(e=users.id)\nf = users.select(f=users.id)\n"
+    "g = users.select(g=users.id)\nh = users.select(h=users.id)\n"
 )
 
 # (code, what the failure message must mention); {p} is a path the snippet tries to create.
@@ -93,17 +94,18 @@ HOSTILE = [
     ("x = [[users] * 10 ** 4 for _ in range(10 ** 5)]\nexpr = users", "limit"),
     ("x = [ibis.literal(i) for i in range(10 ** 8)]\nexpr = users", "limit"),
     (
+        # ~2e11 rows: no machine counts them within the 2 s limit (6 joins, 3e8, could)
         CHAIN + "expr = a.cross_join(b).cross_join(c).cross_join(d).cross_join(e)"
-        ".cross_join(f).count()",
+        ".cross_join(f).cross_join(g).cross_join(h).count()",
         "time limit",
     ),
     (CHAIN + "expr = a.cross_join(b).cross_join(c).cross_join(d)", "limit"),
     (
         CHAIN + "x = a.cross_join(b).cross_join(c).cross_join(d).cross_join(e)\n"
-        "expr = x.mutate(k=ibis.literal('y').repeat(1000) + x.a.cast('string')).order_by('k')"
-        ".limit(1)",
+        "expr = x.mutate(k=ibis.literal('y').repeat(1000) + x.a.cast('string')).distinct()"
+        ".count()",
         "limit",
-    ),  # DuckDB runs out of memory (it may not spill to disk)
+    ),  # ~12 GB of distinct strings: DuckDB runs out of memory (it may not spill to disk)
     # DuckDB-side file access through table names
     ("expr = ibis.table({{'column0': 'string'}}, name='/etc/passwd')", "DuckDB failed"),
     ("expr = ibis.table({{'a': 'string'}}, name=\"read_csv('/etc/passwd')\")", "DuckDB failed"),
