@@ -26,7 +26,7 @@ LOCAL_DEPS: dict[str, tuple[str, ...]] = {
     "ibert_validator_duckdb": (),
     "ibert_tasks_sql": ("ibert_validator_duckdb",),
     "ibert_tasks_docs": ("ibert_validator_duckdb",),
-    "ibert_miner_github": ("ibert_validator_duckdb", "ibert_tasks_sql"),
+    "ibert_miner_github": ("ibert_validator_duckdb",),
     "plugins/ibert_example_plugin": (),
 }
 ALL = (*LOCAL_DEPS, "adapters")
