@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # semgrep for the static rules, the TPC-H generator for the TPC-H test).
 DISTS := ibert_core ibert_validator_duckdb ibert_tasks_sql ibert_tasks_docs \
          ibert_miner_github plugins/ibert_example_plugin adapters
-EXTRAS := ibert_tasks_sql=static,bench
+EXTRAS := ibert_tasks_sql=static,bench,hf
 PYPROJECTS := $(addsuffix /pyproject.toml,$(DISTS))
 spec = -e './$(1)$(if $(filter $(1)=%,$(EXTRAS)),[$(patsubst $(1)=%,%,$(filter $(1)=%,$(EXTRAS)))])'
 EXAMPLE := ibert_tasks_sql/src/ibert_tasks_sql/examples

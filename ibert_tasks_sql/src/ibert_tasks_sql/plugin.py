@@ -25,6 +25,8 @@ def register_tasks(register: Callable[[TaskSpec], None]) -> None:
 def register_commands(cli: click.Group) -> None:
     from ibert_core.cli import data_commands
     from ibert_tasks_sql.corpus.cli import build_command, validate_command
+    from ibert_tasks_sql.corpus.export import export_command
 
     data_commands(cli).add_command(build_command)
     data_commands(cli).add_command(validate_command)
+    data_commands(cli).add_command(export_command)
