@@ -59,6 +59,9 @@ def test_garbage_line_is_reported_with_its_number(tmp_path):
     path.write_text(json.dumps(ex(1).to_dict()) + "\nnot json\n")
     with pytest.raises(BadInput, match="x.jsonl:2 is not a corpus record"):
         list(read_examples(path))
+    path.write_text("[1, 2]\n")
+    with pytest.raises(BadInput, match="x.jsonl:1 is not a corpus record .a JSON list"):
+        list(read_examples(path))
 
 
 def test_stats_by_split_and_task(tmp_path):

@@ -31,7 +31,10 @@ def read_examples(path: str | Path) -> Iterator[Example]:
             if not line:
                 continue
             try:
-                yield Example.from_dict(json.loads(line))
+                data = json.loads(line)
+                if not isinstance(data, dict):
+                    raise TypeError(f"a JSON {type(data).__name__}, not an object")
+                yield Example.from_dict(data)
             except (json.JSONDecodeError, TypeError) as err:
                 raise BadInput(f"{path}:{number} is not a corpus record ({err})") from None
 
