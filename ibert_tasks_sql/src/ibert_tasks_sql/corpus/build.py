@@ -21,6 +21,8 @@ from typing import Any
 from ibert_core.corpus import CorpusWriter, read_examples
 from ibert_core.errors import BadInput
 from ibert_core.types import Example
+from ibert_tasks_sql.corpus.mined import SOURCE as MINED_SOURCE
+from ibert_tasks_sql.corpus.mined import merge
 from ibert_tasks_sql.corpus.normalize import SPLITS
 from ibert_tasks_sql.corpus.pipeline import BuildConfig, UnitProcessor, UnitResult
 from ibert_tasks_sql.corpus.semgrep_tags import tag_corpus
@@ -112,18 +114,25 @@ def build(
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
     stop_after_units: int | None = None,
+    mined: tuple[Path, ...] = (),
 ) -> dict[str, Any]:
-    """Build (or resume) a corpus of `n` records in `out`; returns the stats written."""
+    """Build (or resume) a corpus of `n` generated records in `out`, then merge the records
+    of the `mined` files (`mined.merge`); returns the stats written."""
     out.mkdir(parents=True, exist_ok=True)
     manifest = load_manifest(out, config)
     keys: set[str] = set()
+    skeletons: dict[str, str] = {}
+    written = 0  # generated records only: merged mined records do not count towards --n
     for split in SPLIT_NAMES:
         path = out / f"{split}.jsonl"
         if path.exists():
             with CorpusWriter(path):  # cuts a torn last line left by a killed run
                 pass
-            keys.update(str(e.meta.get("dedup")) for e in read_examples(path))
-    written = len(keys)
+            for e in read_examples(path):
+                keys.add(str(e.meta.get("dedup")))
+                written += e.meta.get("source") != MINED_SOURCE
+                if e.meta.get("skeleton"):
+                    skeletons.setdefault(str(e.meta["skeleton"]), split)
     if progress:
         progress(min(written, n))
     counters: Counter[str] = Counter(manifest["counters"])
@@ -152,6 +161,7 @@ def build(
                         continue
                     writers[str(ex.meta["split"])].write(ex)
                     keys.add(key)
+                    skeletons.setdefault(str(ex.meta["skeleton"]), str(ex.meta["split"]))
                     written += 1
                     if progress:
                         progress(1)
@@ -177,6 +187,15 @@ def build(
         finally:
             for w in writers.values():
                 w.close()
+    if mined:
+        writers = {s: CorpusWriter(out / f"{s}.jsonl") for s in SPLIT_NAMES}
+        try:
+            merged = merge(mined, writers, keys, skeletons, config.tasks)
+        finally:
+            for w in writers.values():
+                w.close()
+        manifest["mined"] = {**manifest.get("mined", {}), **merged}
+        _write_json(out / MANIFEST, manifest)
     note = tag_corpus(out, tuple(f"{s}.jsonl" for s in SPLIT_NAMES))
     stats = corpus_stats(out, manifest, config, [note] if note else [])
     _write_json(out / "stats.json", stats)

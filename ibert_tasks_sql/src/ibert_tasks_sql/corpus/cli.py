@@ -73,6 +73,14 @@ def _names(values: tuple[str, ...], choices: tuple[str, ...], kind: str) -> tupl
     help="Target dialects of ibis_to_sql (default duckdb,postgres,bigquery,snowflake).",
 )
 @click.option("--no-augment", is_flag=True, help="Only seed queries, no augmentation.")
+@click.option(
+    "--mined",
+    "mined",
+    multiple=True,
+    metavar="DIR",
+    help="Merge DIR/mined.jsonl (from `ibert data mine --out DIR`) after the generated records;"
+    " repeatable.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def build_command(
     out: str,
@@ -82,14 +90,18 @@ def build_command(
     tasks: tuple[str, ...],
     dialects: tuple[str, ...],
     no_augment: bool,
+    mined: tuple[str, ...],
     quiet: bool,
 ) -> None:
     """Build a verified multi-task corpus from templates and generated SQL.
 
     Every record passed the validator. Killed and rerun with the same arguments, the build
-    resumes where it stopped, without losing or duplicating records.
+    resumes where it stopped, without losing or duplicating records. Mined records (--mined)
+    join the split their miner chose, unless their SQL skeleton fixes another one; records
+    the corpus already holds, or of tasks not in --tasks, are skipped.
     """
     from ibert_tasks_sql.corpus.build import build, load_manifest
+    from ibert_tasks_sql.corpus.mined import mined_files
     from ibert_tasks_sql.corpus.pipeline import DIALECTS, BuildConfig
 
     chosen = _names(tasks, TASK_NAMES, "task") if tasks else TASK_NAMES
@@ -106,20 +118,29 @@ def build_command(
         augment=not no_augment,
         validator_workers=2 if workers == 1 else 1,
     )
+    mined_paths = mined_files(mined)
     target = Path(out)
     load_manifest(target, config)  # other settings in this folder: refuse before any output
     if quiet:
-        stats = build(target, n, config, workers)
+        stats = build(target, n, config, workers, mined=mined_paths)
     else:
         with click.progressbar(
             length=n, label="verified records", file=sys.stderr, show_pos=True, show_eta=True
         ) as bar:
-            stats = build(target, n, config, workers, progress=bar.update)
+            stats = build(target, n, config, workers, progress=bar.update, mined=mined_paths)
     for note in stats["notes"]:
         click.echo(f"note: {note}", err=True)
     click.echo(
         json.dumps(
-            {k: stats[k] for k in ("total", "by_split", "by_task", "records_per_second")}, indent=2
+            {
+                **{k: stats[k] for k in ("total", "by_split", "by_task", "records_per_second")},
+                **(
+                    {"mined": {k: v for k, v in stats["mined"].items() if k != "dirs"}}
+                    if mined_paths
+                    else {}
+                ),
+            },
+            indent=2,
         )
     )
 

@@ -78,7 +78,9 @@ def tag_programs(
 
 
 def _code(ex: Example) -> str:
-    return str((ex.meta.get("pair") or {}).get("code") or "")
+    """The verified Ibis program of a record: its pair's, or (mined records) its own."""
+    pair_code = (ex.meta.get("pair") or {}).get("code")
+    return str(pair_code or ex.target.get("code") or ex.input.get("code") or "")
 
 
 def tag_corpus(folder: Path, files: tuple[str, ...]) -> str | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ibert_core.corpus import read_examples
+from ibert_tasks_sql.corpus.mined import summary as mined_summary
 
 NOTES_QA = "qa skipped: no `qa` task is registered (install ibert-tasks-docs)"
 
@@ -74,7 +75,8 @@ def corpus_stats(
             for f in (semgrep or {}).get("anti_patterns", meta.get("anti_patterns") or ()):
                 tallies["anti_pattern"][str(f)] += 1
             tallies[f"task_in_{split}"][ex.task] += 1
-            skeletons[split].add(str(meta.get("skeleton")))
+            if meta.get("skeleton"):  # mined records without SQL have none
+                skeletons[split].add(str(meta["skeleton"]))
     counters: Mapping[str, int] = manifest.get("counters", {})
     rejected = {k.split("|", 1)[1]: v for k, v in counters.items() if k.startswith("rejected|")}
     derived = {
@@ -113,5 +115,6 @@ def corpus_stats(
         "seconds": round(seconds, 3),
         "seconds_by_phase": dict(sorted(phases.items())),
         "records_per_second": round(total / seconds, 3) if seconds else None,
+        "mined": mined_summary(manifest.get("mined") or {}),
         "notes": notes,
     }
