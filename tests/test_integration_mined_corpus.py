@@ -3,6 +3,8 @@
 One tiny tree is mined for real (`ibert data mine --path`); a second mined folder is written
 by hand from the generated corpus, to hold a duplicate of a generated record and a record
 whose skeleton the generated corpus already placed in another split.
+
+A cross-distribution test (ibert-miner-github and ibert-tasks-sql), so it lives in tests/.
 """
 
 from __future__ import annotations
