@@ -502,14 +502,7 @@ class Translator:
             raise self.unsupported(distinct, "DISTINCT ON")
         frame = Frame(self, outer, correlated=bool(outer and external_aliases(node)))
         conjuncts = [f for c in split_and(node.args.get("where")) for f in factor_or(c)]
-        chain, conjuncts = self.from_(node, frame, conjuncts)
-        if conjuncts:
-            if any(
-                external_aliases(q) & set(frame.sources) for c in conjuncts for q in subqueries(c)
-            ):
-                chain = frame.anchor(chain, self.anchor_hint(frame))
-            s = Scalars(self, frame)
-            chain = py.method(chain, "filter", *[s(c) for c in conjuncts])
+        chain = self.filtered_from(node, frame, conjuncts)
         items = self.projections(node, names)
         group = node.args.get("group")
         having = node.args.get("having")
@@ -1370,16 +1363,21 @@ class Translator:
     def inner_frame(self, q: exp.Select, s: Scalars) -> tuple[Frame, ast.expr]:
         """FROM and WHERE of a subquery, inside the frame `s` belongs to."""
         frame = Frame(self, s.frame, correlated=bool(external_aliases(q)))
-        conjuncts = split_and(q.args.get("where"))
+        return frame, self.filtered_from(q, frame, split_and(q.args.get("where")))
+
+    def filtered_from(self, q: exp.Select, frame: Frame, conjuncts: list[exp.Expr]) -> ast.expr:
+        """The FROM of `q` in `frame`, then the WHERE conjuncts `from_` left as one filter
+        (anchored first when a subquery in them refers to this frame's sources).
+        """
         chain, conjuncts = self.from_(q, frame, conjuncts)
         if conjuncts:
             if any(
                 external_aliases(sq) & set(frame.sources) for c in conjuncts for sq in subqueries(c)
             ):
                 chain = frame.anchor(chain, self.anchor_hint(frame))
-            inner = Scalars(self, frame)
-            chain = py.method(chain, "filter", *[inner(c) for c in conjuncts])
-        return frame, chain
+            scalars = Scalars(self, frame)
+            chain = py.method(chain, "filter", *[scalars(c) for c in conjuncts])
+        return chain
 
     def scalar_subquery(self, node: exp.Subquery, s: Scalars) -> ast.expr:
         q = node.this
