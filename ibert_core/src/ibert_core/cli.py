@@ -172,21 +172,11 @@ _COMMON_RUN_OPTIONS: Sequence[Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def _task_command(spec: TaskSpec) -> click.Command:
+    own = {p.name for p in spec.options}
+
     def callback(**params: Any) -> None:
-        ctx = click.get_current_context()
-        common = {
-            "input_value",
-            "schema",
-            "db",
-            "parquet",
-            "dialect",
-            "as_json",
-            "model",
-            "adapter",
-            "debug",
-        }
-        task_opts = {k: v for k, v in params.items() if k not in common}
-        run_task(spec, params, task_opts, ctx)
+        task_opts = {k: v for k, v in params.items() if k in own}
+        run_task(spec, params, task_opts, click.get_current_context())
 
     command = click.Command(
         name=spec.name,
@@ -398,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         if debug:
             traceback.print_exc()
         err.show()
-        code = EXIT_USAGE if err.exit_code == 2 or err.exit_code == 1 else err.exit_code
+        code = EXIT_USAGE if err.exit_code in (1, 2) else err.exit_code
     except IbertError as err:
         if debug:
             traceback.print_exc()

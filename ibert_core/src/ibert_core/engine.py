@@ -21,6 +21,7 @@ from ibert_core.types import (
     Attempt,
     Candidate,
     CandidateSource,
+    Provenance,
     TaskHandler,
     TaskRequest,
     TaskResult,
@@ -170,6 +171,4 @@ def _result(
 
 def candidate(text: str, engine: str, **extra: Any) -> Candidate:
     """A tool engine's candidate (shorthand for plugins)."""
-    from ibert_core.types import Provenance
-
     return Candidate(text=text, provenance=Provenance(engine=engine), extra=extra)
