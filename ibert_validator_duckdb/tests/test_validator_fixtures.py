@@ -13,10 +13,10 @@ from ibert_validator_duckdb.fixtures import (
     MAX_ROWS,
     MIN_ROWS,
     create_tables,
+    insert_statements,
     key_domain,
     literal_rows,
     make_fixture,
-    replace_sql,
 )
 
 WIDE = Schema.from_dict(
@@ -176,15 +176,26 @@ def test_literal_rows_put_query_constants_into_matching_columns():
     assert rows["orders"][0][1][1] == fixture.tables["orders"][rows["orders"][0][0]][1]
 
 
-def test_literal_rows_replace_rows_in_place():
+def test_literal_rows_are_added_and_rolled_back():
     fixture = make_fixture(WIDE, 0)
     con = duckdb.connect()
     create_tables(con, WIDE, fixture)
     rows = literal_rows(WIDE, fixture, [100])
-    before = con.execute("SELECT count(*) FROM orders").fetchone()
-    con.execute("BEGIN TRANSACTION;\n" + replace_sql(rows))
-    assert con.execute("SELECT count(*) FROM orders").fetchone() == before
+    (before,) = con.execute("SELECT count(*) FROM orders").fetchone()
+    con.execute("BEGIN TRANSACTION")
+    for statement in insert_statements(rows):
+        con.execute(statement)
+    assert con.execute("SELECT count(*) FROM orders").fetchone() == (before + len(rows["orders"]),)
     assert con.execute("SELECT count(*) FROM orders WHERE total = 100").fetchone()[0] > 0
     con.execute("ROLLBACK")
     assert con.execute("SELECT count(*) FROM orders WHERE total = 100").fetchone()[0] == 0
     con.close()
+
+
+def test_literal_rows_only_rewrite_the_tables_asked_for():
+    fixture = make_fixture(WIDE, 0)
+    everything = literal_rows(WIDE, fixture, [100, "Ax"])
+    assert {"customers", "orders"} <= set(everything)
+    orders_only = literal_rows(WIDE, fixture, [100, "Ax"], only={"orders"})
+    assert set(orders_only) == {"orders"}
+    assert orders_only["orders"] == everything["orders"]  # a table's rows do not depend on others

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -503,17 +503,24 @@ def _literal_values(dtype: Any, literals: Sequence[Any]) -> list[Any]:
 
 
 def literal_rows(
-    schema: Schema, fixture: Fixture, literals: Sequence[Any], seed: int = 0
+    schema: Schema,
+    fixture: Fixture,
+    literals: Sequence[Any],
+    seed: int = 0,
+    only: Collection[str] | None = None,
 ) -> dict[str, list[tuple[int, tuple[Any, ...]]]]:
     """Fixture rows rewritten to hold the query's constants (and their neighbours) in the
     columns of matching type, so `>` versus `>=` or a wrong LIKE pattern shows.
 
-    Returns (row index, new row) pairs: the rows replace fixture rows in place, keeping
-    their primary and foreign keys, so they still take part in joins.
+    Returns (row index, new row) pairs: each new row is a copy of the fixture row at that
+    index, keeping its primary and foreign keys, so it still takes part in joins. `only`
+    (lower-cased names) limits the tables; each table's rows do not depend on the others.
     """
     literals = list(dict.fromkeys(literals))[:MAX_LITERALS]
     out: dict[str, list[tuple[int, tuple[Any, ...]]]] = {}
     for table in schema.tables:
+        if only is not None and table.name.lower() not in only:
+            continue
         base = fixture.tables.get(table.name) or []
         if not base:
             continue
@@ -537,14 +544,13 @@ def literal_rows(
     return out
 
 
-def replace_sql(rows: Mapping[str, Sequence[tuple[int, tuple[Any, ...]]]]) -> str:
-    """DELETE + INSERT statements putting `rows` in place of the fixture rows at their
-    indices (a fixture table's rowids are its row indices), as one script."""
-    statements = []
-    for table, pairs in rows.items():
-        if pairs:
-            ids = ", ".join(str(i) for i, _ in pairs)
-            text = ", ".join("(" + ", ".join(map(sql_literal, r)) + ")" for _, r in pairs)
-            statements.append(f"DELETE FROM {_quote(table)} WHERE rowid IN ({ids})")
-            statements.append(f"INSERT INTO {_quote(table)} VALUES {text}")
-    return ";\n".join(statements)
+def insert_statements(rows: Mapping[str, Sequence[tuple[int, tuple[Any, ...]]]]) -> list[str]:
+    """One INSERT per table adding `rows` next to the fixture rows they copy. Adding costs
+    one DuckDB statement per table where replacing in place cost two (DELETE + INSERT);
+    the copies keep their keys, like the duplicate rows fixtures already hold."""
+    return [
+        f"INSERT INTO {_quote(table)} VALUES "
+        + ", ".join("(" + ", ".join(map(sql_literal, r)) + ")" for _, r in pairs)
+        for table, pairs in rows.items()
+        if pairs
+    ]

@@ -27,6 +27,7 @@ class Reference:
     keyed_sql: str | None = None
     extra_keys: int = 0
     literals: tuple[object, ...] = ()
+    tables: frozenset[str] = frozenset()  # lower-cased names of the tables it reads
 
 
 @lru_cache(maxsize=512)
@@ -58,8 +59,22 @@ def prepare(sql: str, dialect: str = "duckdb") -> Reference:
         keyed = _with_keys(tree, key_exprs)
         keyed_sql = keyed.sql(dialect="duckdb") if keyed is not None else None
     return Reference(
-        duck_sql, ordering, keyed_sql, len(key_exprs) if keyed_sql else 0, _literals(tree)
+        duck_sql,
+        ordering,
+        keyed_sql,
+        len(key_exprs) if keyed_sql else 0,
+        _literals(tree),
+        _tables(tree),
     )
+
+
+def _tables(tree: object) -> frozenset[str]:
+    """Every table name the query mentions (CTE names included: a superset is harmless,
+    it only decides which fixture tables get the query's constants)."""
+    from sqlglot import exp
+
+    assert isinstance(tree, exp.Expression)
+    return frozenset(t.name.lower() for t in tree.find_all(exp.Table) if t.name)
 
 
 def _literals(tree: object) -> tuple[object, ...]:

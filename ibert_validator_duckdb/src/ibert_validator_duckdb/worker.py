@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 import duckdb
 import ibis
+import ibis.expr.operations as ops
 import ibis.selectors
 import sqlglot  # noqa: F401  (preloaded for the fork server)
 
@@ -233,6 +234,7 @@ class Run:
     code_literals: tuple[Any, ...] = ()
     literals: tuple[Any, ...] = ()
     tx: Any = None  # the connection holding this job's literal rows (rolled back after)
+    read_tables: frozenset[str] | None = None  # lower-cased; None: not known, all of them
 
 
 def _stage_parse(run: Run) -> str:
@@ -364,13 +366,22 @@ def _query(state: State, con: Any, sql: str) -> tuple[list[str], list[tuple[Any,
 
 
 def _query_literals(run: Run) -> tuple[Any, ...]:
-    """Constants of the reference and the candidate that fixture rows should contain."""
+    """Constants of the reference and the candidate that fixture rows should contain; also
+    notes the tables the two read (only those get literal rows: each table costs a DuckDB
+    statement, and the others cannot change either result)."""
     found: list[Any] = []
+    tables: set[str] = set()
     if run.job.reference_sql:
         try:
-            found.extend(reference.prepare(run.job.reference_sql, run.job.dialect).literals)
+            ref = reference.prepare(run.job.reference_sql, run.job.dialect)
         except reference.BadReference:
             pass
+        else:
+            found.extend(ref.literals)
+            tables |= ref.tables
+    if run.expr is not None:
+        tables |= {t.name.lower() for t in run.expr.op().find(ops.PhysicalTable)}
+    run.read_tables = frozenset(tables)
     names: set[str] = set()
     if run.schema is not None:
         names = {t.name for t in run.schema.tables}
@@ -385,12 +396,14 @@ def _add_literal_rows(run: Run, seed: int | None) -> None:
     if seed is None or not run.literals or run.job.options.get("literal_rows") is False:
         return
     con, schema, fixture = run.state.connection(run.job, seed)
-    rows = fixtures.literal_rows(schema, fixture, run.literals, seed)
+    rows = fixtures.literal_rows(schema, fixture, run.literals, seed, only=run.read_tables)
     if not rows:
         run.literals = ()
         return
     run.tx = con
-    con.execute("BEGIN TRANSACTION;\n" + fixtures.replace_sql(rows))
+    con.execute("BEGIN TRANSACTION")
+    for statement in fixtures.insert_statements(rows):
+        con.execute(statement)
 
 
 def _stage_execute(run: Run) -> str:
