@@ -92,10 +92,16 @@ def _death_reason(exitcode: int | None, limits: Limits) -> str:
 
 
 class WorkerPool:
-    """`run(jobs)` spreads jobs over `size` workers and returns verdicts in job order."""
+    """`run(jobs)` spreads jobs over up to `size` workers and returns verdicts in job order.
 
-    def __init__(self, size: int = 2, limits: Limits | None = None) -> None:
+    `start()` begins `initial` workers; more are forked (in milliseconds, from the fork
+    server) when a batch has more jobs than there are workers. A single check, as in
+    `ibert run`, so never pays for a second worker's memory or start-up CPU.
+    """
+
+    def __init__(self, size: int = 2, limits: Limits | None = None, initial: int = 1) -> None:
         self.size = max(1, size)
+        self.initial = min(max(1, initial), self.size)
         self.limits = limits or Limits()
         self._ctx = _context()
         self._workers: list[_Worker] = []
@@ -119,7 +125,7 @@ class WorkerPool:
 
     def start(self) -> None:
         with self._lock:
-            while len(self._workers) < self.size:
+            while len(self._workers) < self.initial:
                 self._workers.append(self._spawn())
 
     def _replace(self, worker: _Worker) -> _Worker:
@@ -154,12 +160,12 @@ class WorkerPool:
             return self._run(jobs)
 
     def _run(self, jobs: Sequence[ValidationJob]) -> list[Verdict]:
-        while len(self._workers) < self.size:
+        while len(self._workers) < min(self.size, max(len(jobs), self.initial)):
             self._workers.append(self._spawn())
         results: list[Verdict | None] = [None] * len(jobs)
         pending = deque(range(len(jobs)))
         started = time.monotonic()
-        slots = [_affinity(job, self.size) for job in jobs]
+        slots = [_affinity(job, len(self._workers)) for job in jobs]
         while pending or any(w.job is not None for w in self._workers):
             for slot, w in enumerate(self._workers):
                 if w.ready and w.job is None and pending:

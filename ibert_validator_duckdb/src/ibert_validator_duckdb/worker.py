@@ -57,7 +57,8 @@ def _warm_up() -> None:
         .order_by("b")
     )
     ibis.to_sql(expr, dialect="duckdb")
-    ibis.memtable({"a": [1]})  # imports pandas and pyarrow once
+    # Not pandas nor pyarrow (`ibis.memtable` needs them): they double a worker's start-up
+    # time and memory, and only code that builds a memtable imports them (`_late_imports`).
     # No DuckDB connection here: its threads must not exist when the fork server forks.
 
 
@@ -176,13 +177,21 @@ def _lock(con: Any) -> None:
         con.execute(statement)
 
 
+# What importing pandas + pyarrow adds to a worker's address space (measured 1.46 GB, nearly
+# all of it reserved, not used), with room to spare.
+LATE_IMPORT_RESERVE = 2048 * 1024 * 1024
+LATE_IMPORT_NAMES = frozenset({"memtable"})  # code using these needs pandas and pyarrow
+
+
 def apply_limits(limits: Limits) -> None:
     """Process-wide limits, set once when the worker starts."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # pyarrow and DuckDB reserve far more address space than they use, so the limit is
-    # headroom on top of what the worker has mapped once everything is imported.
+    # headroom on top of what the worker has mapped once everything is imported. The hard
+    # limit leaves room for pandas + pyarrow, which only `_late_imports` may take.
     mem = _address_space() + limits.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    hard = mem + (0 if "pyarrow" in sys.modules else LATE_IMPORT_RESERVE)
+    resource.setrlimit(resource.RLIMIT_AS, (mem, hard))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # no file may grow
     sys.dont_write_bytecode = True
@@ -200,6 +209,21 @@ def _address_space() -> int:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _late_imports(limits: Limits) -> None:
+    """Import pandas and pyarrow for code that needs them: the soft address-space limit
+    rises to the hard one for the import, then is set again above what is now mapped."""
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if "pyarrow" in sys.modules or hard == resource.RLIM_INFINITY:  # no limits: in-process
+        ibis.memtable({"a": [1]})
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+    try:
+        ibis.memtable({"a": [1]})  # imports pandas and pyarrow
+    finally:
+        mem = _address_space() + limits.memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (min(mem, hard), hard))
 
 
 def _refuse_connect(*args: Any, **kwargs: Any) -> Any:
@@ -250,6 +274,12 @@ def _stage_parse(run: Run) -> str:
         and isinstance(n.value, (int, float, str))
         and not isinstance(n.value, bool)
     )
+    if any(
+        (isinstance(n, ast.Attribute) and n.attr in LATE_IMPORT_NAMES)
+        or (isinstance(n, ast.Name) and n.id in LATE_IMPORT_NAMES)
+        for n in ast.walk(tree)
+    ):
+        _late_imports(run.state.limits)
     run.code = sandbox.compile_guarded(tree)
     return ""
 

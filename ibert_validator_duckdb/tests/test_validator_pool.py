@@ -1,0 +1,63 @@
+"""The pool's footprint: one worker until a batch needs more, and pandas/pyarrow only in a
+worker whose code builds a memtable (they double a worker's start-up time and memory)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ibert_core.types import Schema, ValidationJob
+from ibert_validator_duckdb.limits import Limits
+from ibert_validator_duckdb.validator import DuckDBValidator
+
+SHOP = Schema.from_dict({"users": {"id": "!int64", "name": "string", "age": "int32"}})
+TEST_LIMITS = Limits(timeout=5.0, grace=1.5, memory_mb=1024, duckdb_memory_mb=256)
+
+
+def _maps_arrow(pid: int) -> bool:
+    return "libarrow" in Path(f"/proc/{pid}/maps").read_text()
+
+
+COUNT = ValidationJob(
+    code="expr = users.count()", schema=SHOP, reference_sql="SELECT count(*) FROM users"
+)
+MEMTABLE = ValidationJob(
+    code="expr = ibis.memtable({'a': [1, 2, 2]}).filter(_.a > 1)",
+    schema=SHOP,
+    reference_sql="SELECT * FROM (VALUES (1), (2), (2)) AS t(a) WHERE a > 1",
+)
+
+
+def test_one_worker_until_a_batch_needs_more():
+    with DuckDBValidator(workers=2, limits=TEST_LIMITS) as v:
+        assert v.validate(COUNT).passed
+        assert len(v.pool.pids) == 1
+        assert all(x.passed for x in v.validate_many([COUNT] * 4))
+        assert len(v.pool.pids) == 2
+
+
+def test_pandas_and_pyarrow_load_only_for_memtable_code():
+    with DuckDBValidator(workers=1, limits=TEST_LIMITS) as v:
+        assert v.validate(COUNT).passed
+        (pid,) = v.pool.pids
+        assert not _maps_arrow(pid)
+        verdict = v.validate(MEMTABLE)
+        # Built and compiled under the memory limit (the fixture databases have no
+        # memtables, so it cannot execute: memtables are not a validator feature).
+        assert [s.name for s in verdict.stages if s.ok] == ["parse", "build", "compile"]
+        assert "memory" not in verdict.feedback
+        assert v.pool.pids == [pid] and _maps_arrow(pid)
+        assert v.validate(COUNT).passed  # the memory limit is back above the new mapping
+
+
+def test_memory_limit_still_holds_after_the_late_import():
+    # 1.25 GB: over the 1 GB headroom, under what the import's raised limit would allow
+    with DuckDBValidator(workers=1, limits=TEST_LIMITS) as v:
+        assert v.validate(MEMTABLE).stages[1].ok
+        balloon = ValidationJob(
+            code="x = [0] * (160 * 1024 * 1024)\nexpr = users",
+            schema=SHOP,
+            reference_sql="SELECT * FROM users",
+        )
+        verdict = v.validate(balloon)
+        assert not verdict.passed
+        assert "memory limit" in verdict.feedback or "allowed" in verdict.feedback
