@@ -8,6 +8,7 @@ skips records it already has, so nothing is lost or duplicated.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import tempfile
@@ -69,36 +70,35 @@ def _init_worker(config: BuildConfig) -> None:
     Finalize(_PROCESSOR, _PROCESSOR.close, exitpriority=10)
 
 
-def _work(index: int) -> UnitResult:
+def _work(indices: range) -> list[UnitResult]:
     assert _PROCESSOR is not None
-    return _PROCESSOR.process(index)
+    return list(_PROCESSOR.process_many(indices))
 
 
 def units(config: BuildConfig, start: int, workers: int) -> Iterator[UnitResult]:
-    """Results of units start, start+1, ... in order, computed by `workers` processes."""
+    """Results of units start, start+1, ... in order, computed by `workers` processes, each
+    with `config.depth` units in flight (`UnitProcessor.process_many`)."""
     if workers <= 1:
         processor = UnitProcessor(config)
         try:
-            index = start
-            while True:
-                yield processor.process(index)
-                index += 1
+            yield from processor.process_many(itertools.count(start))
         finally:
             processor.close()
         return
     import multiprocessing as mp
 
+    chunk = max(1, config.depth) * 2  # enough units per task to overlap their checks
     with ProcessPoolExecutor(
         workers, mp_context=mp.get_context("spawn"), initializer=_init_worker, initargs=(config,)
     ) as pool:
-        window: list[Future[UnitResult]] = []
+        window: list[Future[list[UnitResult]]] = []
         index = start
         try:
             while True:
                 while len(window) < workers + 1:
-                    window.append(pool.submit(_work, index))
-                    index += 1
-                yield window.pop(0).result()
+                    window.append(pool.submit(_work, range(index, index + chunk)))
+                    index += chunk
+                yield from window.pop(0).result()
         finally:
             for f in window:
                 f.cancel()

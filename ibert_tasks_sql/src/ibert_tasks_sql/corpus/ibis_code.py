@@ -10,6 +10,7 @@ that changes meaning is dropped, not trusted.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable, Iterator, Mapping
 
 from ibert_tasks_sql.corpus.source import Source
@@ -103,6 +104,7 @@ def parse(code: str) -> ast.Module | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def normalized_dump(code: str) -> str:
     """The code's AST without positions: equal for code that differs only in layout."""
     tree = parse(code)
@@ -140,14 +142,20 @@ ANTI_PATTERNS: dict[str, Callable[[ast.AST], bool]] = {
 
 def features(code: str) -> tuple[list[str], list[str]]:
     """(features, anti-patterns) present in Ibis code, each sorted."""
+    found, anti = _features(code)
+    return list(found), list(anti)
+
+
+@functools.lru_cache(maxsize=1024)  # every record of a pair asks for its code's features
+def _features(code: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     tree = parse(code)
     if tree is None:
-        return [], []
+        return (), ()
     found = {METHOD_FEATURES[n] for n in called_names(tree) if n in METHOD_FEATURES}
     if any(isinstance(n, ast.Name) and n.id == "_" for n in ast.walk(tree)):
         found.add("deferred")
     anti = {name for node in ast.walk(tree) for name, test in ANTI_PATTERNS.items() if test(node)}
-    return sorted(found), sorted(anti)
+    return tuple(sorted(found)), tuple(sorted(anti))
 
 
 def table_names_used(code: str, tables: Mapping[str, object]) -> list[str]:

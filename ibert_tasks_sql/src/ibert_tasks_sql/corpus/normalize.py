@@ -9,6 +9,7 @@ one skeleton, and therefore one split.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +31,12 @@ def digest(*parts: str, size: int = 16) -> str:
     return h.hexdigest()[:size]
 
 
+#: normal forms are pure functions of their text, and one query's text recurs in every record
+#: of its pair (dedup keys, skeleton, split): remember the recent ones instead of re-parsing
+CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def normalized_sql(sql: str, dialect: str = "duckdb") -> str:
     """The SQL's AST printed canonically (None-safe: unparsable text is whitespace-folded)."""
     try:
@@ -66,6 +73,7 @@ def _canonical(node: exp.Expr) -> str:
     return f"{type(node).__name__}({','.join(args)})"
 
 
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def skeleton(sql: str, dialect: str = "duckdb") -> str:
     """A hash naming the query's shape, blind to names, literals and commutative order."""
     try:

@@ -2,8 +2,10 @@
 
 A unit is a pure function of (build seed, unit index): the same unit always yields the same
 records, which is what makes a killed build resumable and a parallel build reproducible.
-Validation is batched per phase (`validate_many`), so the validator's worker pool checks the
-jobs of a unit side by side:
+A unit is a generator (`UnitProcessor.steps`) that yields its validation jobs a phase at a
+time and receives their verdicts; `process_many` keeps several units in flight, so the
+builder translates and derives while the validator's workers check (`checking.Checker`, which
+also runs each distinct check only once). The phases of a unit:
 
 1. the seed and its SQL augmentations, each translated and checked against its SQL;
 2. equivalent Ibis formulations of every verified pair, each checked again;
@@ -16,9 +18,10 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections import Counter
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections import Counter, deque
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from typing import Any, TypeVar
 
 import attrs
 import sqlglot
@@ -28,6 +31,7 @@ from ibert_core.errors import IbertError
 from ibert_core.types import Example, TaskRequest, ValidationJob, Verdict
 from ibert_tasks_sql.corpus import completion, docstrings, ibis_code, mutations
 from ibert_tasks_sql.corpus.augment import augment
+from ibert_tasks_sql.corpus.checking import Checked, Checker
 from ibert_tasks_sql.corpus.generator import generate
 from ibert_tasks_sql.corpus.records import Pair, example, verdict_summary
 from ibert_tasks_sql.corpus.seeds import SeedQuery, str_tuple
@@ -46,6 +50,12 @@ DIALECTS = ("duckdb", "postgres", "bigquery", "snowflake")
 COMPILE_STAGES = ("parse", "build", "compile")
 #: fixture seeds for the dialect round trip (the pair itself was checked on all of them)
 ROUNDTRIP_SEEDS = 1
+#: units in flight in one builder process: enough queued checks to keep the workers busy
+DEPTH = 4
+
+#: a unit's (or phase's) steps: yields validation jobs, receives their `Checked`, returns T
+T = TypeVar("T")
+Steps = Generator[list[ValidationJob], Checked, T]
 
 
 @attrs.frozen
@@ -60,10 +70,12 @@ class BuildConfig:
     cuts_per_pair: int = 2
     mutations_per_pair: int = 2
     validator_workers: int = 2
+    depth: int = DEPTH  # units in flight per builder process (speed only, not content)
 
     def identity(self) -> dict[str, Any]:
         data = attrs.asdict(self)
         data.pop("validator_workers")
+        data.pop("depth")
         return data
 
 
@@ -95,6 +107,7 @@ class UnitProcessor:
         )
         self.handler = self.context.handler("sql_to_ibis")
         self.validator = self.context.validator("duckdb")
+        self.checker = Checker(self.validator)
         self.ibis_version = ibis.__version__
         self.empty = EmptyTables()
         tasks = self.context.registries.tasks
@@ -102,8 +115,27 @@ class UnitProcessor:
         self._qa_cache: dict[str, Any] = {}
 
     def close(self) -> None:
+        self.checker.close()
         if self._own_context:
             self.context.close()
+
+    def check(
+        self, counters: Counter[str], kinds: Sequence[str], jobs: list[ValidationJob]
+    ) -> Generator[list[ValidationJob], Checked, list[Verdict]]:
+        """Yields `jobs` for checking; counts per kind the checks run (with the validator's
+        own seconds) and those answered from memory."""
+        if not jobs:
+            return []
+        checked = yield jobs
+        for kind, verdict, cached in zip(kinds, checked.verdicts, checked.cached, strict=True):
+            if cached:
+                counters[f"cached|{kind}"] += 1
+                continue
+            counters[f"jobs|{kind}"] += 1
+            for name in ("seconds", "cpu_seconds"):
+                value = float(verdict.artifacts.get(name) or 0.0)
+                counters[f"job_{name}|{kind}"] += value  # type: ignore[assignment]
+        return checked.verdicts
 
     # --- phase 1 -------------------------------------------------------------------------
 
@@ -123,7 +155,7 @@ class UnitProcessor:
             return None
         return str(cands[0].text)
 
-    def pairs(self, seeds: Sequence[SeedQuery], counters: Counter[str]) -> list[Pair]:
+    def pairs(self, seeds: Sequence[SeedQuery], counters: Counter[str]) -> Steps[list[Pair]]:
         todo = []
         for seed in seeds:
             kind = (
@@ -136,10 +168,11 @@ class UnitProcessor:
                 code = self.translate(seed, counters)
             if code is not None:
                 todo.append((seed, code, kind))
-        with timed(counters, "validate_pairs"):
-            verdicts = self.validator.validate_many(
-                [ValidationJob(code, s.schema_obj, reference_sql=s.sql) for s, code, _ in todo]
-            )
+        verdicts = yield from self.check(
+            counters,
+            ["pair"] * len(todo),
+            [ValidationJob(code, s.schema_obj, reference_sql=s.sql) for s, code, _ in todo],
+        )
         out = []
         for (seed, code, kind), verdict in zip(todo, verdicts, strict=False):
             if verdict.passed:
@@ -152,16 +185,19 @@ class UnitProcessor:
 
     # --- phase 2 -------------------------------------------------------------------------
 
-    def formulations(self, pairs: Sequence[Pair], counters: Counter[str]) -> list[Pair]:
+    def formulations(self, pairs: Sequence[Pair], counters: Counter[str]) -> Steps[list[Pair]]:
         todo = []
-        for pair in pairs:
-            for name, code in ibis_code.formulations(pair.code, pair.seed.schema).items():
-                todo.append((pair, name, code))
-        verdicts = self.validator.validate_many(
+        with timed(counters, "formulations"):
+            for pair in pairs:
+                for name, code in ibis_code.formulations(pair.code, pair.seed.schema).items():
+                    todo.append((pair, name, code))
+        verdicts = yield from self.check(
+            counters,
+            ["formulation"] * len(todo),
             [
                 ValidationJob(code, p.seed.schema_obj, reference_sql=p.seed.sql)
                 for p, _, code in todo
-            ]
+            ],
         )
         out = []
         for (pair, name, code), verdict in zip(todo, verdicts, strict=False):
@@ -175,7 +211,7 @@ class UnitProcessor:
 
     def executed_tasks(
         self, pairs: Sequence[Pair], rng: random.Random, counters: Counter[str]
-    ) -> list[Example]:
+    ) -> Steps[list[Example]]:
         """ibis_to_sql and error_resolution: both need the validator, so one batch each phase."""
         tasks = set(self.config.tasks)
         compile_jobs: list[tuple[Pair, str]] = []
@@ -183,11 +219,12 @@ class UnitProcessor:
             compile_jobs = [(p, d) for p in pairs for d in self.config.dialects if d != "duckdb"]
         broken_jobs: list[tuple[Pair, str, str]] = []
         if "error_resolution" in tasks:
-            for pair in pairs:
-                for name, broken in mutations.mutate(
-                    pair.code, pair.seed.schema, rng, self.config.mutations_per_pair
-                ):
-                    broken_jobs.append((pair, name, broken))
+            with timed(counters, "mutate"):
+                for pair in pairs:
+                    for name, broken in mutations.mutate(
+                        pair.code, pair.seed.schema, rng, self.config.mutations_per_pair
+                    ):
+                        broken_jobs.append((pair, name, broken))
         jobs = [
             ValidationJob(
                 p.code, p.seed.schema_obj, stages=COMPILE_STAGES, options={"compile_dialect": d}
@@ -196,12 +233,13 @@ class UnitProcessor:
         ] + [
             ValidationJob(b, p.seed.schema_obj, reference_sql=p.seed.sql) for p, _, b in broken_jobs
         ]
-        verdicts = self.validator.validate_many(jobs) if jobs else []
-        out = self.error_resolution(broken_jobs, verdicts[len(compile_jobs) :], counters)
+        kinds = ["compile"] * len(compile_jobs) + ["broken"] * len(broken_jobs)
+        verdicts = yield from self.check(counters, kinds, jobs)
+        with timed(counters, "derive_executed"):
+            out = self.error_resolution(broken_jobs, verdicts[len(compile_jobs) :], counters)
         if "ibis_to_sql" in tasks:
-            out = (
-                self.ibis_to_sql(pairs, compile_jobs, verdicts[: len(compile_jobs)], counters) + out
-            )
+            compiled = verdicts[: len(compile_jobs)]
+            out = (yield from self.ibis_to_sql(pairs, compile_jobs, compiled, counters)) + out
         return out
 
     def ibis_to_sql(
@@ -210,7 +248,34 @@ class UnitProcessor:
         compile_jobs: Sequence[tuple[Pair, str]],
         compiled: Sequence[Verdict],
         counters: Counter[str],
-    ) -> list[Example]:
+    ) -> Steps[list[Example]]:
+        with timed(counters, "transpile"):
+            out, roundtrip = self._compiled(pairs, compile_jobs, compiled, counters)
+        verdicts = yield from self.check(
+            counters,
+            ["roundtrip"] * len(roundtrip),
+            [
+                ValidationJob(
+                    p.code,
+                    p.seed.schema_obj,
+                    reference_sql=back,
+                    options={"seeds": ROUNDTRIP_SEEDS},
+                )
+                for p, _, _, back in roundtrip
+            ],
+        )
+        with timed(counters, "derive_executed"):
+            out += self._roundtripped(roundtrip, verdicts, counters)
+        return out
+
+    def _compiled(
+        self,
+        pairs: Sequence[Pair],
+        compile_jobs: Sequence[tuple[Pair, str]],
+        compiled: Sequence[Verdict],
+        counters: Counter[str],
+    ) -> tuple[list[Example], list[tuple[Pair, str, str, str]]]:
+        """duckdb records from the pairs' own checks, and the other dialects' SQL to run back."""
         out = []
         if "duckdb" in self.config.dialects:
             # the pair's own check compiled the code to this very SQL and executed it
@@ -247,21 +312,15 @@ class UnitProcessor:
                 counters[f"derived_rejected|ibis_to_sql|transpile_{dialect}"] += 1
                 continue
             roundtrip.append((pair, dialect, sql, back))
-        verdicts = (
-            self.validator.validate_many(
-                [
-                    ValidationJob(
-                        p.code,
-                        p.seed.schema_obj,
-                        reference_sql=back,
-                        options={"seeds": ROUNDTRIP_SEEDS},
-                    )
-                    for p, _, _, back in roundtrip
-                ]
-            )
-            if roundtrip
-            else []
-        )
+        return out, roundtrip
+
+    def _roundtripped(
+        self,
+        roundtrip: Sequence[tuple[Pair, str, str, str]],
+        verdicts: Sequence[Verdict],
+        counters: Counter[str],
+    ) -> list[Example]:
+        out = []
         for (pair, dialect, sql, _back), verdict in zip(roundtrip, verdicts, strict=False):
             if not verdict.passed:
                 counters[f"derived_rejected|ibis_to_sql|execute_{dialect}"] += 1
@@ -414,7 +473,8 @@ class UnitProcessor:
 
     # --- the unit ------------------------------------------------------------------------------
 
-    def process(self, index: int) -> UnitResult:
+    def steps(self, index: int) -> Steps[UnitResult]:
+        """Unit `index`: yields its validation batches, returns its records."""
         rng = random.Random(f"{self.config.seed}:{index}")
         counters: Counter[str] = Counter()
         if self.qa:
@@ -422,10 +482,9 @@ class UnitProcessor:
         with timed(counters, "generate"):
             seed = pick_seed(self.config, rng)
             seeds = [seed, *(augment(seed, rng) if self.config.augment else [])]
-        pairs = self.pairs(seeds, counters)
+        pairs = yield from self.pairs(seeds, counters)
         if pairs and self.config.augment:
-            with timed(counters, "formulations"):
-                pairs += self.formulations(pairs, counters)
+            pairs += yield from self.formulations(pairs, counters)
         tasks = set(self.config.tasks)
         records: list[Example] = []
         for pair in pairs:
@@ -442,18 +501,84 @@ class UnitProcessor:
                 with timed(counters, "qa"):
                     records.extend(self.qa_examples(pair, counters))
         if pairs:
-            with timed(counters, "derive_executed"):
-                records.extend(self.executed_tasks(pairs, rng, counters))
-        for r in records:
-            counters[f"records|{r.task}"] += 1
-        return UnitResult(index, [r.to_dict() for r in records], counters)
+            records.extend((yield from self.executed_tasks(pairs, rng, counters)))
+        with timed(counters, "records"):
+            for r in records:
+                counters[f"records|{r.task}"] += 1
+            data = [r.to_dict() for r in records]
+        return UnitResult(index, data, counters)
+
+    def process(self, index: int) -> UnitResult:
+        """Unit `index`, its checks run one batch at a time."""
+        steps = self.steps(index)
+        try:
+            jobs = next(steps)
+            while True:
+                jobs = steps.send(self.checker.check(jobs))
+        except StopIteration as done:
+            result: UnitResult = done.value
+            return result
+
+    def process_many(
+        self, indices: Iterable[int], depth: int | None = None
+    ) -> Iterator[UnitResult]:
+        """Units `indices` in order, up to `depth` in flight: while the validator's workers
+        check the batches of some, this process generates and derives the others."""
+        depth = max(1, depth or self.config.depth)
+        pending = iter(indices)
+        active: deque[_Running] = deque()
+        exhausted = False
+        while True:
+            while not exhausted and len(active) < depth:
+                index = next(pending, None)
+                if index is None:
+                    exhausted = True
+                    break
+                run = _Running(index, self.steps(index))
+                self._advance(run, None)
+                active.append(run)
+            if not active:
+                return
+            for run in active:
+                if run.future is not None and run.future.done():
+                    checked = run.future.result()
+                    self._advance(run, checked)
+            while active and active[0].result is not None:
+                result = active.popleft().result
+                assert result is not None
+                yield result
+            waiting = [r.future for r in active if r.future is not None]
+            full = exhausted or len(active) >= depth
+            if full and waiting and not any(f.done() for f in waiting):
+                wait(waiting, return_when=FIRST_COMPLETED)
+
+    def _advance(self, run: _Running, checked: Checked | None) -> None:
+        """Run a unit's own work up to its next batch (handed to the checker) or its end."""
+        run.future = None
+        try:
+            jobs = next(run.steps) if checked is None else run.steps.send(checked)
+        except StopIteration as done:
+            run.result = done.value
+            return
+        run.future = self.checker.submit(jobs)
+
+
+@attrs.define
+class _Running:
+    index: int
+    steps: Steps[UnitResult]
+    future: Future[Checked] | None = None
+    result: UnitResult | None = None
 
 
 @contextlib.contextmanager
 def timed(counters: Counter[str], phase: str) -> Iterator[None]:
-    """Adds the seconds spent in the block to `seconds|phase` (summed over units)."""
-    started = time.perf_counter()
+    """Adds the block's wall seconds to `seconds|phase` and this thread's CPU seconds to
+    `cpu|phase` (summed over units). Never around a `yield`: a suspended unit's clock would
+    run on while other units work."""
+    started, cpu = time.perf_counter(), time.thread_time()
     try:
         yield
     finally:
         counters[f"seconds|{phase}"] += time.perf_counter() - started  # type: ignore[assignment]
+        counters[f"cpu|{phase}"] += time.thread_time() - cpu  # type: ignore[assignment]

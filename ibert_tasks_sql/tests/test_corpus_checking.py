@@ -1,0 +1,88 @@
+"""The builder's validation: each distinct check runs once, batches run beside the builder,
+and overlapping units changes no record. Real DuckDB validator throughout."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from ibert_core.types import Schema, ValidationJob, Verdict
+from ibert_tasks_sql.corpus.checking import Checker
+from ibert_tasks_sql.corpus.pipeline import BuildConfig, UnitProcessor
+
+SCHEMA = Schema.from_dict({"t": {"a": "!int64", "b": "string"}})
+GOOD = "expr = t.filter(t.a > 1).select('a')"
+BAD = "expr = t.filter(t.nope > 1)"
+REF = "SELECT a FROM t WHERE a > 1"
+
+
+class Counting:
+    """The real validator, with the jobs it was asked to run written down."""
+
+    def __init__(self, validator: object) -> None:
+        self.validator = validator
+        self.asked: list[list[ValidationJob]] = []
+
+    def validate_many(self, jobs: Sequence[ValidationJob]) -> list[Verdict]:
+        self.asked.append(list(jobs))
+        return self.validator.validate_many(jobs)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def validator():  # type: ignore[no-untyped-def]
+    from ibert_validator_duckdb.validator import DuckDBValidator
+
+    with DuckDBValidator(workers=2) as v:
+        yield v
+
+
+def test_repeated_jobs_run_once_and_share_their_verdict(validator: object) -> None:
+    counting = Counting(validator)
+    checker = Checker(counting)
+    good, bad = ValidationJob(GOOD, SCHEMA, REF), ValidationJob(BAD, SCHEMA, REF)
+    first = checker.check([good, bad, good])
+    assert [v.passed for v in first.verdicts] == [True, False, True]
+    assert first.cached == [False, False, True]
+    assert [len(b) for b in counting.asked] == [2]
+    # another reference or other options are another check
+    other = ValidationJob(GOOD, SCHEMA, "SELECT a FROM t", options={"seeds": 1})
+    second = checker.check([bad, other])
+    assert second.cached == [True, False]
+    assert second.verdicts[1] is not first.verdicts[0]
+    assert [len(b) for b in counting.asked] == [2, 1]
+    assert checker.check([]).verdicts == []
+
+
+def test_background_batches_keep_their_order_and_merge(validator: object) -> None:
+    counting = Counting(validator)
+    checker = Checker(counting)
+    try:
+        futures = [
+            checker.submit([ValidationJob(GOOD, SCHEMA, REF)]),
+            checker.submit([ValidationJob(BAD, SCHEMA, REF), ValidationJob(GOOD, SCHEMA, REF)]),
+            checker.submit([]),
+        ]
+        results = [f.result(timeout=120) for f in futures]
+    finally:
+        checker.close()
+    assert [[v.passed for v in r.verdicts] for r in results] == [[True], [False, True], []]
+    assert results[1].cached == [False, True]
+    assert sum(len(b) for b in counting.asked) == 2  # GOOD once, BAD once
+
+
+def test_overlapped_units_give_the_same_records_as_one_at_a_time() -> None:
+    config = BuildConfig(seed=3, tasks=("sql_to_ibis", "ibis_to_sql", "error_resolution"))
+    processor = UnitProcessor(config)
+    try:
+        overlapped = list(processor.process_many(range(3), depth=3))
+        one_by_one = [processor.process(i) for i in range(3)]
+    finally:
+        processor.close()
+    assert [u.index for u in overlapped] == [0, 1, 2]
+    assert [u.records for u in overlapped] == [u.records for u in one_by_one]
+    assert sum(len(u.records) for u in overlapped) > 0
+    ran = sum(v for u in overlapped for k, v in u.counters.items() if k.startswith("jobs|"))
+    assert ran > 0
+    # the second pass found every check in memory
+    assert not any(k.startswith("jobs|") for u in one_by_one for k in u.counters)
