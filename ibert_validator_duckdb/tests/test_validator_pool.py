@@ -3,7 +3,10 @@ worker whose code builds a memtable (they double a worker's start-up time and me
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from ibert_core.types import Schema, ValidationJob
 from ibert_validator_duckdb.limits import Limits
@@ -61,3 +64,23 @@ def test_memory_limit_still_holds_after_the_late_import():
         verdict = v.validate(balloon)
         assert not verdict.passed
         assert "memory limit" in verdict.feedback or "allowed" in verdict.feedback
+
+
+def _userns_available() -> bool:
+    import subprocess
+
+    try:
+        return subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _userns_available(), reason="user namespaces are disabled here")
+def test_workers_have_no_network():
+    with DuckDBValidator(workers=1, limits=TEST_LIMITS) as v:
+        assert v.validate(COUNT).passed
+        (pid,) = v.pool.pids
+        mine = os.stat("/proc/self/ns/net").st_ino
+        assert os.stat(f"/proc/{pid}/ns/net").st_ino != mine
+        devices = Path(f"/proc/{pid}/net/dev").read_text().splitlines()[2:]
+        assert [d.split(":")[0].strip() for d in devices] == ["lo"]

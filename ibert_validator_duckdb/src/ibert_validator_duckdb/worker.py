@@ -27,7 +27,7 @@ import sqlglot  # noqa: F401  (preloaded for the fork server)
 
 from ibert_core.types import Schema, Stage, ValidationJob, Verdict
 from ibert_validator_duckdb import compare as cmp
-from ibert_validator_duckdb import fixtures, reference, sandbox, wire
+from ibert_validator_duckdb import fixtures, isolation, reference, sandbox, wire
 from ibert_validator_duckdb.feedback import describe, describe_sql_error, missing_attribute
 from ibert_validator_duckdb.limits import Limits, job_timeout
 from ibert_validator_duckdb.schemas import open_data, schema_from_connection
@@ -185,6 +185,7 @@ LATE_IMPORT_NAMES = frozenset({"memtable"})  # code using these needs pandas and
 
 def apply_limits(limits: Limits) -> None:
     """Process-wide limits, set once when the worker starts."""
+    isolation.isolate_network()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # pyarrow and DuckDB reserve far more address space than they use, so the limit is
     # headroom on top of what the worker has mapped once everything is imported. The hard
