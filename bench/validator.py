@@ -10,7 +10,10 @@ helps). Measures:
   processes, every pair checked on `--seeds` fixture seeds plus literal rows), after the
   pool has started (start-up is reported separately);
 - the naive baseline: one process, one pair at a time, ibis `to_pandas()` on a DuckDB
-  backend + the SQL through the same connection + a pandas comparison, on one fixture.
+  backend + the SQL through the same connection + a pandas comparison, on one fixture;
+- the floor: the CPU time of the work no validator of this design can skip (ibis builds
+  and compiles the candidate; DuckDB runs it and the reference on every seed), bare, in
+  this process, and the pairs/s both cores would give if that were all.
 
 Writes bench/results/validator.json.
 """
@@ -279,6 +282,50 @@ def run_baseline(pairs) -> dict:
     }
 
 
+def run_floor(pairs, seeds: int) -> dict:
+    """The work any validator of this design must do per pair, timed bare in this process
+    (no sandbox, no IPC, no comparison): ibis builds and compiles the candidate, DuckDB runs
+    it and the reference on each seed's fixture. What both cores can do at best follows."""
+    import duckdb
+    import ibis
+
+    from ibert_validator_duckdb.fixtures import create_tables, make_fixture
+
+    cons = {}
+    for name, schema in SCHEMAS.items():
+        for seed in range(seeds):
+            con = duckdb.connect(config={"threads": 1})
+            create_tables(con, schema, make_fixture(schema, seed))
+            cons[name, seed] = con
+    tables = {
+        name: {t.name: ibis.table(t.as_dict(), name=t.name) for t in schema.tables}
+        for name, schema in SCHEMAS.items()
+    }
+    build = compile_ = query = 0.0
+    for _, s, sql, code in pairs:
+        t0 = time.process_time()
+        env = {"ibis": ibis, "_": ibis._, **tables[s]}
+        exec(code, env)
+        t1 = time.process_time()
+        compiled = ibis.to_sql(env["expr"], dialect="duckdb")
+        t2 = time.process_time()
+        for seed in range(seeds):
+            cons[s, seed].execute(compiled).fetchall()
+            cons[s, seed].execute(sql).fetchall()
+        t3 = time.process_time()
+        build, compile_, query = build + t1 - t0, compile_ + t2 - t1, query + t3 - t2
+    per_pair = (build + compile_ + query) / len(pairs)
+    return {
+        "seeds": seeds,
+        "build_ms": round(1000 * build / len(pairs), 3),
+        "compile_ms": round(1000 * compile_ / len(pairs), 3),
+        "duckdb_ms": round(1000 * query / len(pairs), 3),
+        "duckdb_queries_per_pair": 2 * seeds,
+        "cpu_ms_per_pair": round(1000 * per_pair, 3),
+        "ceiling_pairs_per_second_2_cores": round(2 / per_pair, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=int, default=1000)
@@ -300,6 +347,8 @@ def main() -> None:
         "validator_1_worker": run_validator(pairs, 1, args.seeds),
         "validator_refinement": run_validator(refinement_jobs(pairs), args.workers, args.seeds),
         "baseline": run_baseline(pairs),
+        "floor": run_floor(pairs, args.seeds),
+        "floor_1_seed": run_floor(pairs, 1),
     }
     result["speedup_vs_baseline"] = round(
         result["validator"]["pairs_per_second"] / result["baseline"]["pairs_per_second"], 2
