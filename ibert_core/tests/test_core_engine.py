@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from ibert_core import engine, hookimpl
@@ -76,13 +78,29 @@ class ModelOnly:
     validate = staticmethod(check_sum)
 
 
+class Hinted(ModelOnly):
+    """A handler whose retrieval a model should see (as qa's API entries)."""
+
+    name = "hinted"
+    asked: ClassVar[list] = []
+
+    def prompt_context(self, request):
+        return {"hint": f"the terms are {request.text.split('+')}", "count": 2, "empty": ""}
+
+    def validate(self, request, cand):
+        Hinted.asked.append(dict(request.options))
+        return check_sum(request, cand)
+
+
 class ListBackend:
     name = "list-backend"
+    seen: ClassVar[list] = []
 
     def __init__(self, model_id, adapter):
         self.model_id, self.adapter = model_id, adapter
 
     def candidates(self, request, feedback):
+        ListBackend.seen.append(dict(request.options))
         total = sum(int(x) for x in request.text.split("+"))
         return [engine.candidate(str(total), "model")]
 
@@ -103,6 +121,7 @@ class Plugin:
             )
         )
         register(TaskSpec(name="add_model", summary="Add.", factory=lambda c: ModelOnly()))
+        register(TaskSpec(name="add_hinted", summary="Add.", factory=lambda c: Hinted()))
 
     @staticmethod
     @hookimpl
@@ -164,6 +183,24 @@ def test_model_candidates_join_when_a_model_is_named(context):
     result = engine.run(context, TaskRequest("add_model", "1+1", model="list:tiny"))
     assert result.verified and result.answer == "2"
     assert result.provenance.engine == "model"
+
+
+def test_model_sees_the_handlers_prompt_context(context):
+    ListBackend.seen.clear()
+    Hinted.asked.clear()
+    request = TaskRequest("add_hinted", "1+2", model="list:tiny", options={"style": "terse"})
+    result = engine.run(context, request)
+    assert result.verified and result.answer == "3"
+    # text entries join the model's request (non-text and empty ones do not) ...
+    assert ListBackend.seen == [{"style": "terse", "hint": "the terms are ['1', '2']"}]
+    # ... while the handler judges the user's own request
+    assert Hinted.asked == [{"style": "terse"}]
+
+
+def test_handlers_without_prompt_context_ask_models_the_request_itself(context):
+    ListBackend.seen.clear()
+    engine.run(context, TaskRequest("add_model", "1+1", model="list:tiny", options={"k": "v"}))
+    assert ListBackend.seen == [{"k": "v"}]
 
 
 def test_unknown_model_is_an_error_naming_it(context):

@@ -319,6 +319,20 @@ def test_docs_qa_judges_model_candidates_by_running_their_code(
     assert not none.passed and "no runnable example" in none.feedback
 
 
+def test_docs_qa_gives_a_model_the_api_entries_it_retrieved(
+    ibis_index: Any, docs_context: Any
+) -> None:
+    handler = docs_context.handler("qa")
+    request = TaskRequest("qa", "how do I rename a column?")
+    context = handler.prompt_context(request)
+    reference = context["api_reference"]
+    assert reference.startswith("1. ") and "rename(" in reference
+    assert "```" not in reference  # entries only: the model writes its own example
+    asked = engine.model_request(handler, request)
+    assert asked.options["api_reference"] == reference and asked.text == request.text
+    assert handler.prompt_context(TaskRequest("qa", "zzqx wvvk")) == {}
+
+
 def test_docs_qa_index_command_reports_size_and_build_time(
     ibis_index: Any, qa_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

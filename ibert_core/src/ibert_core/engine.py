@@ -77,6 +77,19 @@ class Context:
         self._validators.clear()
 
 
+def model_request(handler: Any, request: TaskRequest) -> TaskRequest:
+    """The request as a model sees it: a handler with `prompt_context(request)` adds text
+    options (e.g. the API entries qa retrieved), which prompts show as sections, so a model
+    answers from what the tool engine found instead of from memory alone."""
+    extra = getattr(handler, "prompt_context", None)
+    if extra is None:
+        return request
+    found = {k: v for k, v in dict(extra(request) or {}).items() if isinstance(v, str) and v}
+    if not found:
+        return request
+    return attrs.evolve(request, options={**request.options, **found})
+
+
 def run(context: Context, request: TaskRequest) -> TaskResult:
     """Answer `request` with the best candidate its sources produce, verified if possible."""
     timings: dict[str, float] = {}
@@ -87,9 +100,12 @@ def run(context: Context, request: TaskRequest) -> TaskResult:
     handler = context.handler(request.task)
     timings["load"] = time.perf_counter() - started
     sources: list[CandidateSource] = [handler]
+    asks: dict[int, TaskRequest] = {}  # what each source is asked (default: the request)
     if request.model:
         t0 = time.perf_counter()
-        sources.append(context.model_source(request.model, request.adapter))
+        model = context.model_source(request.model, request.adapter)
+        sources.append(model)
+        asks[id(model)] = model_request(handler, request)
         timings["model_load"] = time.perf_counter() - t0
 
     attempts: list[Attempt] = []
@@ -101,7 +117,7 @@ def run(context: Context, request: TaskRequest) -> TaskResult:
         for source in sources:
             t0 = time.perf_counter()
             try:
-                batch = list(source.candidates(request, tuple(attempts)))
+                batch = list(source.candidates(asks.get(id(source), request), tuple(attempts)))
             except IbertError as err:
                 # A source that cannot handle the input says why; others may still answer.
                 if round_no == 0:

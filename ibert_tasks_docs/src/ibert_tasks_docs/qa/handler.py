@@ -76,6 +76,15 @@ class QaHandler:
                                  **base))
         return out
 
+    def prompt_context(self, request: TaskRequest) -> dict[str, str]:
+        """The API entries retrieval found, for a model's prompt: a model then answers from
+        the installed API rather than from what it remembers of some other version."""
+        index = self.index_for(request)
+        hits = index.search(request.text, k=int(request.options.get("top") or 3))
+        if not hits:
+            return {}
+        return {"api_reference": "\n".join(reference_lines(hits)).strip()}
+
     def validate(self, request: TaskRequest, cand: Candidate) -> Verdict:
         example = runnable_from_answer(cand.text)
         if example is None:
@@ -160,10 +169,8 @@ def _is_annotation(match: re.Match[str]) -> bool:
     return before.endswith((": ", "-> "))
 
 
-def render(
-    hits: Sequence[Hit], retrieval: str, example_hit: Hit | None, example: RunnableExample | None
-) -> str:
-    """The answer a user reads: best symbols, what they do, and one example."""
+def reference_lines(hits: Sequence[Hit]) -> list[str]:
+    """The numbered symbols with their signatures, what they do, and their neighbours."""
     lines: list[str] = []
     for n, h in enumerate(hits, 1):
         s = h.symbol
@@ -179,6 +186,14 @@ def render(
         if h.neighbours:
             lines.append(f"   see also: {', '.join(h.neighbours[:4])}")
         lines.append("")
+    return lines
+
+
+def render(
+    hits: Sequence[Hit], retrieval: str, example_hit: Hit | None, example: RunnableExample | None
+) -> str:
+    """The answer a user reads: best symbols, what they do, and one example."""
+    lines = reference_lines(hits)
     if example is not None and example_hit is not None:
         tables = "; ".join(
             f"{name}({', '.join(f'{c} {t}' for c, t in cols.items())})"
