@@ -86,3 +86,32 @@ def test_overlapped_units_give_the_same_records_as_one_at_a_time() -> None:
     assert ran > 0
     # the second pass found every check in memory
     assert not any(k.startswith("jobs|") for u in one_by_one for k in u.counters)
+
+
+def test_stats_name_the_checks_run_and_the_rejection_rates() -> None:
+    from ibert_tasks_sql.corpus.stats import rejection_rates, validation
+
+    counters = {
+        "attempted|template|t1": 6, "attempted|augment|rename": 4,
+        "attempted|formulation|deferred": 5, "accepted|formulation|deferred": 4,
+        "rejected|compare": 2, "rejected|translate": 1,
+        "derived_rejected|formulation|compare": 1,
+        "records|ibis_to_sql": 9, "derived_rejected|ibis_to_sql|compile_postgres": 1,
+        "records|sql_to_ibis": 7,
+        "jobs|roundtrip": 3, "cached|roundtrip": 5, "job_cpu_seconds|roundtrip": 0.06,
+        "job_seconds|roundtrip": 0.09,
+    }
+    rates = rejection_rates(counters)
+    assert rates["seeds_attempted"] == 10  # formulations are not seeds
+    assert rates["seeds"]["compare"] == {"rejected": 2, "rate": 0.2}
+    assert rates["tasks"]["ibis_to_sql"]["candidates"] == 10
+    assert rates["tasks"]["ibis_to_sql"]["by_reason"]["compile_postgres"]["rate"] == 0.1
+    assert rates["tasks"]["sql_to_ibis"]["rate"] == 0.0
+    assert rates["tasks"]["formulation"] == {
+        "candidates": 5, "rejected": 1, "rate": 0.2,
+        "by_reason": {"compare": {"rejected": 1, "rate": 0.2}},
+    }
+    assert validation(counters) == {
+        "roundtrip": {"run": 3, "cached": 5, "seconds": 0.09, "cpu_seconds": 0.06,
+                      "cpu_ms_per_check": 20.0},
+    }

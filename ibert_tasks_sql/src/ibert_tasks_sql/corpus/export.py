@@ -51,9 +51,7 @@ def find_splits(corpus: Path) -> dict[str, Path]:
             f"corpus folder {corpus} does not exist", "build one with: ibert data build --out DIR"
         )
     if not corpus.is_dir():
-        raise BadInput(
-            f"{corpus} is not a folder", "pass the folder holding train/val/test.jsonl"
-        )
+        raise BadInput(f"{corpus} is not a folder", "pass the folder holding train/val/test.jsonl")
     found = {name: corpus / f"{name}.jsonl" for name in SPLITS}
     found = {name: path for name, path in found.items() if path.is_file()}
     if not found:
@@ -190,7 +188,10 @@ def export_hf(corpus: Path, out: Path, progress: bool = True) -> dict[str, Any]:
         if bars_were_on:
             datasets.enable_progress_bars()
     report: dict[str, Any] = {
-        "format": "hf", "out": str(out), "splits": counts, "total": sum(counts.values())
+        "format": "hf",
+        "out": str(out),
+        "splits": counts,
+        "total": sum(counts.values()),
     }
     stale = sorted(p.name for p in out.parent.glob(f".{out.name}.*.tmp") if p.is_dir())
     if stale:  # not removed: another export to the same OUT may be running

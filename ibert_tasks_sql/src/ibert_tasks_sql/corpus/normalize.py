@@ -36,11 +36,20 @@ def digest(*parts: str, size: int = 16) -> str:
 CACHE_SIZE = 4096
 
 
+@functools.lru_cache(maxsize=256)
+def parsed_sql(sql: str, dialect: str = "duckdb") -> exp.Expr:
+    """sqlglot's tree of `sql`, shared: read it or print it (`.sql()` copies), never change it.
+
+    One dialect SQL is parsed for its round trip to DuckDB, its dedup key and its skeleton;
+    parsing is most of what the builder spends on SQL."""
+    return sqlglot.parse_one(sql, read=dialect)
+
+
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def normalized_sql(sql: str, dialect: str = "duckdb") -> str:
     """The SQL's AST printed canonically (None-safe: unparsable text is whitespace-folded)."""
     try:
-        tree = sqlglot.parse_one(sql, read=dialect)
+        tree = parsed_sql(sql, dialect)
     except sqlglot.errors.ParseError:
         return " ".join(sql.split())
     return tree.sql(dialect=dialect, normalize=True, identify=False)
@@ -77,7 +86,7 @@ def _canonical(node: exp.Expr) -> str:
 def skeleton(sql: str, dialect: str = "duckdb") -> str:
     """A hash naming the query's shape, blind to names, literals and commutative order."""
     try:
-        tree = sqlglot.parse_one(sql, read=dialect)
+        tree = parsed_sql(sql, dialect)
     except sqlglot.errors.ParseError:
         return digest("unparsable", " ".join(sql.split()))
     return digest(_canonical(tree))

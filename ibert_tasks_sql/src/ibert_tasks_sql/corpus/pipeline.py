@@ -33,6 +33,7 @@ from ibert_tasks_sql.corpus import completion, docstrings, ibis_code, mutations
 from ibert_tasks_sql.corpus.augment import augment
 from ibert_tasks_sql.corpus.checking import Checked, Checker
 from ibert_tasks_sql.corpus.generator import generate
+from ibert_tasks_sql.corpus.normalize import parsed_sql
 from ibert_tasks_sql.corpus.records import Pair, example, verdict_summary
 from ibert_tasks_sql.corpus.seeds import SeedQuery, str_tuple
 from ibert_tasks_sql.corpus.sqlcheck import EmptyTables
@@ -205,6 +206,9 @@ class UnitProcessor:
             if verdict.passed:
                 counters[f"accepted|formulation|{name}"] += 1
                 out.append(Pair(pair.seed, code, verdict, name))
+            else:
+                failed = verdict.failed
+                counters[f"derived_rejected|formulation|{failed.name if failed else name}"] += 1
         return out
 
     # --- phase 3 and 4 -----------------------------------------------------------------------
@@ -304,10 +308,10 @@ class UnitProcessor:
             if not verdict.passed or not sql:
                 counters[f"derived_rejected|ibis_to_sql|compile_{dialect}"] += 1
                 continue
-            try:
-                back = sqlglot.transpile(
-                    sql, read=dialect, write="duckdb", unsupported_level=ErrorLevel.RAISE
-                )[0]
+            try:  # what sqlglot.transpile does, on the tree the dedup key reuses
+                back = parsed_sql(sql, dialect).sql(
+                    dialect="duckdb", unsupported_level=ErrorLevel.RAISE
+                )
             except sqlglot.errors.SqlglotError:
                 counters[f"derived_rejected|ibis_to_sql|transpile_{dialect}"] += 1
                 continue

@@ -46,6 +46,63 @@ def _acceptance(counters: Mapping[str, int]) -> dict[str, Any]:
     }
 
 
+def validation(counters: Mapping[str, float]) -> dict[str, Any]:
+    """Per kind of check (pair, formulation, compile, broken, roundtrip): the checks the
+    validator ran, those answered from memory (a repeat of a check already run), and the
+    validator's own wall and CPU seconds for them (from each verdict's artifacts)."""
+    kinds = sorted({k.split("|", 1)[1] for k in counters if k.startswith(("jobs|", "cached|"))})
+    out: dict[str, Any] = {}
+    for kind in kinds:
+        ran = int(counters.get(f"jobs|{kind}", 0))
+        cpu = float(counters.get(f"job_cpu_seconds|{kind}", 0.0))
+        out[kind] = {
+            "run": ran,
+            "cached": int(counters.get(f"cached|{kind}", 0)),
+            "seconds": round(float(counters.get(f"job_seconds|{kind}", 0.0)), 3),
+            "cpu_seconds": round(cpu, 3),
+            "cpu_ms_per_check": round(1000 * cpu / ran, 2) if ran else None,
+        }
+    return out
+
+
+def rejection_rates(counters: Mapping[str, float]) -> dict[str, Any]:
+    """Share of candidates rejected, by where they were stopped.
+
+    `seeds`: seed queries and their augmentations (the rest became verified pairs), by the
+    step that stopped them (sql_bind, translate, or a validator stage). `tasks`: candidate
+    records of each derived task (records made, before dedup, plus those rejected), by reason.
+    """
+    attempted = sum(int(v) for k, v in counters.items() if k.startswith("attempted|"))
+    attempted -= sum(int(v) for k, v in counters.items() if k.startswith("attempted|formulation|"))
+    seeds = {
+        k.split("|", 1)[1]: {"rejected": int(v), "rate": round(v / attempted, 4)}
+        for k, v in sorted(counters.items())
+        if k.startswith("rejected|") and attempted
+    }
+    rejected: dict[str, Counter[str]] = defaultdict(Counter)
+    for key, value in counters.items():
+        if key.startswith("derived_rejected|"):
+            _, task, reason = key.split("|", 2)
+            rejected[task][reason] += int(value)
+    made = {k.split("|", 1)[1]: int(v) for k, v in counters.items() if k.startswith("records|")}
+    formulations = sum(int(v) for k, v in counters.items() if k.startswith("accepted|formulation|"))
+    if formulations or "formulation" in rejected:  # verified rewrites, not records
+        made["formulation"] = formulations
+    tasks: dict[str, Any] = {}
+    for task in sorted(set(made) | set(rejected)):
+        candidates = made.get(task, 0) + sum(rejected[task].values())
+        tasks[task] = {
+            "candidates": candidates,
+            "rejected": sum(rejected[task].values()),
+            "rate": round(sum(rejected[task].values()) / candidates, 4) if candidates else None,
+            "by_reason": {
+                r: {"rejected": n, "rate": round(n / candidates, 4)}
+                for r, n in sorted(rejected[task].items())
+            },
+        }
+    return {"seeds_attempted": attempted, "seeds": seeds, "tasks": tasks}
+
+
 def corpus_stats(
     out: Path, manifest: Mapping[str, Any], config: Any, notes: list[str] | None = None
 ) -> dict[str, Any]:
@@ -87,6 +144,9 @@ def corpus_stats(
         for k, v in counters.items()
         if k.startswith("seconds|")
     }
+    cpu_phases = {
+        k.split("|", 1)[1]: round(float(v), 3) for k, v in counters.items() if k.startswith("cpu|")
+    }
     seconds = float(manifest.get("seconds", 0.0))
     notes = list(
         notes
@@ -114,6 +174,9 @@ def corpus_stats(
         "derived_rejected": dict(sorted(derived.items())),
         "seconds": round(seconds, 3),
         "seconds_by_phase": dict(sorted(phases.items())),
+        "cpu_seconds_by_phase": dict(sorted(cpu_phases.items())),
+        "validation": validation(counters),
+        "rejection_rates": rejection_rates(counters),
         "records_per_second": round(total / seconds, 3) if seconds else None,
         "mined": mined_summary(manifest.get("mined") or {}),
         "notes": notes,
