@@ -3,13 +3,22 @@ and overlapping units changes no record. Real DuckDB validator throughout."""
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from collections.abc import Sequence
 
+import attrs
 import pytest
 
 from ibert_core.types import Schema, ValidationJob, Verdict
 from ibert_tasks_sql.corpus.checking import Checker
-from ibert_tasks_sql.corpus.pipeline import BuildConfig, UnitProcessor
+from ibert_tasks_sql.corpus.pipeline import (
+    COMPILE_STAGES,
+    BuildConfig,
+    UnitProcessor,
+    pick_seed,
+    run_steps,
+)
 
 SCHEMA = Schema.from_dict({"t": {"a": "!int64", "b": "string"}})
 GOOD = "expr = t.filter(t.a > 1).select('a')"
@@ -112,6 +121,50 @@ def test_stats_name_the_checks_run_and_the_rejection_rates() -> None:
         "by_reason": {"compare": {"rejected": 1, "rate": 0.2}},
     }
     assert validation(counters) == {
-        "roundtrip": {"run": 3, "cached": 5, "seconds": 0.09, "cpu_seconds": 0.06,
+        "roundtrip": {"run": 3, "cached": 5, "inline": 0, "seconds": 0.09, "cpu_seconds": 0.06,
                       "cpu_ms_per_check": 20.0},
     }
+
+
+def test_dialect_sql_compiled_by_the_pair_check_needs_no_compile_check_of_its_own() -> None:
+    config = BuildConfig(seed=0, tasks=("ibis_to_sql",), dialects=("duckdb", "postgres"))
+    processor = UnitProcessor(config)
+    try:
+        assert processor.pair_options() == {"compile_dialects": ("postgres",)}
+        rng = random.Random("dialects")
+        pairs: list = []
+        while not pairs:
+            pairs = run_steps(
+                processor.pairs([pick_seed(config, rng)], Counter()), processor.checker.check
+            )
+        pair = pairs[0]
+        # what the pair's check reports when the validator compiles to the other dialects too
+        compiled = processor.checker.check([ValidationJob(
+            pair.code, pair.seed.schema_obj, stages=COMPILE_STAGES,
+            options={"compile_dialect": "postgres"},
+        )]).verdicts[0]
+        postgres = compiled.artifacts["dialect_sql"]
+        artifacts = {**pair.verdict.artifacts, "dialect_sqls": {"postgres": postgres}}
+        inline = attrs.evolve(pair, verdict=attrs.evolve(pair.verdict, artifacts=artifacts))
+        counters: Counter = Counter()
+        steps = processor.executed_tasks([inline], rng, counters)
+        first = next(steps)
+        assert [j.stages for j in first] == [tuple(pair.verdict.required)]  # the round trip
+        with pytest.raises(StopIteration) as done:
+            steps.send(processor.checker.check(first))
+        records = done.value.value
+        assert counters["inline|compile"] == 1 and not counters["jobs|compile"]
+        by_dialect = {r.dialect: r.target["sql"] for r in records}
+        assert by_dialect == {"duckdb": pair.verdict.artifacts["sql"], "postgres": postgres}
+        # a dialect the pair's check could not compile gets no record, and no check either
+        failed = {**pair.verdict.artifacts, "dialect_errors": {"postgres": "cannot compile"}}
+        broken = attrs.evolve(pair, verdict=attrs.evolve(pair.verdict, artifacts=failed))
+        counters = Counter()
+        records = run_steps(
+            processor.executed_tasks([broken], rng, counters), processor.checker.check
+        )
+        assert [r.dialect for r in records] == ["duckdb"]
+        assert counters["derived_rejected|ibis_to_sql|compile_postgres"] == 1
+        assert not any(k.startswith(("jobs|", "cached|")) for k in counters)
+    finally:
+        processor.close()

@@ -19,7 +19,7 @@ import contextlib
 import random
 import time
 from collections import Counter, deque
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, TypeVar
 
@@ -172,7 +172,10 @@ class UnitProcessor:
         verdicts = yield from self.check(
             counters,
             ["pair"] * len(todo),
-            [ValidationJob(code, s.schema_obj, reference_sql=s.sql) for s, code, _ in todo],
+            [
+                ValidationJob(code, s.schema_obj, reference_sql=s.sql, options=self.pair_options())
+                for s, code, _ in todo
+            ],
         )
         out = []
         for (seed, code, kind), verdict in zip(todo, verdicts, strict=False):
@@ -196,7 +199,9 @@ class UnitProcessor:
             counters,
             ["formulation"] * len(todo),
             [
-                ValidationJob(code, p.seed.schema_obj, reference_sql=p.seed.sql)
+                ValidationJob(
+                    code, p.seed.schema_obj, reference_sql=p.seed.sql, options=self.pair_options()
+                )
                 for p, _, code in todo
             ],
         )
@@ -218,9 +223,12 @@ class UnitProcessor:
     ) -> Steps[list[Example]]:
         """ibis_to_sql and error_resolution: both need the validator, so one batch each phase."""
         tasks = set(self.config.tasks)
-        compile_jobs: list[tuple[Pair, str]] = []
-        if "ibis_to_sql" in tasks:
-            compile_jobs = [(p, d) for p in pairs for d in self.config.dialects if d != "duckdb"]
+        compile_jobs = [
+            (p, d)
+            for p in pairs
+            for d in self.other_dialects()
+            if _compiled_in(p.verdict, d) is None  # else the pair's own check compiled it
+        ]
         broken_jobs: list[tuple[Pair, str, str]] = []
         if "error_resolution" in tasks:
             with timed(counters, "mutate"):
@@ -242,19 +250,44 @@ class UnitProcessor:
         with timed(counters, "derive_executed"):
             out = self.error_resolution(broken_jobs, verdicts[len(compile_jobs) :], counters)
         if "ibis_to_sql" in tasks:
-            compiled = verdicts[: len(compile_jobs)]
-            out = (yield from self.ibis_to_sql(pairs, compile_jobs, compiled, counters)) + out
+            by_job = {
+                (id(p), d): v
+                for (p, d), v in zip(compile_jobs, verdicts[: len(compile_jobs)], strict=True)
+            }
+            dialect_sql = []
+            for pair in pairs:
+                for dialect in self.other_dialects():
+                    verdict = by_job.get((id(pair), dialect))
+                    if verdict is None:
+                        counters["inline|compile"] += 1
+                        sql = _compiled_in(pair.verdict, dialect)
+                    else:
+                        sql = verdict.artifacts.get("dialect_sql") if verdict.passed else None
+                    dialect_sql.append((pair, dialect, sql or None))
+            out = (yield from self.ibis_to_sql(pairs, dialect_sql, counters)) + out
         return out
+
+    def other_dialects(self) -> tuple[str, ...]:
+        """The ibis_to_sql dialects that need their own compilation (duckdb's comes free)."""
+        if "ibis_to_sql" not in self.config.tasks:
+            return ()
+        return tuple(d for d in self.config.dialects if d != "duckdb")
+
+    def pair_options(self) -> dict[str, Any]:
+        """Options of the pair and formulation checks: the validator may compile the code to
+        the other dialects in the same check (`compile_dialects`, reported per dialect, never
+        failing the check); without that, each dialect is a compile-only check of its own."""
+        dialects = self.other_dialects()
+        return {"compile_dialects": dialects} if dialects else {}
 
     def ibis_to_sql(
         self,
         pairs: Sequence[Pair],
-        compile_jobs: Sequence[tuple[Pair, str]],
-        compiled: Sequence[Verdict],
+        dialect_sql: Sequence[tuple[Pair, str, str | None]],
         counters: Counter[str],
     ) -> Steps[list[Example]]:
         with timed(counters, "transpile"):
-            out, roundtrip = self._compiled(pairs, compile_jobs, compiled, counters)
+            out, roundtrip = self._compiled(pairs, dialect_sql, counters)
         verdicts = yield from self.check(
             counters,
             ["roundtrip"] * len(roundtrip),
@@ -275,8 +308,7 @@ class UnitProcessor:
     def _compiled(
         self,
         pairs: Sequence[Pair],
-        compile_jobs: Sequence[tuple[Pair, str]],
-        compiled: Sequence[Verdict],
+        dialect_sql: Sequence[tuple[Pair, str, str | None]],
         counters: Counter[str],
     ) -> tuple[list[Example], list[tuple[Pair, str, str, str]]]:
         """duckdb records from the pairs' own checks, and the other dialects' SQL to run back."""
@@ -303,9 +335,8 @@ class UnitProcessor:
                     )
                 )
         roundtrip = []
-        for (pair, dialect), verdict in zip(compile_jobs, compiled, strict=False):
-            sql = verdict.artifacts.get("dialect_sql")
-            if not verdict.passed or not sql:
+        for pair, dialect, sql in dialect_sql:
+            if not sql:
                 counters[f"derived_rejected|ibis_to_sql|compile_{dialect}"] += 1
                 continue
             try:  # what sqlglot.transpile does, on the tree the dedup key reuses
@@ -514,14 +545,7 @@ class UnitProcessor:
 
     def process(self, index: int) -> UnitResult:
         """Unit `index`, its checks run one batch at a time."""
-        steps = self.steps(index)
-        try:
-            jobs = next(steps)
-            while True:
-                jobs = steps.send(self.checker.check(jobs))
-        except StopIteration as done:
-            result: UnitResult = done.value
-            return result
+        return run_steps(self.steps(index), self.checker.check)
 
     def process_many(
         self, indices: Iterable[int], depth: int | None = None
@@ -565,6 +589,26 @@ class UnitProcessor:
             run.result = done.value
             return
         run.future = self.checker.submit(jobs)
+
+
+def run_steps(steps: Steps[T], check: Callable[[list[ValidationJob]], Checked]) -> T:
+    """Drive `steps` to its end, answering each batch with `check` (no overlap)."""
+    try:
+        jobs = next(steps)
+        while True:
+            jobs = steps.send(check(jobs))
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
+def _compiled_in(verdict: Verdict, dialect: str) -> str | None:
+    """The code's SQL in `dialect` when the pair's check compiled it there, else None;
+    "" when that compilation failed (the dialect then gets no record)."""
+    if verdict.artifacts.get("dialect_errors", {}).get(dialect):
+        return ""
+    sql = (verdict.artifacts.get("dialect_sqls") or {}).get(dialect)
+    return str(sql) if sql else None
 
 
 @attrs.define

@@ -48,9 +48,12 @@ def _acceptance(counters: Mapping[str, int]) -> dict[str, Any]:
 
 def validation(counters: Mapping[str, float]) -> dict[str, Any]:
     """Per kind of check (pair, formulation, compile, broken, roundtrip): the checks the
-    validator ran, those answered from memory (a repeat of a check already run), and the
+    validator ran, those answered from memory (a repeat of a check already run), those done
+    inside another check (`inline`: a dialect compiled by the pair's own check), and the
     validator's own wall and CPU seconds for them (from each verdict's artifacts)."""
-    kinds = sorted({k.split("|", 1)[1] for k in counters if k.startswith(("jobs|", "cached|"))})
+    kinds = sorted(
+        {k.split("|", 1)[1] for k in counters if k.startswith(("jobs|", "cached|", "inline|"))}
+    )
     out: dict[str, Any] = {}
     for kind in kinds:
         ran = int(counters.get(f"jobs|{kind}", 0))
@@ -58,6 +61,7 @@ def validation(counters: Mapping[str, float]) -> dict[str, Any]:
         out[kind] = {
             "run": ran,
             "cached": int(counters.get(f"cached|{kind}", 0)),
+            "inline": int(counters.get(f"inline|{kind}", 0)),
             "seconds": round(float(counters.get(f"job_seconds|{kind}", 0.0)), 3),
             "cpu_seconds": round(cpu, 3),
             "cpu_ms_per_check": round(1000 * cpu / ran, 2) if ran else None,
