@@ -145,6 +145,22 @@ def test_stage_prefix_and_artifacts(validator, shop):
     assert "SELECT" in verdict.artifacts["dialect_sql"]
 
 
+def test_compile_dialects_report_each_dialect_without_failing(validator, shop):
+    job = ValidationJob(
+        code="expr = users.filter(users.age > 1).select('name')",
+        schema=shop,
+        reference_sql="SELECT name FROM users WHERE age > 1",
+        options={"compile_dialects": ("duckdb", "postgres", "snowflake", "no_such_dialect")},
+    )
+    verdict = validator.validate(job)
+    assert verdict.passed, verdict.feedback
+    sqls, errors = verdict.artifacts["dialect_sqls"], verdict.artifacts["dialect_errors"]
+    assert sqls["duckdb"] == verdict.artifacts["sql"]
+    assert set(sqls) == {"duckdb", "postgres", "snowflake"}
+    assert all('"users"' in sqls[d] or "users" in sqls[d].lower() for d in sqls)
+    assert set(errors) == {"no_such_dialect"} and "no_such_dialect" in errors["no_such_dialect"]
+
+
 def test_execute_without_reference(validator, shop):
     job = ValidationJob(code="expr = users.select('id')", schema=shop, stages=STAGES[:4])
     verdict = validator.validate(job)

@@ -369,7 +369,27 @@ def _stage_compile(run: Run) -> str:
             run.artifacts["dialect_sql"] = ibis.to_sql(run.expr, dialect=dialect)
         except Exception as err:  # noqa: BLE001
             raise StageFailed(f"cannot compile to {dialect}: {describe(err)}") from None
+    _compile_to_dialects(run)
     return ""
+
+
+def _compile_to_dialects(run: Run) -> None:
+    """`compile_dialects`: the expression's SQL in each of these dialects, reported per
+    dialect (`dialect_sqls`, `dialect_errors`) and never failing the check, so one check
+    serves a corpus record per dialect without a compile-only check for each."""
+    sqls: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for dialect in run.job.options.get("compile_dialects") or ():
+        if dialect == "duckdb":
+            sqls[dialect] = run.sql or ""
+            continue
+        try:
+            sqls[dialect] = ibis.to_sql(run.expr, dialect=dialect)
+        except Exception as err:  # noqa: BLE001
+            errors[dialect] = f"cannot compile to {dialect}: {describe(err)}"
+    if sqls or errors:
+        run.artifacts["dialect_sqls"] = sqls
+        run.artifacts["dialect_errors"] = errors
 
 
 def _seeds(job: ValidationJob) -> tuple[int | None, ...]:
