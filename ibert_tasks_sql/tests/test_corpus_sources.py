@@ -150,3 +150,20 @@ def test_augment_names_what_it_did() -> None:
     seed = templates()[0].instantiate(random.Random(3))
     out = augment(seed, random.Random(3))
     assert out and all(a.augmentations and a.source == seed.source for a in out)
+
+
+def test_empty_tables_bind_each_schema_on_its_own() -> None:
+    from ibert_tasks_sql.corpus.sqlcheck import EmptyTables
+
+    empty = EmptyTables(keep=2)
+    one = {"t": {"a": "!int64", "b": "string"}}
+    two = {"t": {"c": "date"}, "u": {"a": "float64"}}
+    assert empty.error("SELECT a, b FROM t", one) is None
+    assert "c" in (empty.error("SELECT c FROM t", one) or "")
+    assert empty.error("SELECT c FROM t JOIN u ON true", two) is None
+    assert empty.error("SELECT a FROM u", one) is not None  # u is not a table of `one`
+    assert empty.error("SELECT a + 1 FROM t WHERE b LIKE 'x%'", one) is None
+    # a third schema evicts the oldest; asking for it again rebuilds it
+    assert empty.error("SELECT x FROM v", {"v": {"x": "int32"}}) is None
+    assert empty.error("SELECT c FROM t", two) is None
+    assert empty.error("SELECT b FROM t", one) is None
