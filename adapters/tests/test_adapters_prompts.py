@@ -153,3 +153,39 @@ def test_adapters_packing_keeps_masks_per_example(tiny_tokenizer) -> None:  # ty
     assert batch["input_ids"].shape == batch["labels"].shape == batch["attention_mask"].shape
     pad = batch["attention_mask"] == 0
     assert (batch["labels"][pad] == IGNORE).all()
+
+
+def test_adapters_prompt_loss_labels_every_token(tiny_tokenizer) -> None:  # type: ignore[no-untyped-def]
+    masked = corpus.encode(tiny_tokenizer, [EX], 512)
+    whole = corpus.encode(tiny_tokenizer, [EX], 512, prompt_loss=True)
+    assert whole.input_ids == masked.input_ids
+    assert whole.labels == whole.input_ids  # the prompt carries a loss too
+    assert whole.target_tokens == whole.tokens > masked.target_tokens
+
+
+def test_adapters_prefix_match_and_stage_rates() -> None:
+    from ibert_adapters.evaluate import prefix_match, stage_rates, stages_reached
+
+    assert prefix_match("expr = t.select('a')", "expr  = t.select('a')") == 1.0
+    assert prefix_match("expr = t.filter(", "expr = t.select('a')") == pytest.approx(9 / 20)
+    assert prefix_match("x", "") == 0.0 and prefix_match("", "") == 1.0
+    parsed = Verdict((Stage("parse", True), Stage("build", False, "NameError")))
+    assert stages_reached(parsed) == ["parse"]
+    rows = [
+        {"greedy_stages": ["parse", "build"], "loop_candidates": 4,
+         "loop_stage_counts": {"parse": 3, "build": 1}},
+        {"greedy_stages": [], "loop_candidates": 1, "loop_stage_counts": {}},
+    ]
+    rates = stage_rates(rows)
+    assert rates["greedy"]["parse"] == 0.5 and rates["greedy"]["compare"] == 0.0
+    assert rates["loop_candidates"]["parse"] == 0.6 and rates["loop_candidates"]["build"] == 0.2
+    assert rates["loop_any"]["build"] == 0.5
+
+
+def test_adapters_full_training_refuses_what_it_cannot_do(tmp_path: Path) -> None:
+    from ibert_adapters.train import TrainConfig
+
+    with pytest.raises(BadInput, match="per-task"):
+        TrainConfig(model="m", data=tmp_path, out=tmp_path, full=True, per_task_adapters=True)
+    with pytest.raises(BadInput, match="quantized"):
+        TrainConfig(model="m", data=tmp_path, out=tmp_path, full=True, load_in_4bit=True)

@@ -269,3 +269,34 @@ def test_adapters_train_module_reports_errors_in_one_line(
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no-model" in err and err.startswith("ibert: error:")
+
+
+def test_adapters_full_training_writes_a_base_model(
+    tiny_model: Path, corpus_dir: Path, tmp_path: Path
+) -> None:
+    """`full=True` trains every weight (domain pre-training) and writes a model folder
+    that a LoRA run then takes as its base."""
+    from safetensors.torch import load_file
+
+    out = tmp_path / "full"
+    config = cfg(tiny_model, corpus_dir, out, max_steps=4, save_steps=50, lr=3e-3, full=True,
+                 prompt_loss=True, packing=True, max_length=512)
+    metrics = run(config)
+    phase = metrics["phases"]["full"]
+    assert phase["trainable_parameters"] == phase["parameters"] > 0  # no LoRA: all weights
+    assert phase["train_target_tokens"] == phase["train_tokens"]  # loss on prompts too
+    assert phase["eval_loss_after"] < phase["eval_loss_before"]
+    model = out / "model"
+    meta = json.loads((model / "ibert_model.json").read_text())
+    assert meta["base_model"] == str(tiny_model) and "lora" not in meta
+    assert not (model / "adapter_config.json").exists()
+    before, after = load_file(tiny_model / "model.safetensors"), load_file(
+        model / "model.safetensors")
+    assert before.keys() == after.keys()
+    assert sum(not before[k].equal(after[k]) for k in before) > len(before) // 2
+    assert run(config)["phases"] == metrics["phases"]  # finished: skipped on rerun
+    lora = run(cfg(model, corpus_dir, tmp_path / "lora", max_steps=2, save_steps=50,
+                   tasks=("sql_to_ibis",)))
+    assert lora["phases"]["multitask"]["trainable_parameters"] < phase["parameters"]
+    ref = json.loads((tmp_path / "lora" / "adapter" / "ibert_adapter.json").read_text())
+    assert ref["base_model"] == str(model)

@@ -28,6 +28,11 @@ def _split(value: str | None) -> tuple[str, ...]:
               help="Run folder; rerun with the same folder to resume after a kill.")
 @click.option("--tasks", default=None, help="Comma list of tasks to train on (default: all).")
 @click.option("--per-task-adapters", is_flag=True, help="One adapter per task, not one for all.")
+@click.option("--full", is_flag=True,
+              help="Train every parameter, no LoRA (domain pre-training of a small model); "
+                   "writes RUN/model/, usable as --model of later runs.")
+@click.option("--prompt-loss", is_flag=True,
+              help="Loss on the prompt tokens too (plain causal LM on the text).")
 @click.option("--task-weights", default=None, help="Multi-task mix, e.g. sql_to_ibis=2,qa=0.5.")
 @click.option("--r", "--lora-r", "r", default=32, show_default=True,
               help="LoRA rank (--lora-r under torchrun, which takes --r for itself).")
@@ -69,7 +74,8 @@ def train_command(**params: Any) -> None:
             f"{m.get('eval_loss_after', float('nan')):.4f}, "
             f"{m.get('tokens_per_second')} tokens/s"
         )
-    click.echo(f"run folder: {params['out']} (metrics.json, loss.png)")
+    model_dir = f", model: {params['out'] / 'model'}" if params["full"] else ""
+    click.echo(f"run folder: {params['out']} (metrics.json, loss.png{model_dir})")
 
 
 @click.command(name="eval")

@@ -130,12 +130,20 @@ class Encoded:
         return sum(1 for row in self.labels for t in row if t != IGNORE)
 
 
-def encode(tokenizer: Any, examples: Sequence[Example], max_length: int) -> Encoded:
+def encode(
+    tokenizer: Any, examples: Sequence[Example], max_length: int, prompt_loss: bool = False
+) -> Encoded:
+    """Token ids and labels; with `prompt_loss` the prompt tokens carry a loss too (plain
+    causal-LM training on the whole text, as domain pre-training wants).
+    """
     pairs = [
         training_pair(tokenizer, example_fields(e), example_target(e), max_length)
         for e in examples
     ]
-    return Encoded(tuple(tuple(p[0]) for p in pairs), tuple(tuple(p[1]) for p in pairs))
+    ids = tuple(tuple(p[0]) for p in pairs)
+    if prompt_loss:
+        return Encoded(ids, ids)
+    return Encoded(ids, tuple(tuple(p[1]) for p in pairs))
 
 
 def pack(encoded: Encoded, max_length: int) -> Encoded:

@@ -5,6 +5,11 @@ task's checks pass: pass@1), then the engine's own loop over the model's candida
 (beam@5 and up to 3 refinements fed by the failing stage): the gap between the two is
 what validation in the loop buys. The task's deterministic engine is switched off here,
 otherwise it would answer first and hide the model.
+
+A weak model rarely gets a whole answer right, so the figures also say how far its answers
+get: the share of each validator stage passed (parse, build, ... : does it write Ibis that
+parses and builds an expression, even when the result differs) and how much of the target
+the greedy answer reproduces from its start.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from ibert_core.engine import Context
 from ibert_core.errors import BadInput, IbertError
 from ibert_core.registry import Registries
 from ibert_core.types import (
+    STAGES,
     Attempt,
     Candidate,
     Example,
@@ -98,6 +104,26 @@ def _same(a: str, b: str) -> bool:
     return " ".join(a.split()) == " ".join(b.split())
 
 
+def prefix_match(answer: str, target: str) -> float:
+    """The share of the target (whitespace-normalized) that the answer reproduces from its
+    start: 1.0 for an exact match, partial credit for a right beginning.
+    """
+    a, t = " ".join(answer.split()), " ".join(target.split())
+    if not t:
+        return float(not a)
+    n = 0
+    for x, y in zip(a, t, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n / len(t)
+
+
+def stages_reached(verdict: Verdict) -> list[str]:
+    """The stages passed before the first failure, in order."""
+    return [s.name for s in verdict.stages[: verdict.score]]
+
+
 def evaluate(
     context: Context,
     model: str,
@@ -135,16 +161,18 @@ def evaluate(
             prov = Provenance(engine="hf", model=model, adapter=adapter, round=0)
             verdict = handler.validate(request, Candidate(answer, prov))
             t0 = time.perf_counter()
-            loop_ok, rounds, stage = _loop(only, request)
+            loop = _loop(only, request)
             rows.append({
                 "id": ex.id,
                 "task": ex.task,
+                "answer": answer,
                 "exact_match": _same(answer, example_target(ex)),
+                "prefix_match": round(prefix_match(answer, example_target(ex)), 4),
                 "greedy_pass@1": verdict.passed,
                 "greedy_failed_stage": verdict.failed.name if verdict.failed else None,
-                "verified@beam+refine": loop_ok,
-                "rounds": rounds,
-                "loop_feedback": stage,
+                # an empty answer "parses" (an empty module) but says nothing learned
+                "greedy_stages": stages_reached(verdict) if answer.strip() else [],
+                **loop,
                 "greedy_seconds": round(greedy_s, 4),
                 "loop_seconds": round(time.perf_counter() - t0, 4),
             })
@@ -167,16 +195,54 @@ def evaluate(
     }
 
 
-def _loop(only: Context, request: TaskRequest) -> tuple[bool, int, str | None]:
-    """The engine over the model's candidates: verified?, last round, why not."""
+def _loop(only: Context, request: TaskRequest) -> dict[str, Any]:
+    """The engine over the model's candidates: verified?, last round, why not, and how
+    many of its candidates passed each stage.
+    """
     try:
         result = engine.run(only, request)
     except IbertError as err:  # no candidate at all counts as a failure, said why
-        return False, 0, str(err)
-    rounds = max((a.round for a in result.attempts), default=0)
-    if result.verified:
-        return True, rounds, None
-    return False, rounds, result.verdict.feedback if result.verdict else "no verdict"
+        return {"verified@beam+refine": False, "rounds": 0, "loop_feedback": str(err),
+                "loop_candidates": 0, "loop_stage_counts": {}}
+    counts: dict[str, int] = {}
+    for attempt in result.attempts:
+        for name in stages_reached(attempt.verdict):
+            counts[name] = counts.get(name, 0) + 1
+    feedback = None
+    if not result.verified:
+        feedback = result.verdict.feedback if result.verdict else "no verdict"
+    return {
+        "verified@beam+refine": result.verified,
+        "rounds": max((a.round for a in result.attempts), default=0),
+        "loop_feedback": feedback,
+        "loop_candidates": len(result.attempts),
+        "loop_stage_counts": counts,
+    }
+
+
+def _stage_names(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    seen = [*STAGES]
+    for r in rows:
+        for name in [*r.get("greedy_stages", ()), *r.get("loop_stage_counts", {})]:
+            if name not in seen:
+                seen.append(name)
+    return seen
+
+
+def stage_rates(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per stage: the share of greedy answers passing it, of all the loop's candidates
+    passing it, and of examples where at least one loop candidate passed it.
+    """
+    n = len(rows)
+    cands = sum(r.get("loop_candidates", 0) for r in rows)
+    out: dict[str, dict[str, float]] = {"greedy": {}, "loop_candidates": {}, "loop_any": {}}
+    for name in _stage_names(rows):
+        out["greedy"][name] = round(
+            sum(name in r.get("greedy_stages", ()) for r in rows) / n, 4) if n else 0.0
+        passed = [r.get("loop_stage_counts", {}).get(name, 0) for r in rows]
+        out["loop_candidates"][name] = round(sum(passed) / cands, 4) if cands else 0.0
+        out["loop_any"][name] = round(sum(p > 0 for p in passed) / n, 4) if n else 0.0
+    return out
 
 
 def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -185,6 +251,10 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     for key in GATED:
         out[key] = round(sum(bool(r[key]) for r in rows) / n, 4) if n else 0.0
     out["mean_rounds"] = round(statistics.fmean(r["rounds"] for r in rows), 3) if n else 0.0
+    if n and all("prefix_match" in r for r in rows):
+        out["prefix_match"] = round(statistics.fmean(r["prefix_match"] for r in rows), 4)
+    out["loop_candidates"] = sum(r.get("loop_candidates", 0) for r in rows)
+    out["stage_pass"] = stage_rates(rows)
     for key in ("greedy_seconds", "loop_seconds"):
         out[f"median_{key}"] = round(statistics.median(r[key] for r in rows), 4) if n else 0.0
     return out

@@ -28,6 +28,8 @@ from ibert_core.errors import ModelLoadError
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 ADAPTER_CONFIG = "adapter_config.json"
 METADATA = "ibert_adapter.json"
+#: What `ibert train --full` writes next to a trained full model.
+MODEL_METADATA = "ibert_model.json"
 
 
 def adapters_home() -> Path:

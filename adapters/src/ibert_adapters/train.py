@@ -1,6 +1,8 @@
 """LoRA training on the verified corpus with the Hugging Face Trainer.
 
-One multi-task adapter (tasks mixed by weight) or one adapter per task. The same code
+One multi-task adapter (tasks mixed by weight) or one adapter per task; or, with
+`full=True`, every parameter of the base (domain pre-training of a small model, whose
+result is a full model folder that later runs use as their base). The same code
 runs on one CPU, one GPU, or many GPUs under `accelerate launch -m ibert_adapters.train`
 or `torchrun -m ibert_adapters.train`: the Trainer does the distribution, and only the
 main process writes metrics, plots and adapters. A killed run, rerun with the same
@@ -12,6 +14,7 @@ Run folder layout::
     RUN/checkpoints/<phase>/...      Trainer checkpoints (phase = "multitask" or a task)
     RUN/adapter/                     the multi-task adapter, or
     RUN/adapters/<task>/             one adapter per task (with ibert_adapter.json metadata)
+    RUN/model/                       full=True: the trained model + tokenizer (ibert_model.json)
     RUN/metrics.json, RUN/loss.png   what the run measured
     RUN/wandb/                       the offline W&B run
 """
@@ -32,13 +35,14 @@ import attrs
 
 from ibert_adapters import data as corpus
 from ibert_adapters import devices, tracking
-from ibert_adapters.loading import METADATA, check_model_id, config_hash
+from ibert_adapters.loading import METADATA, MODEL_METADATA, check_model_id, config_hash
 from ibert_core.errors import BadInput, ModelLoadError
 from ibert_core.types import Example, to_jsonable
 
 log = logging.getLogger("ibert.adapters.train")
 
 MULTITASK = "multitask"
+FULL = "full"
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 MLP_TARGETS = ("gate_proj", "up_proj", "down_proj")
 
@@ -61,6 +65,8 @@ class TrainConfig:
     out: Path = attrs.field(converter=Path)
     tasks: tuple[str, ...] = attrs.field(converter=tuple, default=())
     per_task_adapters: bool = False
+    full: bool = False
+    prompt_loss: bool = False
     task_weights: str | None = None
     r: int = 32
     alpha: int = 64
@@ -84,6 +90,14 @@ class TrainConfig:
     dtype: str | None = None
     load_in_8bit: bool = False
     load_in_4bit: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.full and self.per_task_adapters:
+            raise BadInput("full training writes one model, not per-task adapters",
+                           "drop --per-task-adapters (or --full to train LoRA adapters)")
+        if self.full and (self.load_in_8bit or self.load_in_4bit):
+            raise BadInput("full training cannot update quantized weights",
+                           "drop --load-in-8bit/--load-in-4bit, or train LoRA adapters")
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = to_jsonable(self)
@@ -119,7 +133,9 @@ def file_digest(path: Path) -> str | None:
 
 
 def phases(cfg: TrainConfig, train: Sequence[Example]) -> list[tuple[str, list[Example], Path]]:
-    """(phase name, its training examples, where its adapter goes)."""
+    """(phase name, its training examples, where its adapter (or full model) goes)."""
+    if cfg.full:
+        return [(FULL, list(train), cfg.out / "model")]
     if not cfg.per_task_adapters:
         return [(MULTITASK, list(train), cfg.out / "adapter")]
     tasks = sorted({e.task for e in train})
@@ -169,10 +185,11 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     if previous.is_file():
         metrics["phases"] = json.loads(previous.read_text()).get("phases", {})
     for phase, rows, adapter_dir in phases(cfg, train_all):
-        if (adapter_dir / METADATA).is_file():
+        if (adapter_dir / (MODEL_METADATA if cfg.full else METADATA)).is_file():
             log.warning("phase %s already finished (%s); skipping", phase, adapter_dir)
             continue
-        val = [e for e in val_all if phase == MULTITASK or e.task == phase][: cfg.max_eval]
+        val = [e for e in val_all if phase in (MULTITASK, FULL) or e.task == phase]
+        val = val[: cfg.max_eval]
         metrics["phases"][phase] = train_phase(
             cfg, phase, rows, val, adapter_dir, placement, optim, snapshot, metrics
         )
@@ -200,10 +217,10 @@ def train_phase(
 
     model, tokenizer = load_for_training(cfg, placement)
     mixed = corpus.mix(rows, corpus.parse_weights(cfg.task_weights), seed=cfg.seed)
-    train_enc = corpus.encode(tokenizer, mixed, cfg.max_length)
+    train_enc = corpus.encode(tokenizer, mixed, cfg.max_length, cfg.prompt_loss)
     if cfg.packing:
         train_enc = corpus.pack(train_enc, cfg.max_length)
-    val_enc = corpus.encode(tokenizer, val, cfg.max_length) if val else None
+    val_enc = corpus.encode(tokenizer, val, cfg.max_length, cfg.prompt_loss) if val else None
     ckpt_dir = cfg.out / "checkpoints" / phase
     resume = last_checkpoint(ckpt_dir)
     use_wandb = tracking.wandb_wanted(cfg.report_to) and is_main_process()
@@ -249,6 +266,8 @@ def train_phase(
     )
     out: dict[str, Any] = {
         "examples": len(rows),
+        "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "parameters": sum(p.numel() for p in model.parameters()),
         "tasks": corpus.stats(rows)["tasks"],
         "train_tokens": train_enc.tokens,
         "train_target_tokens": train_enc.target_tokens,
@@ -258,17 +277,21 @@ def train_phase(
     if val_enc is not None and resume is None:
         out["eval_loss_before"] = trainer.evaluate()["eval_loss"]
     start_tokens = _tokens_at(resume)  # read now: checkpoint rotation may delete it
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     state = trainer.state
+    trained = state.num_input_tokens_seen - start_tokens
     out.update(
         global_step=state.global_step,
         train_loss=result.training_loss,
         train_runtime=round(wall, 3),
+        # CPU seconds of this process (all its threads): on a shared machine the wall
+        # clock says as much about the neighbours as about the training
+        train_cpu_seconds=round(cpu, 3),
         tokens_seen=state.num_input_tokens_seen,
-        tokens_per_second=round((state.num_input_tokens_seen - start_tokens) / wall, 1)
-        if wall > 0 else None,
+        tokens_per_second=round(trained / wall, 1) if wall > 0 else None,
+        tokens_per_cpu_second=round(trained / cpu, 1) if cpu > 0 else None,
         log_history=state.log_history,
     )
     if val_enc is not None:
@@ -276,17 +299,20 @@ def train_phase(
     if trainer.is_world_process_zero():
         model.save_pretrained(str(adapter_dir))
         tokenizer.save_pretrained(str(adapter_dir))
-        tracking.write_json(adapter_dir / METADATA, {
+        meta: dict[str, Any] = {
             "base_model": cfg.model,
             "base_config_sha256": config_hash(cfg.model),
             "phase": phase,
             "tasks": sorted(out["tasks"]),
             "data": snapshot,
             "git": metrics["git"],
-            "lora": {"r": cfg.r, "alpha": cfg.alpha, "dropout": cfg.dropout,
-                     "targets": list(cfg.targets)},
+            "loss_on": "all tokens" if cfg.prompt_loss else "target tokens",
             "metrics": {k: v for k, v in out.items() if k != "log_history"},
-        })
+        }
+        if not cfg.full:
+            meta["lora"] = {"r": cfg.r, "alpha": cfg.alpha, "dropout": cfg.dropout,
+                            "targets": list(cfg.targets)}
+        tracking.write_json(adapter_dir / (MODEL_METADATA if cfg.full else METADATA), meta)
     if wb is not None:
         wb.summary.update({k: v for k, v in out.items() if isinstance(v, (int, float))})
         wb.finish()
@@ -301,7 +327,9 @@ def _tokens_at(checkpoint: Path | None) -> int:
 
 
 def load_for_training(cfg: TrainConfig, placement: devices.Placement) -> tuple[Any, Any]:
-    """A fresh base with a new LoRA adapter (every phase starts from the untouched base)."""
+    """A fresh base with a new LoRA adapter (every phase starts from the untouched base),
+    or the base itself with every parameter trainable when `cfg.full`.
+    """
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -322,6 +350,9 @@ def load_for_training(cfg: TrainConfig, placement: devices.Placement) -> tuple[A
         ) from err
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
+    if cfg.full:
+        model.train()
+        return model, tokenizer
     if quant is not None:
         from peft import prepare_model_for_kbit_training
 
