@@ -84,3 +84,22 @@ def test_workers_have_no_network():
         assert os.stat(f"/proc/{pid}/ns/net").st_ino != mine
         devices = Path(f"/proc/{pid}/net/dev").read_text().splitlines()[2:]
         assert [d.split(":")[0].strip() for d in devices] == ["lo"]
+
+
+def test_query_results_are_reused_across_checks_of_the_same_code():
+    code = "expr = users.filter(users.age > 1)"
+    first = ValidationJob(code, schema=SHOP, reference_sql="SELECT * FROM users WHERE age > 1")
+    other = ValidationJob(code, schema=SHOP, reference_sql="SELECT * FROM users WHERE 1 < age")
+    wrong = ValidationJob(
+        "expr = users.filter(users.age >= 1)",
+        schema=SHOP,
+        reference_sql="SELECT * FROM users WHERE 1 < age",
+    )
+    with DuckDBValidator(workers=1, limits=TEST_LIMITS) as v:
+        a, b, c = (v.validate(j) for j in (first, other, wrong))
+    assert a.passed and a.artifacts["results_reused"] == 0
+    # the candidate's rows on the three seeds come from the first check
+    assert b.passed and b.artifacts["results_reused"] == 3
+    # other code runs afresh (the reference's rows are reused) and its difference shows
+    assert not c.passed and "results differ" in c.feedback
+    assert c.artifacts["results_reused"] >= 1

@@ -43,6 +43,7 @@ SELECTORS_PUBLIC = frozenset(
     and str(getattr(getattr(ibis.selectors, n), "__module__", "") or "").startswith("ibis")
 )
 PREVIEW_ROWS = 5
+CACHED_ROWS = 5000  # results with more rows are not remembered
 
 
 def _warm_up() -> None:
@@ -89,12 +90,18 @@ class _LRU(OrderedDict):
         super().__init__()
         self.size = size
         self.on_evict = on_evict
+        self.hits = 0
 
-    def get_or(self, key: Any, make: Callable[[], Any]) -> Any:
+    def get_or(
+        self, key: Any, make: Callable[[], Any], keep: Callable[[Any], bool] | None = None
+    ) -> Any:
         if key in self:
             self.move_to_end(key)
+            self.hits += 1
             return self[key]
         value = make()
+        if keep is not None and not keep(value):
+            return value
         self[key] = value
         while len(self) > self.size:
             _, old = self.popitem(last=False)
@@ -459,9 +466,8 @@ def _stage_execute(run: Run) -> str:
     for n, seed in enumerate(run.seeds):
         if n == 0:
             _add_literal_rows(run, seed)
-        con, _, _ = run.state.connection(run.job, seed)
         try:
-            columns, rows = _query(run.state, con, run.sql)
+            columns, rows = _candidate_rows(run, seed)
         except duckdb.Error as err:
             if run.state.expired:
                 raise WallTimeout() from None
@@ -474,6 +480,29 @@ def _stage_execute(run: Run) -> str:
     run.artifacts["row_counts"] = [len(r[1]) for r in run.results]
     counts = ", ".join(str(len(r[1])) for r in run.results)
     return f"{counts} row(s) on {_where(run.seeds)}"
+
+
+def _candidate_rows(run: Run, seed: int | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The compiled SQL's result on `seed`, remembered like the reference's: checks of the
+    same code against other references (a corpus's round trips, a model's retries against
+    one question) run it once. The data is a function of the key: literal rows go only
+    into seed 0, and each table's rows depend on the table, the literals and the seed."""
+    job = run.job
+    literals = run.literals if run.tx is not None and seed == run.seeds[0] else ()
+    key = ("candidate", run.sql, job.schema, job.data, seed, literals)
+
+    def compute() -> tuple[list[str], list[tuple[Any, ...]]]:
+        con, _, _ = run.state.connection(job, seed)
+        assert run.sql is not None
+        return _query(run.state, con, run.sql)
+
+    return run.state.results.get_or(key, compute, _small)
+
+
+def _small(result: tuple[Any, ...]) -> bool:
+    """Results worth remembering: a worker keeps hundreds, and memory it holds on to
+    counts against the limit of every later check."""
+    return len(result[1]) <= CACHED_ROWS
 
 
 def _where(seeds: tuple[int | None, ...]) -> str:
@@ -521,7 +550,7 @@ def _reference_rows(
             return columns[:n], [r[:n] for r in rows], [r[n:] for r in rows]
         return columns, rows, None
 
-    return run.state.results.get_or(key, compute)
+    return run.state.results.get_or(key, compute, _small)
 
 
 def _stage_compare(run: Run) -> str:
@@ -599,6 +628,7 @@ def run_job(job: ValidationJob, state: State) -> Verdict:
         _late_imports(state.limits)
     _cpu_limit(state.limits.cpu)
     started, cpu_started = time.perf_counter(), time.process_time()
+    hits = state.results.hits
     try:
         state.armed = True
         signal.setitimer(signal.ITIMER_REAL, timeout)
@@ -634,6 +664,7 @@ def run_job(job: ValidationJob, state: State) -> Verdict:
             run.tx.execute("ROLLBACK")
     run.artifacts["seconds"] = round(time.perf_counter() - started, 6)
     run.artifacts["cpu_seconds"] = round(time.process_time() - cpu_started, 6)
+    run.artifacts["results_reused"] = state.results.hits - hits
     if run.seeds:
         run.artifacts["seeds"] = [s for s in run.seeds if s is not None]
     return Verdict(tuple(stages), tuple(job.stages), run.artifacts)
