@@ -103,3 +103,16 @@ def test_query_results_are_reused_across_checks_of_the_same_code():
     # other code runs afresh (the reference's rows are reused) and its difference shows
     assert not c.passed and "results differ" in c.feedback
     assert c.artifacts["results_reused"] >= 1
+
+
+def test_jobs_queued_behind_a_killed_check_still_get_their_verdicts():
+    limits = Limits(timeout=1.0, grace=0.5, memory_mb=1024, duckdb_memory_mb=256)
+    # a Python loop (the worker interrupts itself) and a C loop (only the parent's kill stops it)
+    hang = ValidationJob("x = [ibis.literal(i) for i in range(10 ** 8)]\nexpr = users", schema=SHOP)
+    bomb = ValidationJob("x = sum(range(10 ** 12))\nexpr = users", schema=SHOP)
+    with DuckDBValidator(workers=1, limits=limits) as v:
+        verdicts = v.validate_many([COUNT, hang, COUNT, bomb, COUNT, COUNT])
+        restarts = v.pool.restarts
+    assert [x.passed for x in verdicts] == [True, False, True, False, True, True]
+    assert "limit" in verdicts[1].feedback and "limit" in verdicts[3].feedback
+    assert restarts >= 2  # both stopped workers were replaced

@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler as _ForkingPickler
 from typing import Any
 
 import attrs
@@ -76,8 +77,8 @@ class _Worker:
     conn: Connection
     progress: Any
     ready: bool = False
-    job: int | None = None
-    deadline: float = 0.0
+    queue: deque[int] = attrs.Factory(deque)  # jobs sent and not answered; [0] is running
+    deadline: float = 0.0  # of the running job
     timeout: float = 0.0
 
 
@@ -166,19 +167,40 @@ class WorkerPool:
         pending = deque(range(len(jobs)))
         started = time.monotonic()
         slots = [_affinity(job, len(self._workers)) for job in jobs]
-        while pending or any(w.job is not None for w in self._workers):
-            for slot, w in enumerate(self._workers):
-                if w.ready and w.job is None and pending:
+
+        def fail(w: _Worker, reason: str) -> None:
+            """The running job gets a verdict naming `reason`; the worker is replaced and
+            the jobs queued behind it go back to the front of `pending`."""
+            stage_index = w.progress.value if w.progress is not None else -1
+            lost = w.queue.popleft()
+            results[lost] = _lost_verdict(jobs[lost], stage_index, reason)
+            pending.extendleft(reversed(w.queue))
+            w.queue.clear()
+            self._replace(w)
+
+        def begin(w: _Worker, now: float) -> None:
+            """The worker's first queued job starts about now: its deadline runs from here."""
+            w.timeout = job_timeout(self.limits, jobs[w.queue[0]].options)
+            w.deadline = now + w.timeout + self.limits.grace
+
+        while pending or any(w.queue for w in self._workers):
+            for slot, w in enumerate(list(self._workers)):
+                while w.ready and len(w.queue) < QUEUE_DEPTH and pending:
                     index = _take(pending, slots, slot)
-                    w.timeout = job_timeout(self.limits, jobs[index].options)
-                    w.deadline = time.monotonic() + w.timeout + self.limits.grace
-                    w.job = index
+                    payload = _ForkingPickler.dumps((index, jobs[index]))
+                    if w.queue and len(payload) > QUEUED_BYTES:
+                        pending.appendleft(index)  # too big to wait in the pipe: later
+                        break
+                    w.queue.append(index)
+                    if len(w.queue) == 1:
+                        begin(w, time.monotonic())
                     try:
-                        w.conn.send((index, jobs[index]))
+                        w.conn.send_bytes(payload)
                     except (OSError, ValueError):
-                        results[index] = self._lost(w, jobs[index], "the worker pipe broke")
+                        fail(w, "the worker pipe broke")
+                        break
             now = time.monotonic()
-            deadlines = [w.deadline for w in self._workers if w.job is not None]
+            deadlines = [w.deadline for w in self._workers if w.queue]
             wait_for = min(deadlines) - now if deadlines else START_TIMEOUT
             ready: list[Any] = wait([w.conn for w in self._workers], timeout=max(wait_for, 0.0))
             by_conn = {id(x.conn): x for x in self._workers}
@@ -192,9 +214,8 @@ class WorkerPool:
                 except (EOFError, OSError, wire.BadMessage):
                     w.process.join(timeout=1)
                     reason = _death_reason(w.process.exitcode, self.limits)
-                    if w.job is not None:
-                        lost = w.job
-                        results[lost] = self._lost(w, jobs[lost], reason)
+                    if w.queue:
+                        fail(w, reason)
                     else:  # a worker that retired after a limit, or one that failed to start
                         never_started = not w.ready
                         self._replace(w)
@@ -207,27 +228,29 @@ class WorkerPool:
                     w.ready = True
                     continue
                 answered, verdict = message
-                if not isinstance(verdict, Verdict) or w.job != answered:
+                if not isinstance(verdict, Verdict) or not w.queue or w.queue[0] != answered:
                     # not the job it was given: the worker is broken
-                    if w.job is not None:
-                        lost = w.job
-                        results[lost] = self._lost(w, jobs[lost], "the worker answered wrongly")
+                    if w.queue:
+                        fail(w, "the worker answered wrongly")
                     continue
                 results[answered] = verdict
-                w.job = None
+                w.queue.popleft()
                 if verdict.artifacts.get("worker_retired"):  # it exits after a limit
+                    pending.extendleft(reversed(w.queue))  # what waited in its pipe is lost
+                    w.queue.clear()
                     w.process.join(timeout=5)
                     self._replace(w)
+                elif w.queue:
+                    begin(w, time.monotonic())
             now = time.monotonic()
             for w in list(self._workers):
-                if w.job is not None and now >= w.deadline:
-                    reason = (
+                if w.queue and now >= w.deadline:
+                    fail(
+                        w,
                         f"wall time limit of {w.timeout:g} s exceeded "
-                        "(the worker did not answer and was killed)"
+                        "(the worker did not answer and was killed)",
                     )
-                    lost = w.job
-                    results[lost] = self._lost(w, jobs[lost], reason)
-            idle = not ready and not any(w.job is not None for w in self._workers)
+            idle = not ready and not any(w.queue for w in self._workers)
             if (
                 idle
                 and pending
@@ -240,13 +263,12 @@ class WorkerPool:
             for i, v in enumerate(results)
         ]
 
-    def _lost(self, worker: _Worker, job: ValidationJob, reason: str) -> Verdict:
-        """The verdict of a job whose worker died or overran; the worker is replaced."""
-        stage_index = worker.progress.value if worker.progress is not None else -1
-        worker.job = None
-        self._replace(worker)
-        return _lost_verdict(job, stage_index, reason)
 
+# A worker holds the job it runs and one more waiting in its pipe, so it starts the next
+# check the moment it answers instead of waiting for the parent (which shares the cores).
+# Only small jobs wait: the parent must never block writing to a busy worker's pipe.
+QUEUE_DEPTH = 2
+QUEUED_BYTES = 16 * 1024
 
 AFFINITY_WINDOW = 32
 
