@@ -161,6 +161,20 @@ def test_compile_dialects_report_each_dialect_without_failing(validator, shop):
     assert set(errors) == {"no_such_dialect"} and "no_such_dialect" in errors["no_such_dialect"]
 
 
+def test_a_dialect_that_drops_a_construct_is_an_error_not_a_warning(validator, shop, capfd):
+    job = ValidationJob(
+        code="expr = users.select('id').difference(users.select('id'), distinct=False)",
+        schema=shop,
+        stages=("parse", "build", "compile"),
+        options={"compile_dialects": ("postgres", "bigquery")},
+    )
+    verdict = validator.validate(job)
+    assert verdict.passed, verdict.feedback
+    assert set(verdict.artifacts["dialect_sqls"]) == {"postgres"}
+    assert "not supported" in verdict.artifacts["dialect_errors"]["bigquery"]
+    assert "not supported" not in capfd.readouterr().err  # not printed by the worker
+
+
 def test_execute_without_reference(validator, shop):
     job = ValidationJob(code="expr = users.select('id')", schema=shop, stages=STAGES[:4])
     verdict = validator.validate(job)

@@ -9,6 +9,7 @@ cache, so a check costs a build, a compile and a few small queries.
 from __future__ import annotations
 
 import ast
+import logging
 import os
 import resource
 import signal
@@ -367,11 +368,42 @@ def _stage_compile(run: Run) -> str:
         run.artifacts["dialect_sql"] = run.sql
     elif dialect:
         try:
-            run.artifacts["dialect_sql"] = ibis.to_sql(run.expr, dialect=dialect)
+            run.artifacts["dialect_sql"] = _compile_to(run.expr, dialect)
         except Exception as err:  # noqa: BLE001
             raise StageFailed(f"cannot compile to {dialect}: {describe(err)}") from None
     _compile_to_dialects(run)
     return ""
+
+
+class _SqlglotWarnings(logging.Handler):
+    """sqlglot's "X is not supported in dialect D" warnings: kept per compilation instead of
+    printed on the user's terminal (a worker shares the parent's stderr)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+SQLGLOT_WARNINGS = _SqlglotWarnings()
+
+
+def _capture_sqlglot_warnings() -> None:
+    log = logging.getLogger("sqlglot")
+    log.addHandler(SQLGLOT_WARNINGS)
+    log.propagate = False
+
+
+def _compile_to(expr: Any, dialect: str) -> str:
+    """The expression in `dialect`; an error when sqlglot had to leave something out (it
+    warns and writes SQL that does not mean the same)."""
+    SQLGLOT_WARNINGS.messages.clear()
+    sql = ibis.to_sql(expr, dialect=dialect)
+    if SQLGLOT_WARNINGS.messages:
+        raise ValueError("; ".join(dict.fromkeys(SQLGLOT_WARNINGS.messages)))
+    return sql
 
 
 def _compile_to_dialects(run: Run) -> None:
@@ -385,7 +417,7 @@ def _compile_to_dialects(run: Run) -> None:
             sqls[dialect] = run.sql or ""
             continue
         try:
-            sqls[dialect] = ibis.to_sql(run.expr, dialect=dialect)
+            sqls[dialect] = _compile_to(run.expr, dialect)
         except Exception as err:  # noqa: BLE001
             errors[dialect] = f"cannot compile to {dialect}: {describe(err)}"
     if sqls or errors:
@@ -673,6 +705,7 @@ def run_job(job: ValidationJob, state: State) -> Verdict:
 def main(conn: Any, limits: Limits, progress: Any = None) -> None:
     """Serve jobs from `conn` until it closes or sends None."""
     apply_limits(limits)
+    _capture_sqlglot_warnings()
     state = State(limits, progress)
     signal.signal(signal.SIGALRM, state.on_alarm)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
