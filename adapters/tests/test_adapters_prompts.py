@@ -189,3 +189,11 @@ def test_adapters_full_training_refuses_what_it_cannot_do(tmp_path: Path) -> Non
         TrainConfig(model="m", data=tmp_path, out=tmp_path, full=True, per_task_adapters=True)
     with pytest.raises(BadInput, match="quantized"):
         TrainConfig(model="m", data=tmp_path, out=tmp_path, full=True, load_in_4bit=True)
+
+
+def test_adapters_generation_stops_at_end_of_text_and_end_of_turn(tiny_tokenizer) -> None:  # type: ignore[no-untyped-def]
+    from ibert_adapters.encoding import stop_ids
+
+    ids = stop_ids(tiny_tokenizer)
+    assert ids[0] == tiny_tokenizer.eos_token_id
+    assert tiny_tokenizer.convert_ids_to_tokens(ids[1:]) == ["<|im_end|>"]

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from ibert_adapters import devices
-from ibert_adapters.encoding import prompt_ids
+from ibert_adapters.encoding import prompt_ids, stop_ids
 from ibert_adapters.loading import (
     AdapterRef,
     LoadedModel,
@@ -140,7 +140,7 @@ class HFSource:
                 attention_mask=torch.ones_like(input_ids),
                 max_new_tokens=decoding.max_new_tokens,
                 pad_token_id=tok.pad_token_id,
-                eos_token_id=tok.eos_token_id,
+                eos_token_id=stop_ids(tok),
                 return_dict_in_generate=True,
                 output_scores=decoding.method == "beam",
                 **decoding.generate_kwargs(),

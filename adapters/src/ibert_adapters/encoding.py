@@ -32,6 +32,30 @@ def prompt_ids(tokenizer: Any, fields: PromptFields) -> list[int]:
     return list(tokenizer(text + ANSWER_MARK, add_special_tokens=True).input_ids)
 
 
+def stop_ids(tokenizer: Any) -> list[int]:
+    """End of text, and the chat template's end-of-turn token (Qwen's `<|im_end|>`, Llama's
+    `<|eot_id|>`): instruct models end an answer with it, and a model that did not learn to
+    stop would otherwise go on with a made-up next turn."""
+    ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    if has_chat_template(tokenizer):
+        marker = "\u2063ibert\u2063"
+        try:
+            text = tokenizer.apply_chat_template(
+                [{"role": "user", "content": "q"}, {"role": "assistant", "content": marker}],
+                tokenize=False,
+            )
+        except Exception:  # noqa: BLE001 - templates that refuse this shape: no extra stop
+            text = ""
+        after = text.split(marker, 1)[1].lstrip() if marker in text else ""
+        specials = set(tokenizer.get_added_vocab()) | set(tokenizer.all_special_tokens)
+        ends = [t for t in specials if t and after.startswith(t)]
+        if ends:
+            end = tokenizer.convert_tokens_to_ids(max(ends, key=len))
+            if isinstance(end, int) and end not in ids:
+                ids.append(end)
+    return ids
+
+
 def target_ids(tokenizer: Any, target: str) -> list[int]:
     ids = list(tokenizer(target, add_special_tokens=False).input_ids)
     return [*ids, tokenizer.eos_token_id]
