@@ -99,13 +99,12 @@ def run(context: Context, request: TaskRequest) -> TaskResult:
         context.validator(name)  # start them now: their start-up overlaps generation
     handler = context.handler(request.task)
     timings["load"] = time.perf_counter() - started
-    sources: list[CandidateSource] = [handler]
-    asks: dict[int, TaskRequest] = {}  # what each source is asked (default: the request)
+    # each source with the request it is asked (a model's may carry the handler's context)
+    sources: list[tuple[CandidateSource, TaskRequest]] = [(handler, request)]
     if request.model:
         t0 = time.perf_counter()
         model = context.model_source(request.model, request.adapter)
-        sources.append(model)
-        asks[id(model)] = model_request(handler, request)
+        sources.append((model, model_request(handler, request)))
         timings["model_load"] = time.perf_counter() - t0
 
     attempts: list[Attempt] = []
@@ -114,10 +113,10 @@ def run(context: Context, request: TaskRequest) -> TaskResult:
     t_generate = t_validate = 0.0
     for round_no in range(MAX_REFINEMENTS + 1):
         produced = False
-        for source in sources:
+        for source, asked in sources:
             t0 = time.perf_counter()
             try:
-                batch = list(source.candidates(asks.get(id(source), request), tuple(attempts)))
+                batch = list(source.candidates(asked, tuple(attempts)))
             except IbertError as err:
                 # A source that cannot handle the input says why; others may still answer.
                 if round_no == 0:
