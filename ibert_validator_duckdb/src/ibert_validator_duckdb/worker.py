@@ -198,7 +198,7 @@ def apply_limits(limits: Limits) -> None:
     # pyarrow and DuckDB reserve far more address space than they use, so the limit is
     # headroom on top of what the worker has mapped once everything is imported. The hard
     # limit leaves room for pandas + pyarrow, which only `_late_imports` may take.
-    mem = _address_space() + limits.memory_mb * 1024 * 1024
+    mem = _soft_address_limit(limits)
     hard = mem + (0 if "pyarrow" in sys.modules else LATE_IMPORT_RESERVE)
     resource.setrlimit(resource.RLIMIT_AS, (mem, hard))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -206,6 +206,11 @@ def apply_limits(limits: Limits) -> None:
     sys.dont_write_bytecode = True
     duckdb._ibert_real_connect = _real_connect  # type: ignore[attr-defined]
     duckdb.connect = _refuse_connect
+
+
+def _soft_address_limit(limits: Limits) -> int:
+    """`memory_mb` of headroom above what the worker maps now."""
+    return _address_space() + limits.memory_mb * 1024 * 1024
 
 
 def _address_space() -> int:
@@ -224,15 +229,15 @@ def _late_imports(limits: Limits) -> None:
     """Import pandas and pyarrow for code that needs them: the soft address-space limit
     rises to the hard one for the import, then is set again above what is now mapped."""
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if "pyarrow" in sys.modules or hard == resource.RLIM_INFINITY:  # no limits: in-process
-        ibis.memtable({"a": [1]})
-        return
-    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+    # already imported, or no limits (a check run in-process): nothing to raise
+    raise_limit = "pyarrow" not in sys.modules and hard != resource.RLIM_INFINITY
+    if raise_limit:
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
     try:
         ibis.memtable({"a": [1]})  # imports pandas and pyarrow
     finally:
-        mem = _address_space() + limits.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (min(mem, hard), hard))
+        if raise_limit:
+            resource.setrlimit(resource.RLIMIT_AS, (min(_soft_address_limit(limits), hard), hard))
 
 
 def _refuse_connect(*args: Any, **kwargs: Any) -> Any:
@@ -514,13 +519,19 @@ def _stage_execute(run: Run) -> str:
     return f"{counts} row(s) on {_where(run.seeds)}"
 
 
+def _literals_in(run: Run, seed: int | None) -> tuple[Any, ...]:
+    """The literals whose rows `seed`'s data holds during this check (part of a result's
+    cache key): only the first seed gets them, and only when rows were added."""
+    return run.literals if run.tx is not None and seed == run.seeds[0] else ()
+
+
 def _candidate_rows(run: Run, seed: int | None) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The compiled SQL's result on `seed`, remembered like the reference's: checks of the
     same code against other references (a corpus's round trips, a model's retries against
     one question) run it once. The data is a function of the key: literal rows go only
     into seed 0, and each table's rows depend on the table, the literals and the seed."""
     job = run.job
-    literals = run.literals if run.tx is not None and seed == run.seeds[0] else ()
+    literals = _literals_in(run, seed)
     key = ("candidate", run.sql, job.schema, job.data, seed, literals)
 
     def compute() -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -553,7 +564,7 @@ def _reference_rows(
     run: Run, ref: reference.Reference, seed: int | None
 ) -> tuple[list[str], list[tuple[Any, ...]], list[tuple[Any, ...]] | None]:
     job = run.job
-    literals = run.literals if run.tx is not None and seed == run.seeds[0] else ()
+    literals = _literals_in(run, seed)
     key = (ref.sql, job.schema, job.data, seed, literals)
 
     def compute() -> tuple[list[str], list[tuple[Any, ...]], list[tuple[Any, ...]] | None]:
