@@ -322,18 +322,7 @@ class UnitProcessor:
                     continue
                 summary = verdict_summary(pair.verdict)
                 summary["check"] = "the compiled duckdb SQL executed and matched the source SQL"
-                out.append(
-                    example(
-                        pair,
-                        "ibis_to_sql",
-                        {"code": pair.code},
-                        {"sql": sql},
-                        summary,
-                        self.ibis_version,
-                        dialect="duckdb",
-                        engine="ibis.to_sql",
-                    )
-                )
+                out.append(self._ibis_to_sql_record(pair, "duckdb", sql, summary))
         roundtrip = []
         for pair, dialect, sql in dialect_sql:
             if not sql:
@@ -348,6 +337,20 @@ class UnitProcessor:
                 continue
             roundtrip.append((pair, dialect, sql, back))
         return out, roundtrip
+
+    def _ibis_to_sql_record(
+        self, pair: Pair, dialect: str, sql: str, summary: dict[str, Any]
+    ) -> Example:
+        return example(
+            pair,
+            "ibis_to_sql",
+            {"code": pair.code},
+            {"sql": sql},
+            summary,
+            self.ibis_version,
+            dialect=dialect,
+            engine="ibis.to_sql",
+        )
 
     def _roundtripped(
         self,
@@ -365,18 +368,7 @@ class UnitProcessor:
                 f"{dialect} SQL transpiled to duckdb by sqlglot and executed "
                 f"against the code on {ROUNDTRIP_SEEDS} fixture seed(s)"
             )
-            out.append(
-                example(
-                    pair,
-                    "ibis_to_sql",
-                    {"code": pair.code},
-                    {"sql": sql},
-                    summary,
-                    self.ibis_version,
-                    dialect=dialect,
-                    engine="ibis.to_sql",
-                )
-            )
+            out.append(self._ibis_to_sql_record(pair, dialect, sql, summary))
         return out
 
     def error_resolution(
