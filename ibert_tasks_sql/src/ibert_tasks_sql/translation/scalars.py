@@ -506,15 +506,9 @@ def _part(unit: str) -> Handler:
     return handler
 
 
+# date_trunc's units: the interval codes down to seconds
 _TRUNC_UNITS = {
-    "YEAR": "Y",
-    "QUARTER": "Q",
-    "MONTH": "M",
-    "WEEK": "W",
-    "DAY": "D",
-    "HOUR": "h",
-    "MINUTE": "m",
-    "SECOND": "s",
+    k: v for k, v in _INTERVAL_CODES.items() if k not in ("MILLISECOND", "MICROSECOND")
 }
 
 
