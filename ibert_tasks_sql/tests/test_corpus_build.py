@@ -21,7 +21,8 @@ from click.testing import CliRunner
 from ibert_core.corpus import read_examples
 from ibert_core.plugins import get_plugin_manager
 from ibert_tasks_sql.corpus.cli import build_command
-from ibert_tasks_sql.corpus.normalize import dedup_key, skeleton, split_of
+from ibert_tasks_sql.corpus.normalize import SPLITS, dedup_key, skeleton, split_of
+from ibert_tasks_sql.corpus.stats import _empty_split_notes
 
 pytestmark = pytest.mark.slow
 
@@ -97,6 +98,17 @@ def test_splits_share_no_skeleton(corpus: Path) -> None:
         ids = {r.id for r in read_examples(corpus / f"{split}.jsonl")}
         assert all(r.meta["split"] == split for r in read_examples(corpus / f"{split}.jsonl"))
         assert len(ids) == sum(1 for _ in read_examples(corpus / f"{split}.jsonl"))
+
+
+def test_an_empty_split_is_said_in_the_notes(corpus: Path) -> None:
+    """A 30-record build has a handful of skeletons: whichever split got none is named."""
+    stats = json.loads((corpus / "stats.json").read_text())
+    empty = {name for name, _ in SPLITS if not stats["by_split"].get(name)}
+    named = {n.split()[1] for n in stats["notes"] if " split is empty: " in n}
+    assert named == empty
+    notes = _empty_split_notes({"train": 5, "val": 2}, {"train": {"a", "b"}, "val": {"c"}})
+    assert len(notes) == 1 and notes[0].startswith("the test split is empty: this build has 3 ")
+    assert _empty_split_notes({}, {}) == []
 
 
 def test_no_two_records_share_an_ast(corpus: Path) -> None:

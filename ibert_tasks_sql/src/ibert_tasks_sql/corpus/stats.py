@@ -11,6 +11,7 @@ from typing import Any
 
 from ibert_core.corpus import read_examples
 from ibert_tasks_sql.corpus.mined import summary as mined_summary
+from ibert_tasks_sql.corpus.normalize import SPLITS
 
 NOTES_QA = "qa skipped: no `qa` task is registered (install ibert-tasks-docs)"
 
@@ -166,6 +167,7 @@ def corpus_stats(
             if not counters.get("qa_registered")
             else "qa registered but no answer was verified"
         )
+    notes.extend(_empty_split_notes(tallies["split"], skeletons))
     return {
         "total": total,
         **{f"by_{k}": dict(sorted(v.items())) for k, v in sorted(tallies.items())},
@@ -185,3 +187,18 @@ def corpus_stats(
         "mined": mined_summary(manifest.get("mined") or {}),
         "notes": notes,
     }
+
+
+def _empty_split_notes(by_split: Mapping[str, int], skeletons: Mapping[str, set[str]]) -> list[str]:
+    """A split with no records, said out loud: splits go by query skeleton (each skeleton's
+    hash picks one), so a small build with few skeletons can leave val or test empty."""
+    if not sum(by_split.values()):
+        return []
+    count = len(set().union(*skeletons.values())) if skeletons else 0
+    return [
+        f"the {name} split is empty: this build has {count} query skeleton(s) and none "
+        f"hashed to {name} (about {share} % of skeletons do); build more records (--n) "
+        "for a non-empty one"
+        for name, share in SPLITS
+        if not by_split.get(name)
+    ]
