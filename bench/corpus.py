@@ -27,12 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+import machine  # bench/machine.py: the script's own folder is on sys.path
 
 RESULTS = Path(__file__).parent / "results" / "corpus.json"
 CLOCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -262,7 +263,7 @@ def main() -> None:
     result = {
         "benchmark": "corpus",
         "command": "python bench/corpus.py " + " ".join(sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+        "machine": {**machine.describe(),
                     "load_average_after": [round(x, 2) for x in os.getloadavg()]},
         "runs": runs,
         "acceptance_over_seeds": accepted,

@@ -35,6 +35,8 @@ import tokenize
 from pathlib import Path
 from typing import Any
 
+import machine  # bench/machine.py: the script's own folder is on sys.path
+
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data" / "tpch-0.01"
 DS_DATA = ROOT / "data" / "tpcds-0.01"
@@ -393,7 +395,7 @@ def main() -> None:
             "duckdb": duckdb.__version__,
             "python": platform.python_version(),
         },
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": machine.describe(),
         "summary": summary,
         "cold_runs": cold,
         "queries": rows,

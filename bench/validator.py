@@ -24,10 +24,11 @@ import argparse
 import itertools
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
+
+import machine  # bench/machine.py: the script's own folder is on sys.path
 
 from ibert_core.types import Schema, ValidationJob
 
@@ -351,11 +352,7 @@ def main() -> None:
     print(f"{len(pairs)} pairs from {len(TEMPLATES)} templates x {len(SHAPES)} schemas")
     result = {
         "command": "python bench/validator.py " + " ".join(sys.argv[1:]),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_at_start": os.getloadavg(),
-        },
+        "machine": {**machine.describe(), "load_average_at_start": os.getloadavg()},
         "validator": run_rounds(pairs, args.workers, args.seeds, args.rounds),
         "validator_1_seed": run_rounds(pairs, args.workers, 1, args.rounds),
         "validator_1_worker": run_rounds(pairs, 1, args.seeds, args.rounds),
