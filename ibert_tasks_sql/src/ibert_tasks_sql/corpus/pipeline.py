@@ -29,11 +29,11 @@ from sqlglot.errors import ErrorLevel
 
 from ibert_core.errors import IbertError
 from ibert_core.types import Example, TaskRequest, ValidationJob, Verdict
-from ibert_tasks_sql.corpus import completion, docstrings, ibis_code, mutations
+from ibert_tasks_sql.corpus import completion, docstrings, ibis_code, mutations, questions
 from ibert_tasks_sql.corpus.augment import augment
 from ibert_tasks_sql.corpus.checking import Checked, Checker
 from ibert_tasks_sql.corpus.generator import generate
-from ibert_tasks_sql.corpus.normalize import parsed_sql
+from ibert_tasks_sql.corpus.normalize import digest, parsed_sql, split_of
 from ibert_tasks_sql.corpus.records import Pair, example, verdict_summary
 from ibert_tasks_sql.corpus.seeds import SeedQuery, str_tuple
 from ibert_tasks_sql.corpus.sqlcheck import EmptyTables
@@ -462,41 +462,65 @@ class UnitProcessor:
             engine="corpus.docstrings",
         )
 
-    def qa_examples(self, pair: Pair, counters: Counter[str]) -> list[Example]:
-        from ibert_core import engine
+    def qa_examples(self, pairs: Sequence[Pair], counters: Counter[str]) -> list[Example]:
+        """qa records for the questions the pairs' code grounds (`questions.questions`),
+        each answered by the qa task itself and kept only when its answer is verified and
+        answers what was asked (`questions.relevant`).
 
-        methods = [
-            n
-            for n in ibis_code.called_names(ibis_code.parse(pair.code) or [])  # type: ignore[arg-type]
-            if n in ibis_code.METHOD_FEATURES
-        ]
+        An answer depends on its question alone: each question is asked once per unit (its
+        pairs call much the same API) and run once per process (`_qa_answer`); the record's
+        split follows the symbol its example shows, not the pair's skeleton, so the
+        questions about one symbol, which share most of their answer, land in one split."""
         out = []
-        for method in sorted(set(methods))[:1]:
-            question = f"How do I use `{method}` in Ibis?"
-            if question not in self._qa_cache:
-                try:
-                    result = engine.run(self.context, TaskRequest("qa", question))
-                except IbertError:
-                    result = None
-                self._qa_cache[question] = result
-            result = self._qa_cache[question]
+        asked: set[str] = set()
+        for pair, question in (
+            (p, q) for p in pairs for q in questions.questions(p.code, p.seed.schema)
+        ):
+            if question.text in asked:
+                continue
+            asked.add(question.text)
+            result = self._qa_answer(question.text)
             if result is None or not result.verified or not result.answer:
                 counters["derived_rejected|qa|unverified"] += 1
                 continue
+            shown = result.extra.get("example_symbol")
+            reason = questions.relevant(question, result.extra.get("cited") or (), shown)
+            if reason is not None:
+                counters[f"derived_rejected|qa|{reason}"] += 1
+                continue
             assert result.verdict is not None
+            summary = verdict_summary(result.verdict)
+            summary["relevance"] = questions.RELEVANCE
+            group = digest("qa", shown)
             out.append(
                 example(
                     pair,
                     "qa",
-                    {"question": question},
+                    {"question": question.text},
                     {"answer": result.answer},
-                    verdict_summary(result.verdict),
+                    summary,
                     self.ibis_version,
                     dialect=None,
                     engine="qa",
+                    qa={"form": question.kind, "symbols": list(question.symbols),
+                        "example_symbol": shown},
+                    skeleton=group,
+                    split=split_of(group),
                 )
             )
         return out
+
+    def _qa_answer(self, question: str) -> Any:
+        """The qa task's `TaskResult` for `question` (None when it cannot answer), run once."""
+        from ibert_core import engine
+
+        if question not in self._qa_cache:
+            try:
+                result = engine.run(self.context, TaskRequest("qa", question))
+            except IbertError:
+                result = None
+            self._qa_cache[question] = result
+        return self._qa_cache[question]
 
     # --- the unit ------------------------------------------------------------------------------
 
@@ -524,9 +548,9 @@ class UnitProcessor:
                     doc = self.documentation(pair, counters)
                     if doc is not None:
                         records.append(doc)
-            if self.qa:
-                with timed(counters, "qa"):
-                    records.extend(self.qa_examples(pair, counters))
+        if self.qa:
+            with timed(counters, "qa"):
+                records.extend(self.qa_examples(pairs, counters))
         if pairs:
             records.extend((yield from self.executed_tasks(pairs, rng, counters)))
         with timed(counters, "records"):
