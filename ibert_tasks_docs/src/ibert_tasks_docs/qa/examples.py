@@ -35,7 +35,9 @@ EXAMPLE_SCHEMAS: dict[str, dict[str, str]] = {
     "ml_latest_small_links": {"movieId": "int64", "imdbId": "string", "tmdbId": "int64"},
 }
 
-_FETCH = re.compile(r"ibis\.examples\.([A-Za-z_][A-Za-z0-9_]*)\.fetch\([^()]*\)")
+_FETCH = r"{module}\.([A-Za-z_][A-Za-z0-9_]*)\.fetch\([^()]*\)"
+#: `import ibis.examples as ex` (`Table.distinct`'s examples then fetch `ex.penguins`).
+_EXAMPLES_ALIAS = re.compile(r"^\s*import ibis\.examples as ([A-Za-z_]\w*)\s*$")
 
 #: Calls that show or move data rather than build an expression; their statements are
 #: dropped (the sandbox refuses them, and the validator executes the expression itself).
@@ -67,8 +69,12 @@ def rewrite(
     setup: list[str] = []
     tables: dict[str, dict[str, str]] = {}
     out: list[RunnableExample] = []
+    modules = ["ibis.examples"]
     for raw in statements:
-        stmt, used = _replace_fetch(raw, known)
+        alias = _EXAMPLES_ALIAS.match(raw)
+        if alias:
+            modules.append(alias.group(1))
+        stmt, used = _replace_fetch(raw, known, modules)
         if used is None:
             continue
         tables.update(used)
@@ -232,8 +238,13 @@ def _column_type(values: list[object]) -> str | None:
 
 
 def _replace_fetch(
-    stmt: str, known: Mapping[str, Mapping[str, str]] = EXAMPLE_SCHEMAS
+    stmt: str,
+    known: Mapping[str, Mapping[str, str]] = EXAMPLE_SCHEMAS,
+    modules: Sequence[str] = ("ibis.examples",),
 ) -> tuple[str, dict[str, dict[str, str]] | None]:
+    """`stmt` with each dataset fetch (`ibis.examples.penguins.fetch()`, or through a
+    name `modules` gives the examples module) replaced by the dataset's name as a free
+    table, and the schemas used; None for them when a dataset's schema is unknown."""
     used: dict[str, dict[str, str]] = {}
     unknown = False
 
@@ -246,7 +257,8 @@ def _replace_fetch(
         used[name] = dict(known[name])
         return name
 
-    new = _FETCH.sub(sub, stmt)
+    pattern = _FETCH.format(module="(?:" + "|".join(re.escape(m) for m in modules) + ")")
+    new = re.sub(r"(?<![\w.])" + pattern, sub, stmt)
     return (new, None) if unknown else (new, used)
 
 

@@ -64,16 +64,16 @@ class QaHandler:
         shown = hits[:top]
         examples = [(h, ex) for h in hits for ex in _examples(h, hits)][:6]
         cited = [_cited(h) for h in shown]
-        base = {"cited": cited, "retrieval": index.retrieval,
+        note = retrieval_note(index.retrieval)
+        base = {"cited": cited, "retrieval": index.retrieval, "retrieval_note": note,
                 "sources": [s.name for s in index.sources]}
         out = [
-            candidate(render(shown, index.retrieval, h, ex), "qa-retrieval",
+            candidate(f"{render(shown, h, ex)}\n{note}", "qa-retrieval",
                       example_symbol=h.symbol.qualname, tables=dict(ex.tables), **base)
             for h, ex in examples
         ]
         if not out:
-            out.append(candidate(render(shown, index.retrieval, None, None), "qa-retrieval",
-                                 **base))
+            out.append(candidate(f"{render(shown, None, None)}\n{note}", "qa-retrieval", **base))
         return out
 
     def prompt_context(self, request: TaskRequest) -> dict[str, str]:
@@ -190,9 +190,11 @@ def reference_lines(hits: Sequence[Hit]) -> list[str]:
 
 
 def render(
-    hits: Sequence[Hit], retrieval: str, example_hit: Hit | None, example: RunnableExample | None
+    hits: Sequence[Hit], example_hit: Hit | None, example: RunnableExample | None
 ) -> str:
-    """The answer a user reads: best symbols, what they do, and one example."""
+    """The answer a user reads: best symbols, what they do, and one example. It depends on
+    the question and the installed API only; how this machine retrieved it is the separate
+    `retrieval_note` line the answer ends with."""
     lines = reference_lines(hits)
     if example is not None and example_hit is not None:
         tables = "; ".join(
@@ -206,6 +208,14 @@ def render(
         lines.append("```")
     else:
         lines.append("No runnable example was found for these symbols.")
-    note = "" if "dense" in retrieval else " (no embedding model installed: BM25 + graph alone)"
-    lines.append(f"retrieval: {retrieval}{note}")
     return "\n".join(lines)
+
+
+def retrieval_note(retrieval: str) -> str:
+    """The answer's last line: which retrieval ran, and what would add dense retrieval.
+
+    It depends on what this machine has installed, so it is also the candidate's
+    `retrieval_note`: a corpus keeps the answer without it (a training target must not
+    teach which packages some builder had)."""
+    note = "" if "dense" in retrieval else " (no embedding model installed: BM25 + graph alone)"
+    return f"retrieval: {retrieval}{note}"

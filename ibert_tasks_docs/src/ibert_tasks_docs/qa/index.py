@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +27,7 @@ from ibert_tasks_docs.qa.symbols import IBIS_MODULES, Symbol, _strs, extract_pac
 from ibert_tasks_docs.qa.tokens import query_terms, terms
 
 #: Bumped whenever what a cached index holds changes, so old caches are not reused.
-INDEX_FORMAT = 4
+INDEX_FORMAT = 5
 
 #: Modules selected by default per package (everything public when not listed).
 DEFAULT_MODULES: dict[str, tuple[str, ...]] = {"ibis": IBIS_MODULES}
@@ -37,6 +38,27 @@ PUBLIC_CLASS_BOOST = 1.2
 
 #: How much a hit lends its graph neighbours (a fraction of its own normalized score).
 GRAPH_WEIGHT = 0.25
+
+#: How far apart symbols the question names exactly are placed above the best other hit.
+EXACT_STEP = 0.01
+
+_BACKTICKED = re.compile(r"`([^`]+)`")
+_DOTTED = re.compile(r"(?<![\w.])(?:[A-Z]\w*|ibis)(?:\.[A-Za-z_]\w*)+")
+_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+def named(question: str) -> list[str]:
+    """The API names a question spells out, in order: what it puts in backticks (a call's
+    parentheses dropped: `t.select(...)` names `t.select`) and, written bare, names of a
+    class's member or of `ibis` (`Table.select`, `ibis.desc`; not prose such as "e.g.").
+    Backticked code that is not a name (`_.x > 1`) names nothing."""
+    out: list[str] = []
+    for span in _BACKTICKED.findall(question):
+        name = span.strip().split("(", 1)[0].strip()
+        if _NAME.fullmatch(name):
+            out.append(name)
+    out += _DOTTED.findall(_BACKTICKED.sub(" ", question))
+    return list(dict.fromkeys(out))
 
 
 @attrs.frozen
@@ -218,6 +240,13 @@ class ApiIndex:
             dtype=np.float32,
         )
         self.graph = build_graph(self.symbols)
+        self.by_name: dict[str, list[int]] = {}
+        self.by_last: dict[str, set[int]] = {}
+        for i, sym in enumerate(self.symbols):
+            for name in dict.fromkeys(sym.names()):
+                self.by_name.setdefault(name, []).append(i)
+                if sym.kind != "doc":
+                    self.by_last.setdefault(name.rsplit(".", 1)[-1], set()).add(i)
         self.embedder = embedder
         self.vectors = (
             embedder.encode([f"{s.short}: {s.summary}" for s in self.symbols]) if embedder else None
@@ -233,7 +262,24 @@ class ApiIndex:
             return [self.symbols[self.position[name]]]
         return [s for s in self.symbols if name in s.names()]
 
+    def exact(self, question: str) -> list[int]:
+        """Positions of the symbols the question names exactly, in the question's order: a
+        qualified name (`Table.select`, `ibis.rank`, an alias such as `Table.agg`), or a
+        bare name (`upper`) that exactly one symbol has. A user who spells the name means
+        that symbol, whatever words its docstring shares with others (`Table.count`'s are
+        mostly `value_counts`'s); `ibis` being a stop word, only this finds `ibis.rank`."""
+        out: list[int] = []
+        for name in named(question):
+            if name in self.by_name:
+                out += self.by_name[name]
+            elif "." not in name and len(self.by_last.get(name, ())) == 1:
+                out += self.by_last[name]
+        return list(dict.fromkeys(out))
+
     def search(self, question: str, k: int = 5) -> list[Hit]:
+        """The `k` best symbols for `question`: BM25 (fused with dense similarity when a
+        model is loaded) times each symbol's prior, plus a share of their graph neighbours'
+        scores; symbols the question names exactly (`exact`) come first."""
         q = query_terms(question)
         lexical = np.asarray(self.bm25.get_scores(q), dtype=np.float32) if q else np.zeros(
             len(self.symbols), dtype=np.float32)
@@ -244,12 +290,19 @@ class ApiIndex:
             sims = self.vectors @ self.embedder.encode([question])[0]
             base = 0.6 * base + 0.4 * np.clip(sims, 0, None)
         base = base * self.priors
+        exact = self.exact(question)
+        if exact:  # as strong as the best hit, so they lend their neighbours as much
+            base[exact] = np.maximum(base[exact], max(float(base.max()), 1.0))
         fused = base.copy()
         for i in np.argsort(-base)[:20]:
             if base[i] <= 0:
                 break
             for j in self.graph.get(int(i), ()):
                 fused[j] = max(fused[j], base[j] + GRAPH_WEIGHT * base[i])
+        if exact:
+            top = float(fused.max())
+            for rank, i in enumerate(exact):
+                fused[i] = top + EXACT_STEP * (len(exact) - rank)
         order = np.argsort(-fused, kind="stable")[:k]
         return [
             Hit(

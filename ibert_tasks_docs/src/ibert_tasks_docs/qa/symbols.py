@@ -213,19 +213,46 @@ def _class_symbols(cls: type, qualname: str, modname: str, path: str) -> Iterato
         path=path,
         line=_line(cls),
     )
-    for name, member in _own_members(cls):
-        kind = "method"
-        if isinstance(member, (staticmethod, classmethod)):
-            member = member.__func__
-        elif isinstance(member, (property, functools.cached_property)):
-            member = member.fget if isinstance(member, property) else member.func
-            kind = "property"
-        if not inspect.isfunction(member):
-            continue
-        original = member.__name__
-        if kind == "method" and original != name and _public(original) and hasattr(cls, original):
+    members: list[tuple[str, Any, str]] = [
+        (name, fn, kind)
+        for name, (fn, kind) in ((n, _unwrap(m)) for n, m in _own_members(cls))
+        if inspect.isfunction(fn)
+    ]
+    second = _second_names(members)
+    owner = qualname.rsplit(".", 1)[-1]
+    for name, member, kind in members:
+        if name in second:
             continue  # `agg = aggregate`: indexed once, under its own name
-        yield _function_symbol(member, f"{qualname}.{name}", kind, modname, path, parent=qualname)
+        aliases = [(f"{qualname}.{n}", f"{owner}.{n}") for n, o in second.items() if o == name]
+        sym = _function_symbol(member, f"{qualname}.{name}", kind, modname, path, parent=qualname)
+        yield attrs.evolve(sym, aliases=[a for pair in aliases for a in pair]) if aliases else sym
+
+
+def _unwrap(member: Any) -> tuple[Any, str]:
+    """The function behind a class member, and whether it is a method or a property."""
+    if isinstance(member, (staticmethod, classmethod)):
+        return member.__func__, "method"
+    if isinstance(member, property):
+        return member.fget, "property"
+    if isinstance(member, functools.cached_property):
+        return member.func, "property"
+    return member, "method"
+
+
+def _second_names(members: Sequence[tuple[str, Any, str]]) -> dict[str, str]:
+    """`{second name: name}` for methods bound to a second name in the class body
+    (`agg = aggregate`): users call `t.agg(...)`, so a question about `Table.agg` must find
+    `Table.aggregate`, whose aliases they become. A second name for a method the class
+    inherits (indexed on its own class) stays a symbol of its own."""
+    own = {name: member for name, member, _ in members}
+    out: dict[str, str] = {}
+    for name, member, kind in members:
+        original = str(member.__name__)
+        if kind == "method" and original != name and _public(original) and (
+            own.get(original) is member
+        ):
+            out[name] = original
+    return out
 
 
 def _own_members(cls: type) -> Iterator[tuple[str, Any]]:
