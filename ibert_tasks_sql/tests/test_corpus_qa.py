@@ -141,6 +141,14 @@ def test_relevant(kind: str, symbols: tuple[str, ...], cited: list[tuple[str, st
     assert questions.relevant(question, _cited(*cited), example) == reason
 
 
+def test_answer_text_drops_only_the_retrieval_note() -> None:
+    note = "retrieval: bm25+graph (no embedding model installed: BM25 + graph alone)"
+    body = "1. Table.filter(*predicates)\n```python\nexpr = t\n```"
+    assert questions.answer_text(f"{body}\n{note}", {"retrieval_note": note}) == body
+    assert questions.answer_text(body, {"retrieval_note": note}) == body  # a model's answer
+    assert questions.answer_text(f"{body}\n{note}", {}) == f"{body}\n{note}"
+
+
 # --- against the installed qa task -------------------------------------------------------------
 
 
@@ -209,6 +217,9 @@ def test_qa_records_are_verified_answers_to_distinct_grounded_questions(made: An
         assert meta["symbols"] == list(asked[r["input"]["question"]].symbols)
         answer = r["target"]["answer"]
         assert "```python" in answer and "expr =" in answer  # the example that ran
+        # how this machine retrieved it is metadata, not part of what a model learns
+        assert "retrieval:" not in answer and answer.rstrip().endswith("```")
+        assert meta["retrieval"].startswith("bm25")
         shown = next(ln for ln in answer.splitlines() if ln.startswith("Example for "))
         assert meta["example_symbol"].rsplit(".", 1)[-1] in shown.split(" on tables")[0]
         if meta["form"] in ("use", "use_method", "example", "task"):  # of what was asked

@@ -341,6 +341,15 @@ def relevant(
     return None
 
 
+def answer_text(answer: str, extra: Mapping[str, Any]) -> str:
+    """The answer as a training target: without the line that says how this machine
+    retrieved it (`retrieval: bm25+graph (no embedding model installed…)`), which the qa
+    task ends its answers with for the CLI reader and also returns as `retrieval_note`.
+    Which retrieval ran is kept in the record's meta instead."""
+    note = str(extra.get("retrieval_note") or "")
+    return answer.removesuffix(f"\n{note}") if note else answer
+
+
 def _short(cited: Sequence[Mapping[str, Any]], qualname: str) -> str:
     """The short name of the symbol `qualname` as the answer cites it (else qualname)."""
     for c in cited:
