@@ -17,7 +17,7 @@ from ibert_core.plugins import get_plugin_manager
 from ibert_core.types import Stage, Verdict
 from ibert_tasks_sql.corpus import questions
 from ibert_tasks_sql.corpus.normalize import split_of
-from ibert_tasks_sql.corpus.pipeline import BuildConfig, UnitProcessor
+from ibert_tasks_sql.corpus.pipeline import QA_PER_UNIT, BuildConfig, UnitProcessor
 from ibert_tasks_sql.corpus.records import Pair
 from ibert_tasks_sql.corpus.seeds import SeedQuery
 
@@ -193,8 +193,27 @@ def processor() -> Iterator[UnitProcessor]:
 def made(processor: UnitProcessor) -> tuple[list[Any], Counter[str]]:
     counters: Counter[str] = Counter()
     pairs = [_pair(GROUPED, "grouped"), _pair(STRINGS, "strings"), _pair(GROUPED, "again")]
-    records = [r.to_dict() for r in processor.qa_examples(pairs, counters)]
+    records = [r.to_dict() for r in processor.qa_examples(pairs, counters, limit=None)]
     return records, counters
+
+
+def test_a_unit_keeps_a_few_answers_drawn_by_its_key(
+    processor: UnitProcessor, made: Any
+) -> None:
+    """A unit adds at most QA_PER_UNIT answers, the same ones for the same unit key (a
+    resumed build remakes it identically), and over many units the draws reach most of
+    what the pairs ground instead of the same few questions each time."""
+    pairs = [_pair(GROUPED, "grouped"), _pair(STRINGS, "strings")]
+
+    def drawn(unit: str) -> list[str]:
+        got = processor.qa_examples(pairs, Counter(), unit)
+        return [r.input["question"] for r in got]
+
+    first = drawn("0:1")
+    assert len(first) == QA_PER_UNIT and drawn("0:1") == first
+    union = {q for i in range(60) for q in drawn(f"0:{i}")}
+    everything = {r["input"]["question"] for r in made[0]}
+    assert union <= everything and len(union) >= 0.8 * len(everything)
 
 
 def test_qa_records_are_verified_answers_to_distinct_grounded_questions(made: Any) -> None:

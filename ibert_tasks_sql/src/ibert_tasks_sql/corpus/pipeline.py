@@ -93,6 +93,10 @@ def pick_seed(config: BuildConfig, rng: random.Random) -> SeedQuery:
     return generate(rng)
 
 
+#: qa records one unit may add (see `UnitProcessor.qa_examples`).
+QA_PER_UNIT = 3
+
+
 class UnitProcessor:
     """Turns unit indices into records; owns a context (translator + validator) for its process."""
 
@@ -462,7 +466,13 @@ class UnitProcessor:
             engine="corpus.docstrings",
         )
 
-    def qa_examples(self, pairs: Sequence[Pair], counters: Counter[str]) -> list[Example]:
+    def qa_examples(
+        self,
+        pairs: Sequence[Pair],
+        counters: Counter[str],
+        unit: str = "",
+        limit: int | None = QA_PER_UNIT,
+    ) -> list[Example]:
         """qa records for the questions the pairs' code grounds (`questions.questions`),
         each answered by the qa task itself and kept only when its answer is verified and
         answers what was asked (`questions.relevant`).
@@ -470,15 +480,19 @@ class UnitProcessor:
         An answer depends on its question alone: each question is asked once per unit (its
         pairs call much the same API) and run once per process (`_qa_answer`); the record's
         split follows the symbol its example shows, not the pair's skeleton, so the
-        questions about one symbol, which share most of their answer, land in one split."""
-        out = []
-        asked: set[str] = set()
-        for pair, question in (
-            (p, q) for p in pairs for q in questions.questions(p.code, p.seed.schema)
-        ):
-            if question.text in asked:
-                continue
-            asked.add(question.text)
+        questions about one symbol, which share most of their answer, land in one split.
+        A unit keeps at most `limit` records, its questions taken in an order drawn from the
+        `unit` key: its pairs ground 20-30 questions, asked again by most other units, and
+        a small build would otherwise be mostly answers; across units, the draw covers them."""
+        out: list[Example] = []
+        grounded: dict[str, tuple[Pair, Any]] = {}
+        for p in pairs:
+            for q in questions.questions(p.code, p.seed.schema):
+                grounded.setdefault(q.text, (p, q))
+        for text in sorted(grounded, key=lambda t: digest(unit, t)):
+            if limit is not None and len(out) >= limit:
+                break
+            pair, question = grounded[text]
             result = self._qa_answer(question.text)
             if result is None or not result.verified or not result.answer:
                 counters["derived_rejected|qa|unverified"] += 1
@@ -548,11 +562,11 @@ class UnitProcessor:
                     doc = self.documentation(pair, counters)
                     if doc is not None:
                         records.append(doc)
-        if self.qa:
-            with timed(counters, "qa"):
-                records.extend(self.qa_examples(pairs, counters))
         if pairs:
             records.extend((yield from self.executed_tasks(pairs, rng, counters)))
+        if self.qa:  # last: a build cut short keeps the pair tasks, not a run of answers
+            with timed(counters, "qa"):
+                records.extend(self.qa_examples(pairs, counters, f"{self.config.seed}:{index}"))
         with timed(counters, "records"):
             for r in records:
                 counters[f"records|{r.task}"] += 1
