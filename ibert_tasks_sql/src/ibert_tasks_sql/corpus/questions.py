@@ -25,6 +25,8 @@ from typing import Any
 
 import attrs
 
+from ibert_tasks_sql.corpus import ibis_code
+
 #: Methods called on a table (or on what a table method returns), as the index names them.
 #: `agg` is the same method as `aggregate` but is indexed only under `aggregate`.
 TABLE_SYMBOLS: dict[str, str] = {
@@ -257,9 +259,8 @@ def calls(
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """The symbols the code calls (in source order), and the chained ones: (a, b) where
     `b` is called on the result of `a` (`t.group_by(...).agg(...)`)."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    tree = ibis_code.parse(code)
+    if tree is None:
         return [], []
     found: list[tuple[tuple[int, int], str]] = []
     chains: list[tuple[tuple[int, int], tuple[str, str]]] = []
