@@ -50,7 +50,7 @@ class Column:
     nullable: bool = True
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class TableSchema:
     """A table's name and ordered columns."""
 
@@ -72,9 +72,13 @@ class TableSchema:
         return {c.name: c.dtype if c.nullable else f"!{c.dtype}" for c in self.columns}
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Schema:
-    """The tables a task may refer to, in declaration order."""
+    """The tables a task may refer to, in declaration order.
+
+    Its hash is cached: a schema keys every cache of a validator worker (fixture
+    databases, ibis tables, results), several lookups per check.
+    """
 
     tables: tuple[TableSchema, ...] = attrs.field(converter=_tuple, factory=tuple)
 
