@@ -100,6 +100,30 @@ def test_questions_vary_in_form_without_repeats() -> None:
     assert not any("`agg`" in t for t in grouped)
 
 
+def test_signature_questions_are_asked_only_where_the_signature_answers() -> None:
+    asked = {q.text for q in questions.questions(STRINGS, SCHEMA)}
+    # `upper()` takes nothing: its answer would be rejected as `no_parameters`
+    assert "What parameters does `StringValue.upper` take?" not in asked
+    assert "What does `StringValue.upper` return?" in asked
+    assert "What parameters does `Table.mutate` take?" in asked
+    grouped = {q.text for q in questions.questions(GROUPED, SCHEMA)}
+    assert "What parameters does `Table.count` take?" in grouped  # `where=`
+    assert "What parameters does `GroupedTable.having` take?" in grouped
+    assert questions.signature_answers("ibis.row_number", "parameters") is False
+    assert questions.signature_answers("NoSuch.symbol", "parameters") is True  # ask, check later
+
+
+def test_every_symbol_in_the_tables_resolves_in_the_installed_ibis() -> None:
+    """Else `signature_answers` would silently ask everything about it."""
+    named = {
+        *questions.TABLE_SYMBOLS.values(), *questions.GROUPED_SYMBOLS.values(),
+        *questions.VALUE_SYMBOLS.values(), *questions.TASKS,
+        *(s for pair in questions.RELATED for s in pair),
+        *(s for group in questions.EQUIVALENT for s in group),
+    }
+    assert sorted(s for s in named if questions._ibis_object(s) is None) == []
+
+
 # --- whether an answer answers ---------------------------------------------------------------
 
 

@@ -20,6 +20,8 @@ Two things the engine does not promise are checked here instead:
 from __future__ import annotations
 
 import ast
+import functools
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -286,6 +288,8 @@ def questions(code: str, schema: Mapping[str, Mapping[str, str]]) -> list[Questi
     out: list[Question] = []
     for a in symbols:
         for kind in ("use", "example", "returns", "parameters"):
+            if kind in SIGNATURE_FORMS and not signature_answers(a, kind):
+                continue
             out.append(Question(FORMS[kind].format(a=a), kind, (a,)))
         if not a.startswith("ibis."):  # `ibis` is a stop word: `ibis.x` would ask for `x`
             method = a.rsplit(".", 1)[-1]
@@ -357,6 +361,38 @@ def _short(cited: Sequence[Mapping[str, Any]], qualname: str) -> str:
         if c.get("symbol") == qualname:
             return str(c.get("name") or qualname)
     return qualname
+
+
+@functools.cache
+def signature_answers(symbol: str, kind: str) -> bool:
+    """Whether the installed ibis's signature of `symbol` can answer a `kind` question
+    (a return annotation; a parameter besides `self`): asking what `StringValue.upper`
+    takes only costs a qa run whose answer `relevant` then rejects. Unknown symbols are
+    asked (the answer's own check decides)."""
+    found = _ibis_object(symbol)
+    try:
+        signature = str(inspect.signature(found)) if found is not None else None
+    except (TypeError, ValueError):
+        signature = None
+    if signature is None:
+        return True
+    if kind == "returns":
+        return "->" in signature
+    return _has_parameters(signature)
+
+
+def _ibis_object(symbol: str) -> Any:
+    """The ibis function or method `symbol` names (`ibis.rank`, `Table.count`,
+    `GroupedTable.having`), or None."""
+    import ibis
+    import ibis.expr.types as ir
+    import ibis.expr.types.groupby as grouped
+
+    owner, _, name = symbol.rpartition(".")
+    if owner == "ibis":
+        return getattr(ibis, name, None)
+    cls = getattr(ir, owner, None) or getattr(grouped, owner, None)
+    return getattr(cls, name, None) if cls is not None else None
 
 
 def _has_parameters(signature: str) -> bool:
