@@ -131,8 +131,19 @@ def test_cli_bad_reference_exit_2(schema_file, capsys):
     assert "reference SQL cannot be used" in capsys.readouterr().err
 
 
-def test_cli_without_schema_exit_2():
-    assert exit_code("--sql", "SELECT 1", "--ibis", "expr = ibis.literal(1)") == 2
+def test_cli_without_schema_exit_2_when_the_code_reads_a_table(capsys):
+    assert exit_code("--sql", "SELECT 1", "--ibis", "expr = users.count()") == 2
+    err = capsys.readouterr().err
+    assert "no schema given: name 'users' is not defined" in err and "--schema" in err
+    assert "Traceback" not in err
+
+
+def test_cli_without_schema_checks_code_that_reads_no_table():
+    """Literals and `ibis.memtable`s need no schema: the check runs on empty fixtures."""
+    assert exit_code("--sql", "SELECT 1 AS a", "--ibis", "expr = ibis.literal(1).name('a')") == 0
+    memtable = "m = ibis.memtable({'a': [1, 2, 3]})\nexpr = m.filter(m.a > 1)"
+    assert exit_code("--sql", "SELECT * FROM (VALUES (2), (3)) v(a)", "--ibis", memtable) == 0
+    assert exit_code("--sql", "SELECT 2 AS a", "--ibis", memtable) == 1
 
 
 class TestDuckDBConformance(ValidatorConformance):

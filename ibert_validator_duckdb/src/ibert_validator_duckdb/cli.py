@@ -13,7 +13,10 @@ import click
 
 from ibert_core.cli import read_input, resolve_schema, schema_options
 from ibert_core.errors import BadInput
-from ibert_core.types import STAGES, ValidationJob, Verdict, to_jsonable
+from ibert_core.types import STAGES, Schema, ValidationJob, Verdict, to_jsonable
+
+#: What the build stage says of a free name the (empty) schema does not define.
+UNDEFINED = "is not defined"
 
 
 def _print(verdict: Verdict, as_json: bool) -> None:
@@ -72,8 +75,11 @@ def validate_command(
     from ibert_validator_duckdb.validator import from_config
 
     schema_value, data = resolve_schema(schema, db, parquet)
-    if schema_value is None and data is None:
-        raise BadInput("no schema given", "pass --schema, --db or --parquet")
+    # Code that reads no table (literals, `ibis.memtable`) needs no schema; code that does
+    # fails to build on the empty one, and is told to pass one below.
+    tableless = schema_value is None and data is None
+    if tableless:
+        schema_value = Schema(())
     options: dict[str, object] = {}
     if seeds is not None:
         options["seeds"] = seeds
@@ -93,6 +99,9 @@ def validate_command(
     )
     with from_config(load_config(), workers=1) as validator:  # [validators.duckdb] limits
         verdict = validator.validate(job)
+    failed = verdict.failed
+    if tableless and failed is not None and failed.name == "build" and UNDEFINED in failed.message:
+        raise BadInput(f"no schema given: {failed.message}", "pass --schema, --db or --parquet")
     _print(verdict, as_json)
     if "reference_error" in verdict.artifacts:
         raise BadInput(

@@ -272,6 +272,7 @@ class Run:
     code_literals: tuple[Any, ...] = ()
     literals: tuple[Any, ...] = ()
     tx: Any = None  # the connection holding this job's literal rows (rolled back after)
+    registered: list[tuple[Any, str]] = attrs.field(factory=list)  # memtables to unregister
     read_tables: frozenset[str] | None = None  # lower-cased; None: not known, all of them
 
 
@@ -537,9 +538,22 @@ def _candidate_rows(run: Run, seed: int | None) -> tuple[list[str], list[tuple[A
     def compute() -> tuple[list[str], list[tuple[Any, ...]]]:
         con, _, _ = run.state.connection(job, seed)
         assert run.sql is not None
+        _register_memtables(run, con)
         return _query(run.state, con, run.sql)
 
     return run.state.results.get_or(key, compute, _small)
+
+
+def _register_memtables(run: Run, con: Any) -> None:
+    """The expression's `ibis.memtable`s as views on `con` for this check, as ibis's DuckDB
+    backend registers them (their compiled SQL names a table no fixture has). Their names
+    are unique per memtable, and `run_job` unregisters them after the check."""
+    done = {name for c, name in run.registered if c is con}
+    for op in run.expr.op().find(ops.InMemoryTable) if run.expr is not None else ():
+        if op.name not in done:
+            con.register(op.name, op.data.to_pyarrow(op.schema))
+            run.registered.append((con, op.name))
+            done.add(op.name)
 
 
 def _small(result: tuple[Any, ...]) -> bool:
@@ -708,6 +722,8 @@ def run_job(job: ValidationJob, state: State) -> Verdict:
             state.progress.value = -1
         if run.tx is not None:
             run.tx.execute("ROLLBACK")
+        for con, name in run.registered:
+            con.unregister(name)
     run.artifacts["seconds"] = round(time.perf_counter() - started, 6)
     run.artifacts["cpu_seconds"] = round(time.process_time() - cpu_started, 6)
     run.artifacts["results_reused"] = state.results.hits - hits
