@@ -273,6 +273,25 @@ def test_docs_examples_become_sandbox_code_on_fixture_tables() -> None:
     assert rewrite(("t = ibis.memtable(load())", "t.count()"), "count")[0].tables == {}
 
 
+def test_docs_memtable_examples_also_come_on_their_own_rows() -> None:
+    """Fixture rows first (richer: NULLs, duplicates), the docstring's own rows second,
+    for when fixture rows break the example; an unbound `ibis.table` has no rows."""
+    stmts = ('t = ibis.memtable({"f": [None, "-inf", "3.0"]})',
+             "t = t.mutate(f=ibis._.f.cast(float))", "t.mutate(isnull=t.f.isnull())")
+    (ex,) = rewrite(stmts, "isnull")
+    assert ex.tables == {"t": {"f": "string"}} and "memtable" not in ex.code
+    own = ex.on_own_rows
+    assert own is not None and ex.variants() == [ex, own]
+    assert own.tables == {}
+    assert own.code.splitlines()[-3:] == [
+        't = ibis.memtable({"f": [None, "-inf", "3.0"]})',
+        "t = t.mutate(f=ibis._.f.cast(float))",
+        "expr = t.mutate(isnull=t.f.isnull())",
+    ]
+    (unbound,) = rewrite(('t = ibis.table(dict(n="int64"))', "t.n.isnull()"), "isnull")
+    assert unbound.on_own_rows is None and unbound.variants() == [unbound]
+
+
 def test_docs_examples_fetching_through_an_alias_of_the_examples_module() -> None:
     # `Table.distinct`'s docstring imports `ibis.examples as ex`
     stmts = ("import ibis.examples as ex", "t = ex.penguins.fetch()", "t.distinct()")
@@ -352,6 +371,17 @@ def test_docs_qa_answers_a_named_method_with_its_own_example(
     assert result.verified, result.verdict and result.verdict.feedback
     assert result.extra["cited"][0]["name"] == "Table.distinct"
     assert result.extra["example_symbol"].endswith("Table.distinct")
+
+
+def test_docs_qa_example_broken_by_fixture_rows_runs_on_its_own_rows(
+    ibis_index: Any, docs_context: Any
+) -> None:
+    # `Value.isnull`'s example casts strings to float: fixture strings ('100%') cannot be,
+    # so the answer used to show another symbol's example (`Column.argmax`)
+    result = engine.run(docs_context, TaskRequest("qa", "What does `Value.isnull` return?"))
+    assert result.verified, result.verdict and result.verdict.feedback
+    assert result.extra["example_symbol"].endswith("Value.isnull")
+    assert "ibis.memtable(" in result.answer and result.extra["tables"] == {}
 
 
 def test_docs_qa_answers_from_a_docs_folder_with_its_snippet_run(

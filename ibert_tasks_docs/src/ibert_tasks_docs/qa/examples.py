@@ -50,10 +50,20 @@ _SETUP_IMPORTS = ("import ibis", "import ibis.selectors as s", "from ibis import
 
 @attrs.frozen
 class RunnableExample:
-    """Code that reads tables as free names and assigns `expr`, with the tables' schema."""
+    """Code that reads tables as free names and assigns `expr`, with the tables' schema.
+
+    `on_own_rows` is the same example with its `ibis.memtable`s kept, for when the fixture
+    rows break it (`t.f.cast(float)` on a string column holding `'100%'`): it runs on the
+    rows the docstring wrote, and a reader can paste it as it is.
+    """
 
     code: str
     tables: Mapping[str, Mapping[str, str]]
+    on_own_rows: RunnableExample | None = None
+
+    def variants(self) -> list[RunnableExample]:
+        """This example, then its own-rows form if it has one."""
+        return [self] if self.on_own_rows is None else [self, self.on_own_rows]
 
 
 def rewrite(
@@ -67,8 +77,19 @@ def rewrite(
     """
     known = {**(datasets or {}), **EXAMPLE_SCHEMAS}
     setup: list[str] = []
+    own_rows: list[str] = []  # `setup` with the memtables kept
+    memtables: set[str] = set()
     tables: dict[str, dict[str, str]] = {}
     out: list[RunnableExample] = []
+
+    def example(last: Sequence[str]) -> RunnableExample:
+        fixture_rows = RunnableExample("\n".join([*_SETUP_IMPORTS, *setup, *last]), dict(tables))
+        if not memtables:
+            return fixture_rows
+        kept = {k: v for k, v in tables.items() if k not in memtables}
+        own = RunnableExample("\n".join([*_SETUP_IMPORTS, *own_rows, *last]), kept)
+        return attrs.evolve(fixture_rows, on_own_rows=own)
+
     modules = ["ibis.examples"]
     for raw in statements:
         alias = _EXAMPLES_ALIAS.match(raw)
@@ -88,6 +109,9 @@ def rewrite(
         memtable = _memtable_schema(node)
         if memtable is not None:
             tables[memtable[0]] = memtable[1]
+            if ast.unparse(node.value.func) == "ibis.memtable":  # type: ignore[attr-defined]
+                memtables.add(memtable[0])
+                own_rows.append(stmt.strip())
             continue
         is_expr = isinstance(node, ast.Expr) and not isinstance(node.value, ast.Name)
         if is_expr and (target is None or _uses(node, target)):
@@ -95,24 +119,22 @@ def rewrite(
             compiled = _compiled_expression(node.value)
             last = [f"sql = {stmt.strip()}", f"expr = {compiled}"] if compiled else [
                 f"expr = {stmt.strip()}"]
-            code = "\n".join([*_SETUP_IMPORTS, *setup, *last])
-            out.append(RunnableExample(code, dict(tables)))
+            out.append(example(last))
             continue
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             setup.append(stmt.strip())
+            own_rows.append(stmt.strip())
             if target is not None and _uses(node, target):
                 name = _assigned_name(node)
                 if name:
-                    code = "\n".join([*_SETUP_IMPORTS, *setup, f"expr = {name}"])
-                    out.append(RunnableExample(code, dict(tables)))
+                    out.append(example([f"expr = {name}"]))
     if target is None and out:
         return out[-1:]
     if target is None and setup:
         # a docs snippet that ends by assigning its result (`expr = ...`, `top = ...`)
         name = _assigned_name(ast.parse(setup[-1]).body[-1])  # type: ignore[arg-type]
         if name:
-            last = [] if name == "expr" else [f"expr = {name}"]
-            return [RunnableExample("\n".join([*_SETUP_IMPORTS, *setup, *last]), dict(tables))]
+            return [example([] if name == "expr" else [f"expr = {name}"])]
     return out
 
 

@@ -62,7 +62,9 @@ class QaHandler:
                 "--package/--docs",
             )
         shown = hits[:top]
-        examples = [(h, ex) for h in hits for ex in _examples(h, hits)][:6]
+        # each example, then (if fixture rows break it) the same on the rows it wrote
+        examples = [(h, v) for h in hits for ex in _examples(h, hits) for v in ex.variants()]
+        examples = examples[:8]
         cited = [_cited(h) for h in shown]
         note = retrieval_note(index.retrieval)
         base = {"cited": cited, "retrieval": index.retrieval, "retrieval_note": note,
