@@ -125,7 +125,8 @@ def test_growing_n_continues_the_cut_unit(tmp_path: Path) -> None:
     assert {r.id for r in records(tmp_path / "grown")} == {
         r.id for r in records(tmp_path / "straight")
     }
-    for key in ("total", "units", "duplicates_dropped", "by_task", "acceptance"):
+    for key in ("total", "units", "duplicates_dropped", "duplicates_dropped_by_task", "by_task",
+                "acceptance"):
         assert grown[key] == straight[key], key
 
 
@@ -139,6 +140,10 @@ def test_lost_manifest_rerun_drops_duplicates(tmp_path: Path) -> None:
     recs = records(out)
     assert len(recs) == 20 and first <= {r.id for r in recs}
     assert stats["duplicates_dropped"] >= len(first)
+    by_task = stats["duplicates_dropped_by_task"]
+    assert sum(by_task.values()) == stats["duplicates_dropped"]
+    firsts = Counter(r.task for r in recs if r.id in first)
+    assert all(by_task.get(task, 0) >= n for task, n in firsts.items())  # each one repeated
     assert len({r.meta["dedup"] for r in recs}) == 20
     # other settings in the same folder would mix two corpora: refused before any work
     result = CliRunner().invoke(build_command, ["--out", str(out), "--quiet", "--n", "30",

@@ -146,7 +146,9 @@ def build(
                 # a unit cut short by --n last time: its first records were already consumed
                 resumed = partial.get("index") == result.index
                 consumed = int(partial.get("consumed", 0)) if resumed else 0
-                dups = int(partial.get("duplicates", 0)) if resumed else 0
+                dups: Counter[str] = Counter(
+                    partial.get("duplicates_by_task") or {} if resumed else {}
+                )
                 partial = {}
                 complete = True
                 for data in result.records[consumed:]:
@@ -157,7 +159,7 @@ def build(
                     ex = Example.from_dict(data)
                     key = str(ex.meta["dedup"])
                     if key in keys:
-                        dups += 1
+                        dups[ex.task] += 1
                         continue
                     writers[str(ex.meta["split"])].write(ex)
                     keys.add(key)
@@ -167,7 +169,9 @@ def build(
                         progress(1)
                 if complete:
                     counters.update(result.counters)
-                    counters["duplicates_dropped"] += dups
+                    for task, dropped in dups.items():
+                        counters["duplicates_dropped"] += dropped
+                        counters[f"duplicates_dropped|{task}"] += dropped
                     counters["units"] += 1
                     manifest["next_unit"] = result.index + 1
                     manifest.pop("partial", None)
@@ -175,7 +179,8 @@ def build(
                     manifest["partial"] = {
                         "index": result.index,
                         "consumed": consumed,
-                        "duplicates": dups,
+                        "duplicates": sum(dups.values()),
+                        "duplicates_by_task": dict(dups),
                     }
                 manifest["counters"] = dict(counters)
                 manifest["seconds"] = manifest.get("seconds", 0.0) + time.perf_counter() - started

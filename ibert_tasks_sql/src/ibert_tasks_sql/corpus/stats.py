@@ -175,6 +175,7 @@ def corpus_stats(
         "units": counters.get("units", 0),
         "duplicates_dropped": counters.get("duplicates_dropped", 0)
         + int((manifest.get("partial") or {}).get("duplicates", 0)),
+        "duplicates_dropped_by_task": _duplicates_by_task(counters, manifest),
         "acceptance": _acceptance(counters),
         "rejected_by_stage": dict(sorted(rejected.items())),
         "derived_rejected": dict(sorted(derived.items())),
@@ -187,6 +188,17 @@ def corpus_stats(
         "mined": mined_summary(manifest.get("mined") or {}),
         "notes": notes,
     }
+
+
+def _duplicates_by_task(counters: Mapping[str, int], manifest: Mapping[str, Any]) -> dict[str, int]:
+    """Records dropped as repeats of a kept one, per task: qa questions recur across units
+    by design (one symbol's questions from every pair calling it), pair tasks only when
+    the generator repeats itself, so one total hid which was which."""
+    out: Counter[str] = Counter(
+        {k.split("|", 1)[1]: v for k, v in counters.items() if k.startswith("duplicates_dropped|")}
+    )
+    out.update((manifest.get("partial") or {}).get("duplicates_by_task") or {})
+    return dict(sorted(out.items()))
 
 
 def _empty_split_notes(by_split: Mapping[str, int], skeletons: Mapping[str, set[str]]) -> list[str]:
