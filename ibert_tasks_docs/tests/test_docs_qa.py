@@ -319,6 +319,23 @@ def test_docs_dataset_schemas_are_read_off_printed_tables() -> None:
     assert datasets == {"fish_encounters": {"fish": "int64", "station": "string", "seen": "int64"}}
     (ex,) = rewrite(doctest_blocks(doc), "pivot_wider", datasets)
     assert ex.tables == datasets and "t = fish_encounters" in ex.code
+    # narrowed by a projection before it is shown (`Table.rename`): the shown columns
+    narrowed = doc.replace("fetch()", "fetch().select(s.index[:3])")
+    assert dataset_schemas(narrowed) == datasets
+    assert dataset_schemas(doc.replace("fetch()", "fetch().mutate(x=1)")) == {}  # not narrowing
+
+
+def test_docs_examples_of_a_dataset_narrowed_before_it_is_shown_run(
+    ibis_index: Any, docs_context: Any
+) -> None:
+    from ibert_core.types import ValidationJob
+
+    (sym,) = ibis_index.resolve("Table.rename")  # `...penguins_raw_raw.fetch().select(first3)`
+    for ex in examples_for(sym):
+        verdict = docs_context.validator("duckdb").validate(
+            ValidationJob(ex.code, Schema.from_dict(ex.tables),
+                          stages=("parse", "build", "compile", "execute"), options={"seeds": (0,)}))
+        assert verdict.passed, verdict.feedback
 
 
 def test_docs_sql_compiling_examples_run_the_expression_they_compile() -> None:

@@ -27,7 +27,7 @@ from ibert_tasks_docs.qa.symbols import IBIS_MODULES, Symbol, _strs, extract_pac
 from ibert_tasks_docs.qa.tokens import query_terms, terms
 
 #: Bumped whenever what a cached index holds changes, so old caches are not reused.
-INDEX_FORMAT = 5
+INDEX_FORMAT = 6
 
 #: Modules selected by default per package (everything public when not listed).
 DEFAULT_MODULES: dict[str, tuple[str, ...]] = {"ibis": IBIS_MODULES}

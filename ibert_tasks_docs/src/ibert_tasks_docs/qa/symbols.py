@@ -439,8 +439,12 @@ def see_also(doc: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
+#: `t = ibis.examples.D.fetch()`, possibly narrowed by a projection or row cut (`Table.rename`
+#: shows `.fetch().select(first3)`): the printed table then shows those columns, which is
+#: all the rest of the example may use of the dataset.
 _FETCH_ASSIGN = re.compile(
-    r"^\s*>>> (\w+) = ibis\.examples\.(\w+)\.fetch\(\)\s*$")
+    r"^\s*>>> (\w+) = ibis\.examples\.(\w+)\.fetch\(\)"
+    r"(?:\.(?:select|limit|head|filter|order_by|distinct)\(.*\))*\s*$")
 
 
 def dataset_schemas(doc: str) -> dict[str, dict[str, str]]:
