@@ -7,6 +7,12 @@ import pytest
 from ibert_core.types import STAGES, ValidationJob
 
 EQUAL = [
+    (  # datetime values as literals (ibis's own examples build them so)
+        "SELECT id, ts FROM orders WHERE ts >= TIMESTAMP '2024-01-01' - INTERVAL 3 DAY",
+        "from datetime import datetime, timedelta\n"
+        "expr = orders.filter(orders.ts >= datetime(2024, 1, 1) - timedelta(days=3))"
+        ".select('id', 'ts')",
+    ),
     (
         "SELECT name, age FROM users WHERE age > 3",
         "expr = users.filter(users.age > 3)[['name', 'age']]",

@@ -30,6 +30,13 @@ HOSTILE = [
     ("from . import x\nexpr = users", "import from"),
     ("import ibis as i\nexpr = i.__dict__['util']", "private or a dunder"),
     ("from ibis import *\nexpr = users", "star imports"),
+    # `from m import x` reads past the attribute guard unless the import checks it
+    ("from ibis import duckdb\nexpr = users", "'ibis.duckdb' is not available"),
+    ("from ibis import examples\nexpr = users", "'.examples' is not allowed"),
+    # datetime gives its value types only, not the modules it imports
+    ("import datetime\nx = datetime.sys.path\nexpr = users", "'datetime.sys' is not available"),
+    ("from datetime import sys\nexpr = users", "'datetime.sys' is not available"),
+    ("import datetime as d\nx = d.datetime_CAPI\nexpr = users", "is not available"),
     # dunder and interpreter walks
     ("expr = ().__class__.__mro__[1].__subclasses__()", "private or a dunder"),
     ("expr = [c for c in ().__class__.__base__.__subclasses__()]", "private or a dunder"),

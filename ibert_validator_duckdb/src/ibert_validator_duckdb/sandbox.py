@@ -21,8 +21,12 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
-#: Names that may be bound by imports, and the modules they give.
-ALLOWED_MODULES = ("ibis", "ibis.selectors")
+#: Names that may be bound by imports, and the modules they give. `datetime` gives only
+#: its value types (`DATETIME_PUBLIC`): ibis's own examples build literals with them.
+ALLOWED_MODULES = ("ibis", "ibis.selectors", "datetime")
+DATETIME_PUBLIC = frozenset(
+    {"date", "datetime", "time", "timedelta", "timezone", "UTC", "MINYEAR", "MAXYEAR"}
+)
 
 #: Builtins a candidate may call; everything else (open, exec, getattr ...) is absent.
 SAFE_BUILTIN_NAMES = (
@@ -288,14 +292,15 @@ def _check_import(node: ast.Import | ast.ImportFrom) -> None:
                 raise SandboxViolation(
                     "imports",
                     f"import of {alias.name!r} is not allowed; only "
-                    "`import ibis`, `import ibis.selectors as s` and `from ibis import _`",
+                    "`import ibis`, `import ibis.selectors as s`, `from ibis import _` "
+                    "and `datetime`",
                     _line(node),
                 )
         return
     if node.level or node.module not in ALLOWED_MODULES:
         raise SandboxViolation(
             "imports",
-            f"import from {node.module!r} is not allowed; only from ibis",
+            f"import from {node.module!r} is not allowed; only from ibis and datetime",
             _line(node),
         )
     for alias in node.names:
@@ -474,8 +479,15 @@ def make_guard(
     return guarded_getattr
 
 
-def make_import(allowed_modules: Mapping[str, types.ModuleType]) -> Callable[..., Any]:
-    """`__import__` for candidate code: only the allowed modules, already imported."""
+def make_import(
+    allowed_modules: Mapping[str, types.ModuleType],
+    guard: Callable[[Any, str], Any] | None = None,
+) -> Callable[..., Any]:
+    """`__import__` for candidate code: only the allowed modules, already imported.
+
+    `from m import x` reads `x` with a plain getattr, past the attribute guard; so the
+    names of a `fromlist` go through `guard` here first (`from ibis import duckdb` would
+    otherwise hand the code a backend)."""
 
     def restricted_import(
         name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
@@ -483,14 +495,21 @@ def make_import(allowed_modules: Mapping[str, types.ModuleType]) -> Callable[...
         if level or name not in allowed_modules:
             raise SandboxViolation("imports", f"import of {name!r} is not allowed")
         if fromlist:
-            return allowed_modules[name]
+            module = allowed_modules[name]
+            if guard is not None:
+                for attr in fromlist:
+                    guard(module, attr)
+            return module
         return allowed_modules[name.split(".")[0]]
 
     return restricted_import
 
 
-def safe_builtins(allowed_modules: Mapping[str, types.ModuleType]) -> dict[str, Any]:
+def safe_builtins(
+    allowed_modules: Mapping[str, types.ModuleType],
+    guard: Callable[[Any, str], Any] | None = None,
+) -> dict[str, Any]:
     """The builtins table candidate code runs with."""
     table = {name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES}
-    table["__import__"] = make_import(allowed_modules)
+    table["__import__"] = make_import(allowed_modules, guard)
     return table

@@ -9,6 +9,7 @@ cache, so a check costs a build, a compile and a few small queries.
 from __future__ import annotations
 
 import ast
+import datetime
 import logging
 import os
 import resource
@@ -34,7 +35,7 @@ from ibert_validator_duckdb.limits import Limits, job_timeout
 from ibert_validator_duckdb.schemas import open_data, schema_from_connection
 
 _real_connect = duckdb.connect
-ALLOWED_MODULES = {"ibis": ibis, "ibis.selectors": ibis.selectors}
+ALLOWED_MODULES = {"ibis": ibis, "ibis.selectors": ibis.selectors, "datetime": datetime}
 IBIS_PUBLIC = frozenset(n for n in ibis.__all__ if n not in sandbox.FORBIDDEN_ATTRS)
 #: Selectors defined by ibis itself (not the stdlib names the module happens to import).
 SELECTORS_PUBLIC = frozenset(
@@ -318,9 +319,13 @@ def _environment(run: Run) -> dict[str, Any]:
     def on_missing(obj: Any, name: str, err: AttributeError) -> Exception:
         return StageFailed(missing_attribute(obj, name, schema))
 
-    public = {"ibis": IBIS_PUBLIC, "ibis.selectors": SELECTORS_PUBLIC}
+    public = {
+        "ibis": IBIS_PUBLIC,
+        "ibis.selectors": SELECTORS_PUBLIC,
+        "datetime": sandbox.DATETIME_PUBLIC,
+    }
     guard = sandbox.make_guard(ALLOWED_MODULES, _refused_types(), public, on_missing)
-    env: dict[str, Any] = {"__builtins__": sandbox.safe_builtins(ALLOWED_MODULES)}
+    env: dict[str, Any] = {"__builtins__": sandbox.safe_builtins(ALLOWED_MODULES, guard)}
     env[sandbox.GUARD_NAME] = guard
     env.update(ibis=ibis, _=ibis._, s=ibis.selectors, selectors=ibis.selectors)
     if schema is not None:
