@@ -325,6 +325,23 @@ def test_docs_dataset_schemas_are_read_off_printed_tables() -> None:
     assert dataset_schemas(doc.replace("fetch()", "fetch().mutate(x=1)")) == {}  # not narrowing
 
 
+def test_docs_examples_keep_their_datetime_imports_and_run(
+    ibis_index: Any, docs_context: Any
+) -> None:
+    from ibert_core.types import ValidationJob
+
+    stmts = ("from datetime import timedelta", "import os", "t.ts.bucket(timedelta(1))")
+    (ex,) = rewrite(stmts, "bucket")
+    assert "from datetime import timedelta" in ex.code and "import os" not in ex.code
+    (sym,) = ibis_index.resolve("Table.asof_join")  # `tolerance = timedelta(seconds=1)`
+    (ex,) = examples_for(sym)
+    for variant in ex.variants():
+        verdict = docs_context.validator("duckdb").validate(
+            ValidationJob(variant.code, Schema.from_dict(variant.tables),
+                          stages=("parse", "build", "compile", "execute"), options={"seeds": (0,)}))
+        assert verdict.passed, verdict.feedback
+
+
 def test_docs_examples_of_a_dataset_narrowed_before_it_is_shown_run(
     ibis_index: Any, docs_context: Any
 ) -> None:
