@@ -2,7 +2,10 @@
 
 Each question is labelled with the ibis symbols that answer it (any one of them counts
 as found). Measures recall@1, recall@5 and MRR, the cold build and cached load times of
-the index, and the warm per-question latency. Writes bench/results/qa.json.
+the index, and the warm per-question latency; for whole answers, the share verified and
+the share whose example shows a labelled symbol ("on target"); and how many symbols with
+docstring examples get one that runs in the sandbox, with why the others do not. Writes
+bench/results/qa.json.
 
     .venv/bin/python bench/qa.py
 """
@@ -115,9 +118,11 @@ QUESTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def _answers(config_dir: str | None) -> dict[str, object]:
+def _answers(config_dir: str | None, wanted: list[set[str]]) -> dict[str, object]:
     """Whole answers through the engine (retrieval + examples run in the validator's
-    sandbox), warm: the index loaded and the validator's workers started."""
+    sandbox), warm: the index loaded and the validator's workers started. An answer's
+    example is "on target" when it shows one of the question's labelled symbols (else it
+    shows a neighbour's, because the labelled symbols' own examples did not run)."""
     from ibert_core import engine
     from ibert_core.plugins import make_context
     from ibert_core.types import TaskRequest
@@ -126,13 +131,18 @@ def _answers(config_dir: str | None) -> dict[str, object]:
         context = make_context(config={"cache_dir": config_dir or tmp})
         try:
             engine.run(context, TaskRequest("qa", QUESTIONS[0][0]))  # warm up
-            times, verified, rounds = [], 0, []
-            for question, _ in QUESTIONS:
+            times, verified, rounds, on_target, off = [], 0, [], 0, []
+            for (question, _), labels in zip(QUESTIONS, wanted, strict=True):
                 t0 = time.perf_counter()
                 result = engine.run(context, TaskRequest("qa", question))
                 times.append((time.perf_counter() - t0) * 1000)
                 verified += result.verified
                 rounds.append(len(result.attempts))
+                shown = str(result.extra.get("example_symbol") or "")
+                if result.verified and shown in labels:
+                    on_target += 1
+                else:
+                    off.append({"question": question, "example_of": shown or None})
         finally:
             context.close()
     times.sort()
@@ -142,6 +152,53 @@ def _answers(config_dir: str | None) -> dict[str, object]:
                        "p95": round(times[int(0.95 * (len(times) - 1))], 1),
                        "max": round(times[-1], 1)},
         "examples_tried_mean": round(sum(rounds) / len(rounds), 2),
+        "example_on_target_share": round(on_target / len(QUESTIONS), 3),
+        "example_off_target": off,
+    }
+
+
+def _example_coverage(index: object) -> dict[str, object]:
+    """How many symbols with docstring examples get one that runs in the validator's
+    sandbox (on fixture rows, else on the rows the example wrote), and why the rest fail
+    (the first failure's stage and rule, grouped)."""
+    import re
+    from collections import Counter
+
+    from ibert_core.types import Schema, ValidationJob
+    from ibert_tasks_docs.qa.examples import examples_for
+    from ibert_validator_duckdb.validator import DuckDBValidator
+
+    jobs, owners = [], []
+    symbols = [s for s in index.symbols if s.kind != "doc" and s.examples]  # type: ignore[attr-defined]
+    for sym in symbols:
+        for ex in examples_for(sym):
+            for variant in ex.variants():
+                jobs.append(ValidationJob(variant.code, Schema.from_dict(variant.tables),
+                                          stages=("parse", "build", "compile", "execute"),
+                                          options={"seeds": (0,)}))
+                owners.append(sym.qualname)
+    t0 = time.perf_counter()
+    with DuckDBValidator(workers=2) as validator:
+        verdicts = validator.validate_many(jobs)
+    seconds = time.perf_counter() - t0
+    ran: dict[str, bool] = {s.qualname: False for s in symbols}
+    first_failure: dict[str, str] = {}
+    for owner, verdict in zip(owners, verdicts, strict=True):
+        ran[owner] = ran[owner] or verdict.passed
+        if not verdict.passed:
+            first_failure.setdefault(owner, verdict.feedback)
+    reasons = Counter(
+        re.sub(r" \(line \d+\)|'[^']*'", lambda m: "'…'" if m.group(0)[0] == "'" else "",
+               first_failure.get(q, "no example made runnable"))[:80]
+        for q, ok in ran.items() if not ok
+    )
+    return {
+        "symbols_with_examples": len(symbols),
+        "symbols_with_a_running_example": sum(ran.values()),
+        "share": round(sum(ran.values()) / len(symbols), 3),
+        "examples_checked": len(jobs),
+        "check_seconds": round(seconds, 2),
+        "why_not": dict(reasons.most_common(12)),
     }
 
 
@@ -179,7 +236,8 @@ def main() -> None:
             failures.append({"question": question, "labels": list(labels),
                              "top5": [h.symbol.short for h in hits[:5]]})
 
-    answers = _answers(config_dir=None)
+    answers = _answers(None, [{s.qualname for lab in labels for s in index.resolve(lab)}
+                              for _, labels in QUESTIONS])
 
     n = len(QUESTIONS)
     lat_ms = sorted(x * 1000 for x in latencies)
@@ -196,6 +254,7 @@ def main() -> None:
             "max": round(lat_ms[-1], 2),
         },
         "answer": answers,
+        "examples": _example_coverage(index),
         "index_build_s": round(cold, 2),
         "index_cached_load_s": round(cached, 3),
         "misses_at_5": failures,
