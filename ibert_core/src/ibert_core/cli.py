@@ -133,30 +133,68 @@ def resolve_schema(
         assert location is not None
         path = Path(location)
         if kind == "db" and not path.is_file():
+            if path.is_dir():
+                raise BadInput(f"--db {location} is a folder", "pass a DuckDB database file")
             raise BadInput(f"DuckDB file {location} does not exist", "check the --db path")
         if kind == "parquet" and not path.is_dir():
+            if path.exists():
+                raise BadInput(
+                    f"--parquet {location} is a file, not a folder",
+                    "pass the folder holding one .parquet file per table",
+                )
             raise BadInput(f"parquet folder {location} does not exist", "check the --parquet path")
         data = DataSource(kind, str(path.resolve()))
         from_data = load_with_plugin(kind, str(path), loader)
+    if schema and "(" not in schema and Path(schema).is_dir():
+        raise BadInput(
+            f"--schema {schema} is a folder",
+            "pass a .json/.yaml/.sql file, or tables inline as 't(a int64)'",
+        )
     given = load_schema_value(schema, loader) if schema else None
     if from_data and given:
         return from_data.merge(given), data
     return given or from_data, data
 
 
-def read_input(value: str | None) -> str:
-    """INPUT is a file path, `-` for stdin, or the text itself."""
+#: Suffixes that make a one-word INPUT a file name: when no such file exists it is a typo
+#: in a path, not code (`ibert run sql_to_ibis qurey.sql` would otherwise try to translate
+#: the text "qurey.sql"). Questions are exempt: `Table.sql` is a fair one.
+FILE_SUFFIXES = frozenset({".sql", ".py", ".txt", ".ipynb", ".md", ".qmd", ".rst"})
+
+
+def read_input(value: str | None, kind: str | None = None) -> str:
+    """INPUT is a file path, `-` for stdin, or the text itself (of `kind`, a task's input)."""
     if value is None or value == "-":
         if value is None and sys.stdin.isatty():
             raise BadInput("no INPUT given", "pass the input text, a file path, or '-' for stdin")
         return sys.stdin.read()
-    if "\n" not in value and len(value) < 4096:
-        path = Path(value)
+    if "\n" in value or len(value) >= 4096 or not value.strip():
+        return value
+    path = Path(value)
+    try:
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except OSError:  # no possible path (a name too long...): the text itself
+        return value
+    if is_dir:
+        raise BadInput(
+            f"INPUT {value} is a folder", "pass a file, '-' for stdin, or the text itself"
+        )
+    if is_file:
         try:
-            if path.is_file():
-                return path.read_text()
-        except OSError:
-            pass
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise BadInput(f"INPUT file {value} is not UTF-8 text", "pass a text file") from None
+        except OSError as err:
+            raise BadInput(
+                f"cannot read INPUT file {value} ({err.strerror or err})",
+                "check the file's permissions",
+            ) from None
+    names_a_file = not any(c.isspace() for c in value) and path.suffix.lower() in FILE_SUFFIXES
+    if names_a_file and kind != "question":
+        raise BadInput(
+            f"INPUT file {value} does not exist",
+            "check the path (text that looks like a file name can come through '-' and stdin)",
+        )
     return value
 
 
@@ -178,16 +216,27 @@ def _task_command(spec: TaskSpec) -> click.Command:
         task_opts = {k: v for k, v in params.items() if k in own}
         run_task(spec, params, task_opts, click.get_current_context())
 
-    command = click.Command(
+    return click.Command(
         name=spec.name,
         callback=callback,
         help=f"{spec.summary}\n\nINPUT is a file path, '-' for stdin, or the text itself.",
         short_help=spec.summary,
-        params=list(spec.options),
+        params=[*spec.options, *_common_run_params()],
     )
+
+
+def _common_run_params() -> list[click.Parameter]:
+    """The shared options of `ibert run TASK`, in the order the README gives them.
+
+    Decorators stack in reverse on a function, so they are applied to a throwaway one and
+    read back in source order (applied to a Command they would append in reverse)."""
+
+    def holder() -> None:
+        """Never called."""
+
     for decorate in reversed(_COMMON_RUN_OPTIONS):
-        decorate(command)
-    return command
+        holder = decorate(holder)
+    return list(reversed(getattr(holder, "__click_params__", [])))
 
 
 def run_task(
@@ -204,7 +253,7 @@ def run_task(
         if key in options and ctx.get_parameter_source(key) != click.core.ParameterSource.DEFAULT:
             continue
         options[key] = value
-    text = read_input(params["input_value"])
+    text = read_input(params["input_value"], spec.input_kind)
     if not text.strip():
         raise BadInput("INPUT is empty", f"give {spec.input_kind} to `ibert run {spec.name}`")
     schema, data = resolve_schema(params["schema"], params["db"], params["parquet"], pm)
@@ -394,14 +443,33 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
             traceback.print_exc()
         click.echo(f"ibert: error: {err}", err=True)
         code = err.exit_code
+    except OSError as err:
+        if err.filename is None:  # no path named: nothing the user can point at
+            code = _internal(err, debug)
+        else:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"ibert: error: {_os_error_line(err)}", err=True)
+            code = EXIT_USAGE
     except Exception as err:  # noqa: BLE001 - a bug: one line, details with --debug
-        if debug:
-            traceback.print_exc()
-        first = str(err).splitlines()[0] if str(err) else ""
-        click.echo(
-            f"ibert: internal error: {type(err).__name__}: {first} "
-            "(rerun with --debug for the traceback, and please report it)",
-            err=True,
-        )
-        code = EXIT_INTERNAL
+        code = _internal(err, debug)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _os_error_line(err: OSError) -> str:
+    """A file the user named (or its folder) cannot be read or written: say which and why."""
+    where = f"{err.filename} -> {err.filename2}" if err.filename2 else str(err.filename)
+    return f"cannot use {where} ({err.strerror or err}); check the path and its permissions"
+
+
+def _internal(err: BaseException, debug: bool) -> int:
+    """A bug: one line on stderr, the traceback only with --debug (called while handling)."""
+    if debug:
+        traceback.print_exc()
+    first = str(err).splitlines()[0] if str(err) else ""
+    click.echo(
+        f"ibert: internal error: {type(err).__name__}: {first} "
+        "(rerun with --debug for the traceback, and please report it)",
+        err=True,
+    )
+    return EXIT_INTERNAL
