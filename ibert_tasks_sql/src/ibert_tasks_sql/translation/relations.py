@@ -271,6 +271,27 @@ def inline_named_windows(select: exp.Select) -> exp.Select:
     return select.transform(spell)  # type: ignore[return-value]
 
 
+def rename_order_aliases(select: exp.Select, items: Sequence[tuple[str, exp.Expr]]) -> None:
+    """ORDER BY / QUALIFY refer to outputs by their SQL alias (`ORDER BY 2` is qualified to
+    `ORDER BY _col_1`); an output the translation renames (`_col_1` → `count`) is referred
+    to by its new name, so the reference resolves to the output column."""
+    aliases = [proj.alias_or_name for proj in select.expressions]
+    renamed = {
+        old: new
+        for old, (new, _) in zip(aliases, items, strict=False)
+        if old != new and aliases.count(old) == 1
+    }
+    if not renamed:
+        return
+    for key in ("order", "qualify"):
+        clause = select.args.get(key)
+        if clause is None:
+            continue
+        for col in list(own_nodes(clause)):
+            if isinstance(col, exp.Column) and not col.table and col.name in renamed:
+                col.replace(exp.column(renamed[col.name]))
+
+
 def arg(node: exp.Expr, name: str) -> exp.Expr | None:
     """`node.args[name]` under sqlglot's new spelling (`from_`, `with_`) or its old one."""
     value = node.args.get(f"{name}_")
@@ -504,6 +525,7 @@ class Translator:
         conjuncts = [f for c in split_and(node.args.get("where")) for f in factor_or(c)]
         chain = self.filtered_from(node, frame, conjuncts)
         items = self.projections(node, names)
+        rename_order_aliases(node, items)
         group = node.args.get("group")
         having = node.args.get("having")
         aggregated = (
