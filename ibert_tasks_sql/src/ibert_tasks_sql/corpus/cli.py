@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -101,11 +102,12 @@ def build_command(
     join the split their miner chose, unless their SQL skeleton fixes another one; records
     the corpus already holds, or of tasks not in --tasks, are skipped.
     """
-    from ibert_tasks_sql.corpus.build import build, load_manifest
+    from ibert_tasks_sql.corpus.build import build
     from ibert_tasks_sql.corpus.mined import mined_files
     from ibert_tasks_sql.corpus.pipeline import DIALECTS, BuildConfig
 
     chosen = _names(tasks, TASK_NAMES, "task") if tasks else TASK_NAMES
+    _check_tasks(chosen)
     import sqlglot
 
     known = tuple(sorted(d for d in sqlglot.Dialect.classes if d))
@@ -121,7 +123,7 @@ def build_command(
     )
     mined_paths = mined_files(mined)
     target = Path(out)
-    load_manifest(target, config)  # other settings in this folder: refuse before any output
+    _check_out(target, config)  # refuse before any output
     if quiet:
         stats = build(target, n, config, workers, mined=mined_paths)
     else:
@@ -146,6 +148,49 @@ def build_command(
     )
 
 
+def _check_tasks(chosen: tuple[str, ...]) -> None:
+    """A build whose tasks can make no record would run forever: refuse it up front."""
+    if not chosen:
+        raise BadInput("--tasks names no task", f"choose from {', '.join(TASK_NAMES)}")
+    if set(chosen) <= {"qa"}:
+        from ibert_core.cli import current_pm
+
+        if "qa" not in current_pm().registries.tasks:
+            raise BadInput(
+                "--tasks qa needs the qa task, which no installed plugin registers",
+                "pip install ibert-tasks-docs, or add other --tasks",
+            )
+
+
+def _check_out(target: Path, config: Any) -> None:
+    """--out must be a folder we can write, and hold no corpus of other settings."""
+    from ibert_tasks_sql.corpus.build import load_manifest
+
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise BadInput(
+            f"cannot create --out {target} ({err.strerror or err})", "choose a folder you can write"
+        ) from None
+    try:
+        load_manifest(target, config)
+    except (ValueError, UnicodeDecodeError) as err:  # json's errors are ValueErrors
+        raise BadInput(
+            f"{target / 'manifest.json'} is damaged ({err})",
+            "choose a new --out (or delete that folder to build from scratch)",
+        ) from None
+
+
+def _count_records(path: Path) -> int:
+    """Lines of a corpus file or folder of *.jsonl: the length of the progress bar."""
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    total = 0
+    for file in files:
+        with file.open("rb") as fh:
+            total += sum(1 for line in fh if line.strip())
+    return total
+
+
 @click.command(name="validate")
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
@@ -156,17 +201,30 @@ def build_command(
     type=click.IntRange(min=1),
     help="Validator worker processes.",
 )
-def validate_command(path: str, as_json: bool, workers: int) -> None:
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def validate_command(path: str, as_json: bool, workers: int, quiet: bool) -> None:
     """Re-check every record of a corpus (a .jsonl file or a folder of them).
 
-    Exit 0 when every record still passes, 1 when some fail (listed), 2 on bad input.
+    Exit 0 when every record still passes, 1 when some fail (listed), 2 on bad input
+    (including a corpus with no records).
     """
     from ibert_core.plugins import make_context
     from ibert_tasks_sql.corpus.recheck import recheck
 
+    corpus = Path(path)
+    total = _count_records(corpus)
+    if not total:
+        raise BadInput(f"{path} holds no records", "point at a corpus built by ibert data build")
     context = make_context(config={"validators": {"duckdb": {"workers": workers}}})
     try:
-        report = recheck(Path(path), context.validator("duckdb"))
+        if quiet:
+            report = recheck(corpus, context.validator("duckdb"))
+        else:
+            with click.progressbar(
+                length=total, label="checked records", file=sys.stderr, show_pos=True
+            ) as bar:
+                report = recheck(corpus, context.validator("duckdb"), progress=bar.update)
+                bar.update(total - bar.pos)  # skipped records are not reported as they go
     finally:
         context.close()
     if as_json:
