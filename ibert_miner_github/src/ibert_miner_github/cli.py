@@ -24,13 +24,30 @@ def _sources(
     for file in repos:
         out.extend(parse_repos_file(file))
     out.extend(Source("path", p) for p in path)
-    out.extend(Source("package", name) for name in package)
+    for name in package:
+        _check_installed(name)
+        out.append(Source("package", name))
     if not out:
         raise BadInput(
             "nothing to mine",
             "pass at least one of --repo URL, --repos FILE, --path DIR, --package NAME",
         )
     return out
+
+
+def _check_installed(name: str) -> None:
+    """An unknown --package is a typo to fix before mining, not a failed source."""
+    from importlib import metadata
+
+    try:
+        metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        from ibert_core.errors import closest
+
+        installed = {d.metadata["Name"] for d in metadata.distributions() if d.metadata["Name"]}
+        near = closest(name, installed)
+        hint = f"did you mean {near[0]!r}?" if near else f"pip install {name}, or check the name"
+        raise BadInput(f"--package {name!r} is not an installed distribution", hint) from None
 
 
 def summary_table(summary: dict[str, Any]) -> str:
@@ -89,18 +106,50 @@ def summary_table(summary: dict[str, Any]) -> str:
     default=None,
     help="An existing corpus (dir or .jsonl): records whose code it holds are skipped.",
 )
-@click.option("--max-files", type=int, default=None, help="At most N files per source.")
-@click.option("--max-file-bytes", type=int, default=512 * 1024, show_default=True)
-@click.option("--max-repo-bytes", type=int, default=64 * 1024 * 1024, show_default=True)
-@click.option("--clone-timeout", type=float, default=120.0, show_default=True)
-@click.option("--parse-timeout", type=float, default=10.0, show_default=True)
+@click.option(
+    "--max-files", type=click.IntRange(min=1), default=None, help="At most N files per source."
+)
+@click.option(
+    "--max-file-bytes",
+    type=click.IntRange(min=1),
+    default=512 * 1024,
+    show_default=True,
+    help="Skip files larger than this.",
+)
+@click.option(
+    "--max-repo-bytes",
+    type=click.IntRange(min=1),
+    default=64 * 1024 * 1024,
+    show_default=True,
+    help="Stop reading a source after this many bytes of its files.",
+)
+@click.option(
+    "--clone-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    help="Seconds a git clone may take.",
+)
+@click.option(
+    "--parse-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds parsing and extracting one file may take.",
+)
 @click.option(
     "--cache-dir",
     type=click.Path(file_okay=False),
     default=None,
     help="Where clones are kept (default $IBERT_CACHE_DIR or ~/.cache/ibert).",
 )
-@click.option("--batch", type=int, default=64, show_default=True, help="Validation batch size.")
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Validation batch size.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def mine_command(
     repo: tuple[str, ...],
@@ -156,3 +205,8 @@ def mine_command(
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
     else:
         click.echo(summary_table(summary))
+    failed = [s for s in summary["sources"] if s.get("error")]
+    if failed and len(failed) == len(summary["sources"]):
+        first = failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise BadInput(f"no source could be mined{more}: {first['source']}: {first['error']}")
