@@ -151,3 +151,17 @@ def test_json_stdout_is_only_json(ibert: Any) -> None:
     code, out, err = ibert("run", "echo", "select 1", "--json")
     assert (code, err) == (0, "")
     assert json.loads(out)["answer"] == "select 1"
+
+
+def test_click_usage_errors_are_one_line_pointing_at_help(ibert: Any) -> None:
+    _one_line_usage_error(
+        ibert("run", "echo", "select 1", "--nosuch"),
+        "No such option '--nosuch'",
+    )
+    code, _, err = ibert("tasks", "--jsn")
+    assert code == 2 and err.rstrip().endswith("see `ibert tasks --help`"), err
+
+
+def test_a_bare_group_still_shows_its_help(ibert: Any) -> None:
+    code, _, err = ibert("run")
+    assert code == 2 and err.startswith("Usage: ibert run") and "echo" in err

@@ -433,10 +433,13 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except click.exceptions.Abort:
         click.echo("ibert: aborted", err=True)
         code = 130
+    except click.exceptions.NoArgsIsHelpError as err:
+        err.show()  # a bare group (`ibert run`): its help is the answer
+        code = EXIT_USAGE
     except click.ClickException as err:
         if debug:
             traceback.print_exc()
-        err.show()
+        click.echo(f"ibert: error: {_click_error_line(err)}", err=True)
         code = EXIT_USAGE if err.exit_code in (1, 2) else err.exit_code
     except IbertError as err:
         if debug:
@@ -454,6 +457,16 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except Exception as err:  # noqa: BLE001 - a bug: one line, details with --debug
         code = _internal(err, debug)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _click_error_line(err: click.ClickException) -> str:
+    """Click's own usage errors as one line, like ours, pointing at the command's --help
+    (click prints the usage line, a hint and the error on three)."""
+    message = err.format_message().rstrip(".")
+    ctx = getattr(err, "ctx", None)
+    if isinstance(err, click.UsageError) and ctx is not None:
+        return f"{message}; see `{ctx.command_path} --help`"
+    return message
 
 
 def _os_error_line(err: OSError) -> str:
