@@ -13,6 +13,12 @@ from typing import Any
 
 import click
 
+from ibert_core.errors import BadInput
+
+#: `--docs DIR`: an existing folder, checked by click before any index is opened.
+DOCS_DIR = click.Path(exists=True, file_okay=False)
+STYLE_HELP = "Docstring convention."
+
 
 @click.group(name="qa")
 def qa_group() -> None:
@@ -22,7 +28,8 @@ def qa_group() -> None:
 @qa_group.command(name="index")
 @click.option("--package", "packages", multiple=True, metavar="NAME",
               help="Index this installed package (default: ibis); repeatable.")
-@click.option("--docs", multiple=True, metavar="DIR", help="Also index this docs folder.")
+@click.option("--docs", multiple=True, metavar="DIR", type=DOCS_DIR,
+              help="Also index this docs folder (md, qmd, ipynb); repeatable.")
 @click.option("--rebuild", is_flag=True, help="Ignore the cache and build again.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def qa_index(packages: tuple[str, ...], docs: tuple[str, ...], rebuild: bool,
@@ -62,9 +69,12 @@ def qa_index(packages: tuple[str, ...], docs: tuple[str, ...], rebuild: bool,
 
 @qa_group.command(name="search")
 @click.argument("question")
-@click.option("-k", "k", default=5, show_default=True, help="How many hits.")
-@click.option("--package", "packages", multiple=True, metavar="NAME")
-@click.option("--docs", multiple=True, metavar="DIR")
+@click.option("-k", "k", default=5, show_default=True, type=click.IntRange(min=1),
+              help="How many hits.")
+@click.option("--package", "packages", multiple=True, metavar="NAME",
+              help="Search this installed package (default: ibis); repeatable.")
+@click.option("--docs", multiple=True, metavar="DIR", type=DOCS_DIR,
+              help="Also search this docs folder; repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def qa_search(question: str, k: int, packages: tuple[str, ...], docs: tuple[str, ...],
               as_json: bool) -> None:
@@ -72,6 +82,8 @@ def qa_search(question: str, k: int, packages: tuple[str, ...], docs: tuple[str,
     from ibert_tasks_docs.qa.handler import _cited
     from ibert_tasks_docs.qa.index import open_index
 
+    if not question.strip():
+        raise BadInput("QUESTION is empty", 'ask something, e.g. ibert qa search "pivot wider"')
     index = open_index(packages or ("ibis",), docs, config=_config())
     hits = index.search(question, k=k)
     if as_json:
@@ -88,14 +100,15 @@ def docs_group() -> None:
 
 @docs_group.command(name="check")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--style", type=click.Choice(["numpy", "google"]), default="numpy")
+@click.option("--style", type=click.Choice(["numpy", "google"]), default="numpy",
+              show_default=True, help=STYLE_HELP)
 def docs_check(paths: tuple[str, ...], style: str) -> None:
     """Exit 1 when a public function lacks a docstring or its parameters are stale."""
     from ibert_tasks_docs.documentation.checks import stale_functions
 
     problems = []
     for path in paths:
-        source = Path(path).read_text(encoding="utf-8")
+        source = _read_python(path)
         problems += [f"{path}:{line}: {name}: {why}"
                      for name, line, why in stale_functions(source, style)]
     for p in problems:
@@ -105,9 +118,12 @@ def docs_check(paths: tuple[str, ...], style: str) -> None:
 
 @docs_group.command(name="write")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--function", "function", default=None, metavar="NAME")
-@click.option("--style", type=click.Choice(["numpy", "google"]), default="numpy")
-@click.option("--schema", default=None, help="Tables the functions' parameters stand for.")
+@click.option("--function", "function", default=None, metavar="NAME",
+              help="Document only this function (or Class.method); default: all of them.")
+@click.option("--style", type=click.Choice(["numpy", "google"]), default="numpy",
+              show_default=True, help=STYLE_HELP)
+@click.option("--schema", default=None, metavar="SCHEMA",
+              help="Tables the functions' parameters stand for: inline 't(a int64)' or a file.")
 def docs_write(path: str, function: str | None, style: str, schema: str | None) -> None:
     """Insert checked docstrings into PATH in place, leaving every other byte as it was."""
     from ibert_core import engine
@@ -116,7 +132,7 @@ def docs_write(path: str, function: str | None, style: str, schema: str | None) 
     from ibert_core.types import TaskRequest
 
     pm = current_pm()
-    text = Path(path).read_text(encoding="utf-8")
+    text = _read_text(path)
     parsed, _ = resolve_schema(schema, None, None, pm)
     request = TaskRequest("documentation", text, schema=parsed,
                           options={"function": function, "style": style})
@@ -132,6 +148,27 @@ def docs_write(path: str, function: str | None, style: str, schema: str | None) 
     assert result.answer is not None
     Path(path).write_text(result.answer, encoding="utf-8")
     click.echo(f"wrote {path}")
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path} is not UTF-8 text", "pass a Python source file") from None
+
+
+def _read_python(path: str) -> str:
+    """The file's text, refused (exit 2) when it is not text or not Python, as a
+    pre-commit hook should: the user fixes the file, the check is not broken."""
+    import ast
+
+    source = _read_text(path)
+    try:
+        ast.parse(source)
+    except SyntaxError as err:
+        raise BadInput(f"{path}:{err.lineno}: not valid Python ({err.msg})",
+                       "fix the syntax first") from None
+    return source
 
 
 def _config() -> dict[str, Any]:
