@@ -26,6 +26,7 @@ from ibert_tasks_sql.translation.scalars import (
     as_ibis,
     contains_aggregate,
     contains_window,
+    describe,
     is_literal,
     is_sql_literal,
     literal_value,
@@ -381,9 +382,11 @@ _SETOP_DEFAULT_DISTINCT = {"union": False, "intersect": True, "difference": True
 class Translator:
     """Walks one qualified query and writes the Ibis program for it."""
 
-    def __init__(self, schema: Schema, sql: str | None = None) -> None:
+    def __init__(self, schema: Schema, sql: str | None = None, dialect: str = "") -> None:
         self.schema = schema
         self.sql = sql
+        # the sqlglot dialect read: a few functions mean different things in different ones
+        self.dialect = dialect
         self.program = py.Program(reserved=set(schema.names) | {"ibis", "_", "expr"})
         self.ctes: list[dict[str, Rel]] = []
         self.table_attrs = TABLE_ATTRS
@@ -1544,7 +1547,7 @@ class Translator:
         elif isinstance(func, (exp.AggFunc, exp.Filter)):
             base = s(func)
         else:
-            raise self.unsupported(func, f"window function {func.sql_name()}")
+            raise self.unsupported(func, f"{describe(func)} as a window function")
         spec = node.args.get("spec")
         if spec is not None and framed:
             kind = str(spec.args.get("kind") or "ROWS").lower()
@@ -1736,6 +1739,13 @@ def aggregates_in(node: exp.Expr) -> list[exp.Expr]:
     while stack:
         cur = stack.pop()
         if isinstance(cur, (exp.Filter, exp.WithinGroup)) and isinstance(cur.this, exp.AggFunc):
+            found.append(cur)
+            continue
+        if (  # ARRAY_AGG(x IGNORE NULLS): the aggregate with its modifier
+            isinstance(cur, exp.IgnoreNulls)
+            and isinstance(cur.this, exp.AggFunc)
+            and not isinstance(cur.parent, exp.Window)
+        ):
             found.append(cur)
             continue
         if isinstance(cur, exp.AggFunc) and not isinstance(cur.parent, exp.Window):

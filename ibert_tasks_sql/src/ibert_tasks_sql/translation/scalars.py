@@ -9,6 +9,7 @@ construct and where it is: nothing is guessed.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -189,6 +190,70 @@ def _plain_temporal(s: Scalars, node: exp.Expr, other: exp.Expr) -> ast.expr:
     if text is not None and (column == "timestamp" or (column == "date" and is_date)):
         return py.lit(text)
     return s(node)
+
+
+def _is_date(s: Scalars, node: exp.Expr) -> bool:
+    """A DATE value the translator can tell from the SQL alone (column, literal, today)."""
+    if isinstance(node, exp.CurrentDate):
+        return True
+    if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.DATE:
+        return True
+    return s.frame.dtype_of(node, s) == "date"
+
+
+def _int_literal(node: exp.Expr) -> int | None:
+    try:
+        value = literal_value(node)
+    except ValueError:
+        return None
+    return value if isinstance(value, int) else None
+
+
+#: dialects where DATE - DATE is a number of days and DATE ± n moves by n days (MySQL
+#: reads dates as YYYYMMDD numbers there)
+_DAY_ARITHMETIC = frozenset({"", "duckdb", "postgres", "redshift", "snowflake", "oracle"})
+
+
+def _days_elsewhere(s: Scalars, node: exp.Binary) -> None:
+    """DATE ± number outside `_DAY_ARITHMETIC` means something else: refuse it."""
+    a, b = node.this, node.expression
+    if (_int_literal(b) is not None and _is_date(s, a)) or (
+        _int_literal(a) is not None and _is_date(s, b)
+    ):
+        raise s.tr.unsupported(
+            node,
+            f"DATE {'+' if isinstance(node, exp.Add) else '-'} number in {s.tr.dialect}",
+            "write the days as an INTERVAL",
+        )
+
+
+def _add(s: Scalars, node: exp.Add) -> ast.expr:
+    """`d + 7` on a DATE adds days (DuckDB, Postgres): `d + ibis.interval(days=7)`."""
+    if s.tr.dialect not in _DAY_ARITHMETIC:
+        _days_elsewhere(s, node)
+        return _binary("+")(s, node)
+    days = _int_literal(node.expression)
+    if days is not None and _is_date(s, node.this):
+        return py.binop(s(node.this), "+", py.ibis_call("interval", days=py.lit(days)))
+    days = _int_literal(node.this)
+    if days is not None and _is_date(s, node.expression):
+        return py.binop(s(node.expression), "+", py.ibis_call("interval", days=py.lit(days)))
+    return _binary("+")(s, node)
+
+
+def _sub(s: Scalars, node: exp.Sub) -> ast.expr:
+    """`d1 - d2` of DATEs is a number of days (`d1.delta(d2, unit="day")`, not ibis's
+    interval); `d - 7` subtracts days."""
+    left, right = node.this, node.expression
+    if s.tr.dialect not in _DAY_ARITHMETIC:
+        _days_elsewhere(s, node)
+        return _binary("-")(s, node)
+    if _is_date(s, left) and _is_date(s, right):
+        return _day_delta(s, left, right)
+    days = _int_literal(right)
+    if days is not None and _is_date(s, left):
+        return py.binop(s(left), "-", py.ibis_call("interval", days=py.lit(days)))
+    return _binary("-")(s, node)
 
 
 def _div(s: Scalars, node: exp.Div) -> ast.expr:
@@ -522,11 +587,93 @@ def _trunc(s: Scalars, node: exp.Func) -> ast.expr:
     return py.method(s.value(node.this), "truncate", py.lit(_TRUNC_UNITS[unit]))
 
 
+_DIFF_UNITS = ("YEAR", "QUARTER", "MONTH", "WEEK", "DAY")
+_TIME_DIFF_UNITS = ("HOUR", "MINUTE", "SECOND", "MILLISECOND", "MICROSECOND")
+
+
+def _is_timestamp(s: Scalars, node: exp.Expr) -> bool:
+    if isinstance(node, exp.CurrentTimestamp):
+        return True
+    if isinstance(node, exp.Cast) and node.to.this in _TIMESTAMPS:
+        return True
+    return s.frame.dtype_of(node, s) == "timestamp"
+
+
 def _date_diff(s: Scalars, node: exp.DateDiff) -> ast.expr:
-    unit = _unit_name(node.args.get("unit")) or "DAY"
-    if unit != "DAY":
-        raise s.tr.unsupported(node, f"DATEDIFF in {unit}", "only day differences translate")
-    return py.method(s.value(node.this), "delta", s(node.expression), unit=py.lit("day"))
+    """`DATEDIFF(unit, start, end)` (sqlglot: this=end, expression=start) is
+    `end.delta(start, unit=...)`: the number of unit boundaries crossed, as DuckDB's
+    DATE_DIFF counts them (ibis compiles delta to it)."""
+    unit_node = node.args.get("unit")
+    if isinstance(unit_node, exp.WeekStart):
+        raise s.tr.unsupported(node, "DATEDIFF in weeks starting on a given day")
+    unit = _unit_name(unit_node) or "DAY"
+    if unit == "WEEK" and node.args.get("date_part_boundary"):
+        # Snowflake counts calendar-week boundaries; DuckDB's DATE_DIFF counts whole weeks
+        raise s.tr.unsupported(node, "DATEDIFF in calendar weeks", "use days / 7")
+    end, start = node.this, node.expression
+    if unit in _TIME_DIFF_UNITS:
+        if not (_is_timestamp(s, end) and _is_timestamp(s, start)):
+            raise s.tr.unsupported(
+                node, f"DATEDIFF in {unit} of dates", "cast both sides to TIMESTAMP"
+            )
+    elif unit not in _DIFF_UNITS:
+        raise s.tr.unsupported(node, f"DATEDIFF in {unit}")
+    if s.tr.dialect in _FULL_INTERVAL_DIFF and not (
+        unit == "DAY" and not _is_timestamp(s, end) and not _is_timestamp(s, start)
+    ):
+        raise s.tr.unsupported(
+            node, f"{s.tr.dialect} DATE_DIFF", "it counts whole units; ibis counts boundaries"
+        )
+    return _delta(s, end, start, unit.lower())
+
+
+def _day_delta(s: Scalars, end: exp.Expr, start: exp.Expr) -> ast.expr:
+    return _delta(s, end, start, "day")
+
+
+def _delta(s: Scalars, end: exp.Expr, start: exp.Expr, unit: str) -> ast.expr:
+    """`end.delta(start, unit=...)`; when only `start` reads a column, `ibis.today().delta(_.d)`
+    could not take the deferred column: the column receives, and the difference (boundary
+    counts are antisymmetric) is negated."""
+    has_column = [any(isinstance(c, exp.Column) for c in e.walk()) for e in (end, start)]
+    if has_column == [False, True]:
+        return py.neg(py.method(s.value(start), "delta", s(end), unit=py.lit(unit)))
+    return py.method(s.value(end), "delta", s(start), unit=py.lit(unit))
+
+
+#: dialects whose DATE_DIFF counts whole units elapsed, not boundaries crossed
+_FULL_INTERVAL_DIFF = frozenset({"trino", "presto", "athena"})
+
+
+#: a strftime code (`%Y`, `%-d`) or `%%`, in sqlglot's normalized (Python) spelling
+_STRFTIME_CODE = re.compile(r"%-?[A-Za-z%]")
+
+
+def _time_to_str(s: Scalars, node: exp.TimeToStr) -> ast.expr:
+    """`strftime(x, fmt)` (DuckDB), `to_char(x, fmt)` (Postgres), `DATE_FORMAT(x, fmt)`
+    (MySQL), ...: sqlglot normalizes each dialect's format to Python's strftime codes, which
+    is what ibis's `.strftime()` takes (and compiles to each backend's spelling)."""
+    fmt = node.args.get("format")
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        raise s.tr.unsupported(node, "STRFTIME with a computed format", "use a literal format")
+    if node.args.get("zone") is not None or node.args.get("culture") is not None:
+        raise s.tr.unsupported(node, "date formatting in a time zone or culture")
+    text = re.sub(r"(%-?[A-Za-z])strict", r"\1", fmt.this)  # Spark's `MM`: plain `%m`
+    if s.tr.dialect not in ("duckdb", "") and re.search(
+        "[A-Za-z]", _STRFTIME_CODE.sub("", text)
+    ):
+        # a format word sqlglot could not map (Postgres `Day`, `Mon`) is left as letters
+        raise s.tr.unsupported(
+            node,
+            f"date format {text!r}",
+            "a word of it has no strftime code; use numeric fields such as YYYY-MM-DD",
+        )
+    value = node.this
+    if isinstance(
+        value, (exp.TsOrDsToTimestamp, exp.TsOrDsToDate, exp.TimeStrToTime)
+    ) and s.frame.dtype_of(value.this, s) in ("date", "timestamp"):
+        value = value.this  # MySQL's DATE_FORMAT(d, ...) reads d as a timestamp: same text
+    return py.method(s.value(value), "strftime", py.lit(text))
 
 
 # --- strings and numbers ---------------------------------------------------------------------
@@ -601,6 +748,36 @@ def _regexp_like(s: Scalars, node: exp.RegexpLike) -> ast.expr:
     return py.method(s.value(node.this), "re_search", s(node.expression))
 
 
+def _regexp_replace(s: Scalars, node: exp.RegexpReplace) -> ast.expr:
+    """`REGEXP_REPLACE(x, pattern, replacement)` → `x.re_replace(pattern, replacement)`,
+    which replaces every match. DuckDB and Postgres replace only the first match unless the
+    'g' flag is given (sqlglot marks them `single_replace`): that form has no ibis spelling."""
+    if node.args.get("position") is not None or node.args.get("occurrence") is not None:
+        raise s.tr.unsupported(node, "REGEXP_REPLACE from a position or of one occurrence")
+    modifiers = node.args.get("modifiers")
+    flags = ""
+    if modifiers is not None:
+        if not (isinstance(modifiers, exp.Literal) and modifiers.is_string):
+            raise s.tr.unsupported(node, "REGEXP_REPLACE with computed flags")
+        flags = modifiers.this
+    if set(flags) - {"g"}:
+        raise s.tr.unsupported(
+            node, f"REGEXP_REPLACE with flags {flags!r}", "only the 'g' (every match) flag maps"
+        )
+    if node.args.get("single_replace") and "g" not in flags:
+        raise s.tr.unsupported(
+            node,
+            "REGEXP_REPLACE of the first match only",
+            "ibis's re_replace replaces every match; add the 'g' flag if that is what you want",
+        )
+    pattern, replacement = node.expression, node.args.get("replacement")
+    args = [
+        py.lit(e.this) if isinstance(e, exp.RawString) else s(e)
+        for e in (pattern, replacement or exp.Literal.string(""))
+    ]
+    return py.method(s.value(node.this), "re_replace", *args)
+
+
 def _anonymous(s: Scalars, node: exp.Anonymous) -> ast.expr:
     name = node.name.lower()
     args = node.expressions
@@ -621,7 +798,8 @@ def _agg(meth: str, **fixed: Any) -> Handler:
         this = node.this
         if isinstance(this, exp.Distinct):
             raise s.tr.unsupported(node, f"{node.sql_name()}(DISTINCT ...)")
-        if not any(isinstance(n, exp.Column) for n in this.walk()):
+        # an aggregate inside (`SUM(COUNT(*)) OVER ()`) is a column of the aggregated table
+        if not any(isinstance(n, (exp.Column, exp.AggFunc)) for n in this.walk()):
             raise s.tr.unsupported(
                 node, f"{node.sql_name()} of a constant", "ibis aggregates columns"
             )
@@ -677,6 +855,8 @@ def _percentile_cont(s: Scalars, node: exp.PercentileCont) -> ast.expr:
 def _within_group(s: Scalars, node: exp.WithinGroup) -> ast.expr:
     func = node.this
     order = node.expression
+    if isinstance(func, exp.ArrayAgg):  # Snowflake: ARRAY_AGG(x) WITHIN GROUP (ORDER BY ...)
+        return _array_agg(s, func, order)
     if not isinstance(func, exp.PercentileCont) or len(order.expressions) != 1:
         raise s.tr.unsupported(node, f"{describe(func)} WITHIN GROUP")
     ordered = order.expressions[0]
@@ -687,11 +867,74 @@ def _within_group(s: Scalars, node: exp.WithinGroup) -> ast.expr:
 
 def _group_concat(s: Scalars, node: exp.GroupConcat) -> ast.expr:
     this = node.this
-    if isinstance(this, (exp.Distinct, exp.Order)):
-        raise s.tr.unsupported(node, "STRING_AGG with DISTINCT or ORDER BY")
+    kwargs = {}
+    if isinstance(this, exp.Order):
+        kwargs["order_by"] = _order_by_kwarg(s, this)
+        this = this.this
+    if isinstance(this, exp.Distinct):
+        raise s.tr.unsupported(node, "STRING_AGG with DISTINCT")
     sep = node.args.get("separator")
     args = [s(sep)] if sep is not None else [py.lit(",")]
-    return py.method(s.value(this), "group_concat", *args)
+    return py.method(s.value(this), "group_concat", *args, **kwargs)
+
+
+def _order_by_kwarg(s: Scalars, order: exp.Order) -> ast.expr:
+    """`order_by=` of an ordered aggregate: one key, or a list of them."""
+    keys = []
+    for o in order.expressions:
+        if o.args.get("nulls_first") and not _may_be_null(s, o.this):
+            o = o.copy()  # where NULLs sort says nothing for a NOT NULL column
+            o.set("nulls_first", False)
+        keys.append(s.tr.direction(s(o.this), o))
+    return keys[0] if len(keys) == 1 else ast.List(elts=keys, ctx=ast.Load())
+
+
+def _may_be_null(s: Scalars, node: exp.Expr) -> bool:
+    if is_sql_literal(node):
+        return False
+    dtype = s.frame.raw_dtype(node) if isinstance(node, exp.Column) else None
+    return not (dtype or "").startswith("!")
+
+
+def _array_agg(
+    s: Scalars, node: exp.ArrayAgg, order: exp.Order | None = None, skip_nulls: bool = False
+) -> ast.expr:
+    """`ARRAY_AGG([DISTINCT] x [ORDER BY ...])` → `x.collect(distinct=, order_by=)`.
+
+    SQL keeps NULL elements (DuckDB, Postgres) where ibis drops them by default: they are
+    kept with `include_null=True` unless the column cannot be NULL or the dialect (Snowflake,
+    `IGNORE NULLS`) drops them too."""
+    this = node.this
+    if isinstance(this, exp.Order):
+        if order is not None:
+            raise s.tr.unsupported(node, "ARRAY_AGG ordered twice")
+        order, this = this, this.this
+    kwargs: dict[str, ast.expr] = {}
+    if isinstance(this, exp.Distinct):
+        if len(this.expressions) != 1:
+            raise s.tr.unsupported(node, "ARRAY_AGG(DISTINCT over several columns)")
+        this = this.expressions[0]
+        kwargs["distinct"] = py.lit(True)
+    if not any(isinstance(n, exp.Column) for n in this.walk()):
+        raise s.tr.unsupported(node, "ARRAY_AGG of a constant", "ibis aggregates columns")
+    if order is not None:
+        kwargs["order_by"] = _order_by_kwarg(s, order)
+    if not (skip_nulls or node.args.get("nulls_excluded")) and _may_be_null(s, this):
+        kwargs["include_null"] = py.lit(True)
+    return py.method(s.value(this), "collect", **kwargs)
+
+
+def _array_size(s: Scalars, node: exp.ArraySize) -> ast.expr:
+    dimension = node.expression
+    if dimension is not None and _int_literal(dimension) != 1:
+        raise s.tr.unsupported(node, "ARRAY_LENGTH of a dimension other than 1")
+    return py.method(s.value(node.this), "length")
+
+
+def _ignore_nulls(s: Scalars, node: exp.IgnoreNulls) -> ast.expr:
+    if isinstance(node.this, exp.ArrayAgg):
+        return _array_agg(s, node.this, skip_nulls=True)
+    raise s.tr.unsupported(node, f"{describe(node.this)} IGNORE NULLS")
 
 
 def _arg_max(meth: str) -> Handler:
@@ -726,8 +969,8 @@ HANDLERS: dict[type, Handler] = {
     exp.Null: _null,
     exp.Column: _column,
     exp.Paren: _paren,
-    exp.Add: _binary("+"),
-    exp.Sub: _binary("-"),
+    exp.Add: _add,
+    exp.Sub: _sub,
     exp.Mul: _binary("*"),
     exp.Div: _div,
     exp.Mod: _binary("%"),
@@ -767,6 +1010,7 @@ HANDLERS: dict[type, Handler] = {
     exp.TsOrDsAdd: _date_add("+"),
     exp.DateDiff: _date_diff,
     exp.TsOrDsToDate: _to_date,
+    exp.TimeToStr: _time_to_str,
     exp.SafeDivide: _safe_divide,
     exp.CurrentDate: _current("today"),
     exp.CurrentTimestamp: _current("now"),
@@ -792,6 +1036,7 @@ HANDLERS: dict[type, Handler] = {
     exp.StartsWith: _method("startswith", "expression"),
     exp.EndsWith: _method("endswith", "expression"),
     exp.RegexpLike: _regexp_like,
+    exp.RegexpReplace: _regexp_replace,
     exp.Abs: _method("abs"),
     exp.Ceil: _method("ceil"),
     exp.Floor: _method("floor"),
@@ -819,7 +1064,9 @@ HANDLERS: dict[type, Handler] = {
     exp.Quantile: _quantile,
     exp.WithinGroup: _within_group,
     exp.ApproxDistinct: _agg("approx_nunique"),
-    exp.ArrayAgg: _agg("collect"),
+    exp.ArrayAgg: _array_agg,
+    exp.IgnoreNulls: _ignore_nulls,
+    exp.ArraySize: _array_size,
     exp.GroupConcat: _group_concat,
     exp.LogicalAnd: _agg("all"),
     exp.LogicalOr: _agg("any"),

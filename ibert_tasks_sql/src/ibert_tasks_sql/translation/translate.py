@@ -33,7 +33,7 @@ def translate(sql: str, schema: Schema | None, dialect: str | None = None) -> Tr
     read = dialect_name(dialect)
     tree = parse(sql, read)
     tree = qualify_tree(tree, schema, read, sql)
-    translator = Translator(schema, sql)
+    translator = Translator(schema, sql, read)
     code = translator.translate(tree)
     used = tuple(t.name for t in schema.tables if _mentions(code, t.name))
     return Translation(code=code, tables=used, dialect=read or "ansi")
