@@ -96,9 +96,7 @@ def test_validating_an_empty_corpus_is_a_usage_error(ibert: Any, tmp_path: Path)
     _usage_error(ibert("data", "validate", str(empty)), f"{empty} holds no records")
 
 
-def test_validate_shows_progress_on_stderr_and_only_json_on_stdout(
-    ibert: Any, tmp_path: Path
-) -> None:
+def _corpus(tmp_path: Path) -> Path:
     record = Example(
         id="r1",
         task="sql_to_ibis",
@@ -108,9 +106,42 @@ def test_validate_shows_progress_on_stderr_and_only_json_on_stdout(
     )
     corpus = tmp_path / "c.jsonl"
     corpus.write_text(json.dumps(record.to_dict()) + "\n")
-    code, out, err = ibert("data", "validate", str(corpus), "--json", "--workers", "1")
-    assert code == 0, err
+    return corpus
+
+
+def test_validate_shows_progress_on_a_terminal_and_only_json_on_stdout(tmp_path: Path) -> None:
+    import pty
+
+    master, slave = pty.openpty()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("IBERT_")}
+    args = ["data", "validate", str(_corpus(tmp_path)), "--json", "--workers", "1"]
+    with subprocess.Popen(
+        [sys.executable, "-m", "ibert_core", *args],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=clean,
+    ) as proc:
+        os.close(slave)
+        out = proc.communicate(timeout=60)[0]
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the terminal's other end is closed and drained
+            break
+        if not chunk:
+            break
+        err += chunk
+    os.close(master)
+    assert proc.returncode == 0, err
     assert json.loads(out)["passed"] == 1
-    assert err.startswith("checked records"), err
+    assert b"checked records" in err and b"1/1" in err, err
+
+
+def test_validate_without_a_terminal_writes_no_bar(ibert: Any, tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    code, out, err = ibert("data", "validate", str(corpus), "--json", "--workers", "1")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["passed"] == 1
     code, out, err = ibert("data", "validate", str(corpus), "--quiet", "--workers", "1")
     assert (code, out, err) == (0, "1 passed, 0 failed, 0 skipped\n", "")

@@ -201,7 +201,7 @@ def _count_records(path: Path) -> int:
     type=click.IntRange(min=1),
     help="Validator worker processes.",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress bar (shown on a terminal only).")
 def validate_command(path: str, as_json: bool, workers: int, quiet: bool) -> None:
     """Re-check every record of a corpus (a .jsonl file or a folder of them).
 
@@ -217,7 +217,7 @@ def validate_command(path: str, as_json: bool, workers: int, quiet: bool) -> Non
         raise BadInput(f"{path} holds no records", "point at a corpus built by ibert data build")
     context = make_context(config={"validators": {"duckdb": {"workers": workers}}})
     try:
-        if quiet:
+        if quiet or not sys.stderr.isatty():  # a bar's label alone would only clutter logs
             report = recheck(corpus, context.validator("duckdb"))
         else:
             with click.progressbar(
