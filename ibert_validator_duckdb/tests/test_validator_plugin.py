@@ -138,6 +138,21 @@ def test_cli_without_schema_exit_2_when_the_code_reads_a_table(capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--sql", ""), "--sql is empty"),  # was: no comparison, "equivalent", exit 0
+        (("--sql", "SELECT 1", "--dialect", "postgrez"), "unknown --dialect 'postgrez'"),
+        (("--sql", "SELECT 1", "--seeds", "0"), "'--seeds'"),
+        (("--sql", "SELECT 1", "--timeout", "0"), "'--timeout'"),
+    ],
+)
+def test_cli_unusable_options_exit_2_before_any_check(args, says, capsys):
+    assert exit_code(*args, "--ibis", "expr = ibis.literal(1)") == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 def test_cli_without_schema_checks_code_that_reads_no_table():
     """Literals and `ibis.memtable`s need no schema: the check runs on empty fixtures."""
     assert exit_code("--sql", "SELECT 1 AS a", "--ibis", "expr = ibis.literal(1).name('a')") == 0

@@ -19,6 +19,17 @@ from ibert_core.types import STAGES, Schema, ValidationJob, Verdict, to_jsonable
 UNDEFINED = "is not defined"
 
 
+def _check_dialect(dialect: str) -> None:
+    """A dialect sqlglot does not know, said before any check runs."""
+    from sqlglot.dialects.dialect import Dialect
+
+    try:
+        Dialect.get_or_raise(dialect)
+    except ValueError as err:
+        raise BadInput(f"unknown --dialect {dialect!r}: {err}", "pass a dialect sqlglot reads "
+                       "(duckdb, postgres, snowflake, bigquery, tsql ...)") from None
+
+
 def _print(verdict: Verdict, as_json: bool) -> None:
     if as_json:
         data = to_jsonable(verdict)
@@ -48,8 +59,18 @@ def _print(verdict: Verdict, as_json: bool) -> None:
     show_default=True,
     help="SQL dialect of --sql (any dialect sqlglot reads).",
 )
-@click.option("--seeds", type=int, default=None, help="Number of fixture seeds (default 3).")
-@click.option("--timeout", type=float, default=None, help="Wall seconds per check.")
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of fixture seeds (default 3).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Wall seconds per check.",
+)
 @click.option(
     "--ordered/--unordered",
     default=None,
@@ -87,7 +108,11 @@ def validate_command(
         options["timeout"] = timeout
     if ordered is not None:
         options["ordered"] = ordered
-    reference = read_input(sql) if sql else None
+    reference = read_input(sql) if sql is not None else None
+    if reference is not None and not reference.strip():
+        raise BadInput("--sql is empty", "pass the reference query (text or a file), or leave "
+                       "--sql out to check only that the code runs")
+    _check_dialect(dialect)
     job = ValidationJob(
         code=read_input(code),
         schema=schema_value,
