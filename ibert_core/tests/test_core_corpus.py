@@ -40,6 +40,17 @@ def test_resume_after_a_kill_mid_write(tmp_path):
     assert next(read_examples(path)) == ex(1)
 
 
+def test_a_whole_last_record_without_its_newline_is_kept(tmp_path):
+    """A one-line corpus written by hand (or a run killed between a record and its
+    newline) has no newline at the end: the record is whole, not torn."""
+    path = tmp_path / "hand.jsonl"
+    path.write_text(json.dumps(ex(1).to_dict()) + "\n" + json.dumps(ex(2).to_dict()))
+    assert [e.id for e in read_examples(path)] == ["e1", "e2"]
+    with CorpusWriter(path) as w:  # appending goes on a line of its own
+        assert "e2" in w and w.write(ex(3))
+    assert [e.id for e in read_examples(path)] == ["e1", "e2", "e3"]
+
+
 def test_atomic_write_replaces_whole_file(tmp_path):
     path = tmp_path / "d" / "val.jsonl"
     assert write_atomic(path, [ex(1), ex(2)]) == 2

@@ -20,12 +20,22 @@ from ibert_core.errors import BadInput
 from ibert_core.types import Example
 
 
+def _whole_record(raw: bytes) -> bool:
+    """Whether a last line without its newline holds a whole record (a file written by
+    hand, or a run killed between the record and its newline) rather than a torn one: a
+    cut JSON object never parses."""
+    try:
+        return isinstance(json.loads(raw), dict)
+    except ValueError:
+        return False
+
+
 def read_examples(path: str | Path) -> Iterator[Example]:
     """Every complete record of a JSONL corpus file (a torn last line is ignored)."""
     path = Path(path)
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, start=1):
-            if not raw.endswith(b"\n"):
+            if not raw.endswith(b"\n") and not _whole_record(raw):
                 return  # torn write from a killed run
             line = raw.strip()
             if not line:
@@ -87,7 +97,10 @@ class CorpusWriter:
             return
         data = self.path.read_bytes()
         cut = data.rfind(b"\n") + 1
-        if cut != len(data):  # cut the torn tail left by a killed run
+        if cut != len(data) and _whole_record(data[cut:]):
+            with self.path.open("ab") as fh:  # a whole last record: only its newline missing
+                fh.write(b"\n")
+        elif cut != len(data):  # cut the torn tail left by a killed run
             with self.path.open("r+b") as fh:
                 fh.truncate(cut)
         self.ids = {example.id for example in read_examples(self.path)}
