@@ -68,6 +68,10 @@ def test_load_plugins_restricts_by_entry_point_name(install, site, ibert):
     assert out.stderr == ""
     none = ibert("plugins", "--json", env={"IBERT_LOAD_PLUGINS": ""})
     assert json.loads(none.stdout) == []
+    # a misspelt name loads nothing: said, with the name it likely meant
+    typo = ibert("tasks", env={"IBERT_LOAD_PLUGINS": "good,goood"})
+    assert typo.returncode == 0 and "echo_task" in typo.stdout
+    assert "no installed plugin is named 'goood'; did you mean 'good'?" in typo.stderr
 
 
 def test_misspelled_hookimpl_and_failing_register_are_contained(install, site, monkeypatch):

@@ -32,7 +32,7 @@ class LoadFailure:
     distribution: str
     entry_point: str
     error: str
-    stage: str  # "import", "register" or "validate"
+    stage: str  # "import", "register", "validate", or "select" (IBERT_LOAD_PLUGINS)
 
     def to_dict(self) -> dict[str, str]:
         return attrs.asdict(self)
@@ -100,7 +100,11 @@ def get_plugin_manager(load_entrypoints: bool = True) -> IbertPluginManager:
     pm.register(builtins, name="ibert_core.builtins")
     if load_entrypoints:
         allowed = _allowed()
-        for ep in _entry_points():
+        installed = list(_entry_points())
+        for name in sorted((allowed or set()) - {ep.name for ep in installed}):
+            pm.record_failure(LoadFailure("IBERT_LOAD_PLUGINS", name, _unknown_plugin(
+                name, sorted({ep.name for ep in installed})), "select"))
+        for ep in installed:
             if allowed is not None and ep.name not in allowed:
                 continue
             if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
@@ -126,6 +130,15 @@ def get_plugin_manager(load_entrypoints: bool = True) -> IbertPluginManager:
             pm.unregister(err.plugin)
             pm.record_failure(LoadFailure(dist, name, _describe(err), "validate"))
     return pm
+
+
+def _unknown_plugin(name: str, installed: list[str]) -> str:
+    """Why a name `IBERT_LOAD_PLUGINS` asks for loads nothing, with the likely one."""
+    import difflib
+
+    close = difflib.get_close_matches(name, installed, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"no installed plugin is named {name!r}; {hint}installed: {', '.join(installed)}"
 
 
 def _set_distribution(plugin: object, distribution: str) -> None:
