@@ -22,7 +22,7 @@ from ibert_core.corpus import read_examples
 from ibert_core.plugins import get_plugin_manager
 from ibert_tasks_sql.corpus.cli import build_command
 from ibert_tasks_sql.corpus.normalize import SPLITS, dedup_key, skeleton, split_of
-from ibert_tasks_sql.corpus.stats import _empty_split_notes
+from ibert_tasks_sql.corpus.stats import NOTES_QA, NOTES_QA_LATER, _empty_split_notes
 
 pytestmark = pytest.mark.slow
 
@@ -235,3 +235,15 @@ def test_semgrep_rules_tag_features_and_anti_patterns() -> None:
     assert {"filter", "group-by", "aggregate", "count"} <= set(tags["x"]["features"])
     assert {"literal-cast", "chained-filters"} <= set(tags["x"]["anti_patterns"])
     assert tags["clean"] == {"features": ["select"], "anti_patterns": []}
+
+
+def test_a_build_cut_inside_its_first_unit_says_why_it_has_no_qa(tmp_path: Path) -> None:
+    """qa answers come after a unit's pair records: a tiny build has none yet. It used to
+    say qa was not registered (the cut unit's counters were not kept)."""
+    _needs_engines()
+    if "qa" not in get_plugin_manager().registries.tasks:
+        pytest.skip("ibert-tasks-docs (the qa task) is not installed here")
+    stats = run_build(tmp_path / "tiny", "--n", "2", "--seed", "3",
+                      "--tasks", "sql_to_ibis,qa")
+    assert stats["units"] == 0 and not stats["by_task"].get("qa")
+    assert NOTES_QA_LATER in stats["notes"] and NOTES_QA not in stats["notes"]

@@ -151,6 +151,8 @@ def build(
                 )
                 partial = {}
                 complete = True
+                if result.counters.get("qa_registered"):  # known even if the unit is cut
+                    manifest["qa_registered"] = True
                 for data in result.records[consumed:]:
                     if written >= n:
                         complete = False  # the rest of this unit waits for a larger --n

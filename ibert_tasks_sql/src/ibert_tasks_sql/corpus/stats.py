@@ -14,6 +14,10 @@ from ibert_tasks_sql.corpus.mined import summary as mined_summary
 from ibert_tasks_sql.corpus.normalize import SPLITS
 
 NOTES_QA = "qa skipped: no `qa` task is registered (install ibert-tasks-docs)"
+NOTES_QA_LATER = (
+    "no qa record yet: a unit's qa records come after its pair records, and this build "
+    "stopped inside its first unit; build more records (--n)"
+)
 
 
 def _acceptance(counters: Mapping[str, int]) -> dict[str, Any]:
@@ -161,12 +165,13 @@ def corpus_stats(
         ]
     )
     tasks = getattr(config, "tasks", ())
-    if "qa" in tasks and not any(k == "records|qa" for k in counters):
-        notes.append(
-            NOTES_QA
-            if not counters.get("qa_registered")
-            else "qa registered but no answer was verified"
-        )
+    if "qa" in tasks and not tallies["task"].get("qa"):
+        if not (counters.get("qa_registered") or manifest.get("qa_registered")):
+            notes.append(NOTES_QA)
+        elif not counters.get("units"):
+            notes.append(NOTES_QA_LATER)
+        else:
+            notes.append("qa registered but no answer was verified")
     notes.extend(_empty_split_notes(tallies["split"], skeletons))
     return {
         "total": total,
