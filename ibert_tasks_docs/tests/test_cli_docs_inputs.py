@@ -78,3 +78,8 @@ def test_help_explains_every_option(ibert: Any) -> None:
         options = [line for line in out.splitlines() if line.startswith("  -")]
         bare = [line for line in options if len(line.split()) <= 2]  # name (+ metavar) only
         assert not bare, (args, bare)
+
+
+def test_run_qa_refuses_showing_no_symbols(ibert: Any) -> None:
+    # --top 0 used to show 3 (0 read as "not given")
+    _usage_error(ibert("run", "qa", "rename a column", "--top", "0"), "'--top'")

@@ -133,6 +133,16 @@ def test_ibis_to_sql_defaults_to_duckdb(context):
     assert '"orders"' in result.answer
 
 
+def test_ibis_to_sql_takes_dialect_as_the_target_without_to(context):
+    """The input is Ibis: `--dialect bigquery` can only mean the SQL wanted (ignored before)."""
+    request = TaskRequest("ibis_to_sql", IBIS, schema=SCHEMA, dialect="bigquery")
+    result = engine.run(context, request)
+    assert result.verified and "`orders`" in result.answer  # BigQuery quoting
+    both = TaskRequest("ibis_to_sql", IBIS, schema=SCHEMA, dialect="bigquery",
+                       options={"to": "tsql"})
+    assert "[" in engine.run(context, both).answer  # --to wins
+
+
 def test_ibis_to_sql_rejects_broken_code_and_unknown_dialects(context):
     with pytest.raises(BadInput, match="does not compile"):
         engine.run(context, TaskRequest("ibis_to_sql", "expr = orders.nope", schema=SCHEMA))

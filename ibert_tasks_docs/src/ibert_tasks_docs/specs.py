@@ -42,7 +42,8 @@ QA = TaskSpec(
             help="Also index this installed package; repeatable.",
         ),
         click.Option(
-            ["--top"], type=int, default=3, show_default=True, help="How many symbols to show."
+            ["--top"], type=click.IntRange(min=1), default=3, show_default=True,
+            help="How many symbols to show."
         ),
         click.Option(["--rebuild"], is_flag=True, help="Rebuild the cached index first."),
     ),

@@ -47,9 +47,9 @@ TASKS: tuple[TaskSpec, ...] = (
         options=(
             click.Option(
                 ["--to"],
-                default="duckdb",
-                show_default=True,
-                help="Target SQL dialect (any ibis SQL backend: postgres, snowflake, mssql...).",
+                default=None,
+                help="Target SQL dialect (any ibis SQL backend: postgres, snowflake, mssql...); "
+                "default: --dialect if given, else duckdb.",
             ),
         ),
     ),

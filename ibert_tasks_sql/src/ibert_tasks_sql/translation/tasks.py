@@ -116,7 +116,8 @@ class IbisToSql:
         if feedback:
             return []
         _require_schema(request, "ibis_to_sql")
-        target = ibis_dialect(request.options.get("to"))
+        # the input is Ibis, so a --dialect can only mean the SQL wanted (it was ignored)
+        target = ibis_dialect(request.options.get("to") or request.dialect)
         job = ValidationJob(
             request.text,
             schema=request.schema,
