@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import resource
+
+import pytest
+
 from ibert_core.types import Schema, ValidationJob
 from ibert_validator_duckdb import worker
 from ibert_validator_duckdb.limits import Limits
@@ -39,7 +43,16 @@ def test_memtable_joined_with_a_fixture_table(validator, shop):
     assert not validator.validate(ValidationJob(code=code, schema=shop, reference_sql=wrong)).passed
 
 
-def test_a_checks_memtables_do_not_outlive_it(shop):
+@pytest.fixture
+def in_process_cpu_limit():
+    """`run_job` in this process sets its CPU limit (RLIMIT_CPU) as in a worker: put back
+    the test process's own afterwards, or a later test dies of SIGXCPU."""
+    before = resource.getrlimit(resource.RLIMIT_CPU)
+    yield
+    resource.setrlimit(resource.RLIMIT_CPU, before)
+
+
+def test_a_checks_memtables_do_not_outlive_it(shop, in_process_cpu_limit):
     """Registered on the cached fixture connections for one check, unregistered after it
     (pass or fail), so later checks never see them and the connections do not grow."""
     state = worker.State(Limits())
