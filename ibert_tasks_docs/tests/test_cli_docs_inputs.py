@@ -83,3 +83,13 @@ def test_help_explains_every_option(ibert: Any) -> None:
 def test_run_qa_refuses_showing_no_symbols(ibert: Any) -> None:
     # --top 0 used to show 3 (0 read as "not given")
     _usage_error(ibert("run", "qa", "rename a column", "--top", "0"), "'--top'")
+
+
+def test_docstrings_write_leaves_a_documented_file_alone(ibert: Any, tmp_path: Path) -> None:
+    # it said "wrote" (and rewrote the file) when every function had a docstring
+    path = tmp_path / "done.py"
+    path.write_text('def f(x):\n    """Return x."""\n    return x\n')
+    before = path.stat().st_mtime_ns
+    code, out, err = ibert("docstrings", "write", str(path))
+    assert code == 0 and out.startswith("nothing to write: ") and err == ""
+    assert path.stat().st_mtime_ns == before

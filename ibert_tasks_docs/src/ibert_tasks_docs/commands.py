@@ -146,6 +146,9 @@ def docs_write(path: str, function: str | None, style: str, schema: str | None) 
         click.echo(f"ibert: not written, the docstrings did not pass: {feedback}", err=True)
         click.get_current_context().exit(1)
     assert result.answer is not None
+    if result.answer == text:
+        click.echo(f"nothing to write: {path} has no function without a docstring")
+        return
     Path(path).write_text(result.answer, encoding="utf-8")
     click.echo(f"wrote {path}")
 
