@@ -88,7 +88,8 @@ def test_run_qa_refuses_showing_no_symbols(ibert: Any) -> None:
 def test_docstrings_write_leaves_a_documented_file_alone(ibert: Any, tmp_path: Path) -> None:
     # it said "wrote" (and rewrote the file) when every function had a docstring
     path = tmp_path / "done.py"
-    path.write_text('def f(x):\n    """Return x."""\n    return x\n')
+    path.write_text('def f(x):\n    """Return x.\n\n    Parameters\n    ----------\n'
+                    '    x : int\n        A value.\n    """\n    return x\n')
     before = path.stat().st_mtime_ns
     code, out, err = ibert("docstrings", "write", str(path))
     assert code == 0 and out.startswith("nothing to write: ") and err == ""
