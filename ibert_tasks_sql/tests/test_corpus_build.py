@@ -247,3 +247,25 @@ def test_a_build_cut_inside_its_first_unit_says_why_it_has_no_qa(tmp_path: Path)
                       "--tasks", "sql_to_ibis,qa")
     assert stats["units"] == 0 and not stats["by_task"].get("qa")
     assert NOTES_QA_LATER in stats["notes"] and NOTES_QA not in stats["notes"]
+
+
+def test_a_build_whose_units_add_nothing_stops_instead_of_running_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Units that only repeat kept records (here: the manifest lost, so unit 0 runs again)
+    used to loop for ever when no more distinct records can come; a streak of empty units
+    now stops the build with what is written kept."""
+    _needs_engines()
+    from ibert_core.errors import BadInput
+    from ibert_tasks_sql.corpus import build as build_mod
+    from ibert_tasks_sql.corpus.pipeline import BuildConfig
+
+    config = BuildConfig(seed=3, tasks=("sql_to_ibis",), augment=False, validator_workers=1)
+    out = tmp_path / "c"
+    build_mod.build(out, 10**6, config, stop_after_units=1)
+    kept = {r.id for r in records(out)}
+    (out / "manifest.json").unlink()
+    monkeypatch.setattr(build_mod, "BARREN_UNITS", 1)
+    with pytest.raises(BadInput, match="added no record"):
+        build_mod.build(out, 10**6, config, stop_after_units=5)
+    assert {r.id for r in records(out)} == kept

@@ -106,6 +106,11 @@ def units(config: BuildConfig, start: int, workers: int) -> Iterator[UnitResult]
 
 # --- the build ---------------------------------------------------------------------------------
 
+#: Work units in a row that may add nothing (all rejected or repeats) before a build stops
+#: instead of running on forever (a unit adds ~48 records on average in a 100k build, so 200
+#: empty ones in a row mean the tasks and seed have run dry).
+BARREN_UNITS = 200
+
 
 def build(
     out: Path,
@@ -138,6 +143,7 @@ def build(
     counters: Counter[str] = Counter(manifest["counters"])
     started = time.perf_counter()
     done_units = 0
+    barren = 0  # units in a row that added no record
     if written < n:
         writers = {s: CorpusWriter(out / f"{s}.jsonl") for s in SPLIT_NAMES}
         try:
@@ -151,6 +157,7 @@ def build(
                 )
                 partial = {}
                 complete = True
+                before = written
                 if result.counters.get("qa_registered"):  # known even if the unit is cut
                     manifest["qa_registered"] = True
                 for data in result.records[consumed:]:
@@ -191,6 +198,13 @@ def build(
                 done_units += 1
                 if written >= n or (stop_after_units and done_units >= stop_after_units):
                     break
+                barren = barren + 1 if written == before else 0
+                if barren >= BARREN_UNITS:
+                    raise BadInput(
+                        f"the last {barren} work units added no record ({written} written, "
+                        f"{n} asked): these --tasks and --seed make no more distinct records",
+                        "ask for fewer (--n), or widen --tasks; what is written is kept",
+                    )
         finally:
             for w in writers.values():
                 w.close()
