@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -128,8 +130,28 @@ def _def_chunk(
     )
 
 
+#: Sources at least this big are first parsed in a throwaway process on Python < 3.11: its
+#: parser has no depth guard and a deep enough expression (`1 + 1 + ...` 150,000 times,
+#: as a generated or hostile file may hold) crashes the interpreter instead of raising
+#: RecursionError. Anything smaller has too few tokens to nest that deep.
+PROBE_BYTES = 256 * 1024
+
+
+def _parses_without_crashing(path: str, source: str) -> None:
+    """Raise RecursionError when parsing `source` would crash this interpreter."""
+    if sys.version_info >= (3, 11) or len(source) < PROBE_BYTES:
+        return
+    probe = subprocess.run(
+        [sys.executable, "-I", "-c", "import ast, sys; ast.parse(sys.stdin.read())"],
+        input=source, text=True, capture_output=True, check=False,
+    )
+    if probe.returncode < 0:  # killed by a signal: the parser overflowed the C stack
+        raise RecursionError(f"{path}: nested too deeply for this Python's parser")
+
+
 def parse_python(path: str, source: str) -> list[Chunk]:
     """Functions, classes, methods, and runs of other module-level statements."""
+    _parses_without_crashing(path, source)
     tree = ast.parse(source, filename=path)
     lines = Lines(source)
     ctx = _module_context(tree, lines)
