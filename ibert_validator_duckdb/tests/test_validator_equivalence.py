@@ -7,6 +7,11 @@ import pytest
 from ibert_core.types import STAGES, ValidationJob
 
 EQUAL = [
+    (  # array_agg without ORDER BY: any element order is the same result
+        "SELECT city, array_agg(age) AS ages FROM users GROUP BY city",
+        "expr = users.group_by('city').agg("
+        "ages=users.age.collect(order_by=ibis.desc(users.age), include_null=True))",
+    ),
     (  # datetime values as literals (ibis's own examples build them so)
         "SELECT id, ts FROM orders WHERE ts >= TIMESTAMP '2024-01-01' - INTERVAL 3 DAY",
         "from datetime import datetime, timedelta\n"
@@ -98,6 +103,15 @@ DIFFERENT = [
     (
         "SELECT name FROM users WHERE name LIKE 'a%'",
         "expr = users.filter(users.name.ilike('a%')).select('name')",
+    ),
+    (  # array_agg with ORDER BY: the order is part of the result
+        "SELECT city, array_agg(age ORDER BY age) AS ages FROM users GROUP BY city",
+        "expr = users.group_by('city').agg("
+        "ages=users.age.collect(order_by=ibis.desc(users.age), include_null=True))",
+    ),
+    (  # and the elements still count: collect() drops the NULLs array_agg keeps
+        "SELECT city, array_agg(age) AS ages FROM users GROUP BY city",
+        "expr = users.group_by('city').agg(ages=users.age.collect())",
     ),
 ]
 

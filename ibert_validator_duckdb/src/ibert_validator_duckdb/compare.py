@@ -72,6 +72,21 @@ def normalize_rows(rows: Sequence[Row]) -> list[Row]:
     return [tuple(normalize(v) for v in row) for row in rows]
 
 
+def sort_lists(rows: Sequence[Row], positions: Sequence[int]) -> list[Row]:
+    """`rows` with the list values at `positions` in one canonical order, for lists whose
+    element order the reference leaves undefined (`array_agg(x)` without ORDER BY)."""
+    if not positions:
+        return list(rows)
+    wanted = set(positions)
+    return [
+        tuple(
+            tuple(sorted(v, key=_sort_key)) if i in wanted and isinstance(v, tuple) else v
+            for i, v in enumerate(row)
+        )
+        for row in rows
+    ]
+
+
 def _hash_key(value: Any) -> Any:
     """Numbers rounded to 9 significant digits, so near-equal floats usually share a key."""
     if isinstance(value, float):

@@ -28,6 +28,9 @@ class Reference:
     extra_keys: int = 0
     literals: tuple[object, ...] = ()
     tables: frozenset[str] = frozenset()  # lower-cased names of the tables it reads
+    #: Output columns that are `array_agg(x)` without an ORDER BY: their element order is
+    #: not defined, so results compare them as bags.
+    unordered_lists: tuple[int, ...] = ()
 
 
 @lru_cache(maxsize=512)
@@ -65,7 +68,21 @@ def prepare(sql: str, dialect: str = "duckdb") -> Reference:
         len(key_exprs) if keyed_sql else 0,
         _literals(tree),
         _tables(tree),
+        _unordered_lists(tree),
     )
+
+
+def _unordered_lists(tree: object) -> tuple[int, ...]:
+    """Positions of output columns that aggregate into a list in no stated order."""
+    from sqlglot import exp
+
+    assert isinstance(tree, exp.Query)
+    out = []
+    for i, select in enumerate(tree.selects):
+        body = select.this if isinstance(select, exp.Alias) else select
+        if isinstance(body, exp.ArrayAgg) and not isinstance(body.this, exp.Order):
+            out.append(i)
+    return tuple(out)
 
 
 def _tables(tree: object) -> frozenset[str]:

@@ -633,6 +633,9 @@ def _stage_compare(run: Run) -> str:
     for seed, (columns, rows) in zip(run.seeds, run.results, strict=False):
         ref_columns, ref_rows, ref_keys = _reference_rows(run, ref, seed)
         total += len(ref_rows)
+        if ref.unordered_lists:
+            ref_rows = cmp.sort_lists(ref_rows, ref.unordered_lists)
+            rows = cmp.sort_lists(rows, ref.unordered_lists)
         message = cmp.compare_results(
             ref_rows, rows, ordering, tolerance, ref_columns, columns, ref_keys
         ) or _compare_names(ref_columns, columns, names)
