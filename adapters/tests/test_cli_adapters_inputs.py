@@ -5,35 +5,12 @@ read (the model and data named do not even exist), so no test loads torch weight
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ibert_core.cli import main
-
-
-@pytest.fixture
-def ibert(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    """`ibert(*args)` -> (exit code, stdout, stderr), every installed plugin loaded."""
-    for key in [k for k in os.environ if k.startswith("IBERT_")]:
-        monkeypatch.delenv(key)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as stop:
-            main(list(args))
-        out = capsys.readouterr()
-        return int(stop.value.code or 0), out.out, out.err
-
-    return run
-
-
-def _usage_error(result: tuple[int, str, str], contains: str) -> None:
-    code, out, err = result
-    assert (code, out) == (2, ""), result
-    assert err.startswith("ibert: error: ") and contains in err, err
-    assert len(err.strip().splitlines()) == 1, err
+from ibert_core.testing import assert_usage_error
 
 
 def _train(tmp_path: Path, *extra: str) -> list[str]:
@@ -48,25 +25,28 @@ def _train(tmp_path: Path, *extra: str) -> list[str]:
      ("--device", "tpu"), ("--dtype", "float8")],
 )
 def test_train_refuses_values_that_cannot_train(
-    ibert: Any, tmp_path: Path, option: str, value: str
+    ibert_cli: Any, tmp_path: Path, option: str, value: str
 ) -> None:
     # --batch 0 was an internal error from the Trainer after the model had loaded, and
     # --device tpu trained on the CPU
-    _usage_error(ibert(*_train(tmp_path, option, value)), f"Invalid value for '{option}'")
+    assert_usage_error(
+        ibert_cli(*_train(tmp_path, option, value)),
+        contains=f"Invalid value for '{option}'",
+    )
 
 
-def test_train_refuses_a_device_this_machine_lacks(ibert: Any, tmp_path: Path) -> None:
+def test_train_refuses_a_device_this_machine_lacks(ibert_cli: Any, tmp_path: Path) -> None:
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    _usage_error(ibert(*_train(tmp_path, "--device", "cuda")),
-                 "--device cuda: this machine has no CUDA device")
+    assert_usage_error(ibert_cli(*_train(tmp_path, "--device", "cuda")),
+                       contains="--device cuda: this machine has no CUDA device")
 
 
-def test_train_reads_task_weights_before_anything_loads(ibert: Any, tmp_path: Path) -> None:
-    _usage_error(ibert(*_train(tmp_path, "--task-weights", "sql_to_ibis:2")),
-                 "bad task weight 'sql_to_ibis:2'")
+def test_train_reads_task_weights_before_anything_loads(ibert_cli: Any, tmp_path: Path) -> None:
+    assert_usage_error(ibert_cli(*_train(tmp_path, "--task-weights", "sql_to_ibis:2")),
+                       contains="bad task weight 'sql_to_ibis:2'")
 
 
 @pytest.mark.parametrize(
@@ -75,20 +55,22 @@ def test_train_reads_task_weights_before_anything_loads(ibert: Any, tmp_path: Pa
                                                 "a"], ["adapters", "init-tiny"]],
 )
 def test_an_out_folder_that_is_a_file_is_refused(
-    ibert: Any, tmp_path: Path, command: list[str]
+    ibert_cli: Any, tmp_path: Path, command: list[str]
 ) -> None:
     taken = tmp_path / "taken.txt"
     taken.write_text("")
-    _usage_error(ibert(*command, "--out", str(taken)), "is a file")
+    assert_usage_error(ibert_cli(*command, "--out", str(taken)), contains="is a file")
 
 
 @pytest.mark.parametrize(("option", "value"),
                          [("--hidden", "0"), ("--layers", "0"), ("--heads", "0")])
 def test_init_tiny_refuses_an_empty_model(
-    ibert: Any, tmp_path: Path, option: str, value: str
+    ibert_cli: Any, tmp_path: Path, option: str, value: str
 ) -> None:
-    _usage_error(ibert("adapters", "init-tiny", "--out", str(tmp_path / "m"), option, value),
-                 f"Invalid value for '{option}'")
+    assert_usage_error(
+        ibert_cli("adapters", "init-tiny", "--out", str(tmp_path / "m"), option, value),
+        contains=f"Invalid value for '{option}'",
+    )
 
 
 def _eval(tmp_path: Path, *extra: str) -> list[str]:
@@ -97,17 +79,26 @@ def _eval(tmp_path: Path, *extra: str) -> list[str]:
 
 
 @pytest.mark.parametrize("option", ["--num-candidates", "--limit", "--max-new-tokens"])
-def test_eval_refuses_counts_below_one(ibert: Any, tmp_path: Path, option: str) -> None:
+def test_eval_refuses_counts_below_one(ibert_cli: Any, tmp_path: Path, option: str) -> None:
     # --num-candidates 0 was a ZeroDivisionError after the evaluation ran
-    _usage_error(ibert(*_eval(tmp_path, option, "0")), f"Invalid value for '{option}'")
+    assert_usage_error(
+        ibert_cli(*_eval(tmp_path, option, "0")),
+        contains=f"Invalid value for '{option}'",
+    )
 
 
-def test_eval_reads_the_gate_before_evaluating(ibert: Any, tmp_path: Path) -> None:
+def test_eval_reads_the_gate_before_evaluating(ibert_cli: Any, tmp_path: Path) -> None:
     gate = tmp_path / "baseline.json"
     gate.write_text("not json")
-    _usage_error(ibert(*_eval(tmp_path, "--gate", str(gate))), f"--gate {gate} is not JSON")
+    assert_usage_error(
+        ibert_cli(*_eval(tmp_path, "--gate", str(gate))),
+        contains=f"--gate {gate} is not JSON",
+    )
     gate.write_text("[1, 2]")
-    _usage_error(ibert(*_eval(tmp_path, "--gate", str(gate))), "holds no eval results")
+    assert_usage_error(
+        ibert_cli(*_eval(tmp_path, "--gate", str(gate))),
+        contains="holds no eval results",
+    )
 
 
 def test_every_option_has_help() -> None:

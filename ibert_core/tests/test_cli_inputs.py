@@ -17,6 +17,7 @@ from ibert_core import hookimpl
 from ibert_core.engine import candidate
 from ibert_core.plugins import get_plugin_manager
 from ibert_core.registry import TaskSpec
+from ibert_core.testing import assert_usage_error
 from ibert_core.types import Stage, Verdict
 
 
@@ -44,10 +45,8 @@ class EchoPlugin:
 
 
 @pytest.fixture
-def ibert(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    """`ibert(*args)` -> (exit code, stdout, stderr), through `main` with the echo tasks."""
-    for key in [k for k in __import__("os").environ if k.startswith("IBERT_")]:
-        monkeypatch.delenv(key)
+def ibert(monkeypatch: pytest.MonkeyPatch, ibert_cli: Any) -> Any:
+    """`ibert_cli` (ibert_core.testing) with the echo tasks as the only plugin."""
 
     def factory() -> Any:
         pm = get_plugin_manager(load_entrypoints=False)
@@ -56,21 +55,7 @@ def ibert(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -
 
     real = cli_module.make_cli
     monkeypatch.setattr(cli_module, "make_cli", lambda: real(factory))
-
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as stop:
-            cli_module.main(list(args))
-        out = capsys.readouterr()
-        return int(stop.value.code or 0), out.out, out.err
-
-    return run
-
-
-def _one_line_usage_error(result: tuple[int, str, str], start: str) -> None:
-    code, out, err = result
-    assert (code, out) == (2, ""), result
-    assert err.startswith(f"ibert: error: {start}"), err
-    assert len(err.strip().splitlines()) == 1, err
+    return ibert_cli
 
 
 def test_a_file_is_read_and_text_is_taken_as_is(ibert: Any, tmp_path: Path) -> None:
@@ -82,7 +67,7 @@ def test_a_file_is_read_and_text_is_taken_as_is(ibert: Any, tmp_path: Path) -> N
 
 def test_a_missing_file_is_named_not_translated_as_text(ibert: Any, tmp_path: Path) -> None:
     missing = tmp_path / "qurey.sql"
-    _one_line_usage_error(ibert("run", "echo", str(missing)), f"INPUT file {missing} does not")
+    assert_usage_error(ibert("run", "echo", str(missing)), f"INPUT file {missing} does not")
 
 
 def test_a_question_that_looks_like_a_file_name_is_still_a_question(ibert: Any) -> None:
@@ -90,13 +75,13 @@ def test_a_question_that_looks_like_a_file_name_is_still_a_question(ibert: Any) 
 
 
 def test_a_folder_as_input_is_refused(ibert: Any, tmp_path: Path) -> None:
-    _one_line_usage_error(ibert("run", "echo", str(tmp_path)), f"INPUT {tmp_path} is a folder")
+    assert_usage_error(ibert("run", "echo", str(tmp_path)), f"INPUT {tmp_path} is a folder")
 
 
 def test_an_input_file_that_is_not_text_is_refused(ibert: Any, tmp_path: Path) -> None:
     blob = tmp_path / "blob.sql"
     blob.write_bytes(b"\xff\xfe\x00select")
-    _one_line_usage_error(ibert("run", "echo", str(blob)), f"INPUT file {blob} is not UTF-8")
+    assert_usage_error(ibert("run", "echo", str(blob)), f"INPUT file {blob} is not UTF-8")
 
 
 def test_a_one_line_text_too_long_for_a_path_is_text(ibert: Any) -> None:
@@ -117,12 +102,12 @@ def test_the_wrong_kind_of_path_is_named(
 ) -> None:
     path = tmp_path / "thing"
     path.mkdir() if make == "dir" else path.write_text("x")
-    _one_line_usage_error(ibert("run", "echo", "select 1", option, str(path)), message.format(path))
+    assert_usage_error(ibert("run", "echo", "select 1", option, str(path)), message.format(path))
 
 
 def test_an_unreadable_corpus_is_a_usage_error_not_a_bug(ibert: Any, tmp_path: Path) -> None:
     (tmp_path / "train.jsonl").mkdir()  # a folder where a corpus file should be
-    _one_line_usage_error(
+    assert_usage_error(
         ibert("data", "stats", str(tmp_path)),
         f"cannot use {tmp_path / 'train.jsonl'} (Is a directory)",
     )
@@ -154,7 +139,7 @@ def test_json_stdout_is_only_json(ibert: Any) -> None:
 
 
 def test_click_usage_errors_are_one_line_pointing_at_help(ibert: Any) -> None:
-    _one_line_usage_error(
+    assert_usage_error(
         ibert("run", "echo", "select 1", "--nosuch"),
         "No such option '--nosuch'",
     )

@@ -5,32 +5,14 @@ one line on stderr and exit 2 when nothing can be mined, before any work where p
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ibert_core.cli import main
 
-
-@pytest.fixture
-def ibert(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    """`ibert(*args)` -> (exit code, stdout, stderr)."""
-    for key in [k for k in os.environ if k.startswith("IBERT_")]:
-        monkeypatch.delenv(key)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as stop:
-            main(list(args))
-        out = capsys.readouterr()
-        return int(stop.value.code or 0), out.out, out.err
-
-    return run
-
-
-def test_an_unknown_package_is_named_with_the_closest_one(ibert: Any, tmp_path: Path) -> None:
-    code, out, err = ibert("data", "mine", "--package", "ibis-framewrk", "--out", str(tmp_path))
+def test_an_unknown_package_is_named_with_the_closest_one(ibert_cli: Any, tmp_path: Path) -> None:
+    code, out, err = ibert_cli("data", "mine", "--package", "ibis-framewrk", "--out", str(tmp_path))
     assert (code, out) == (2, "")
     assert err == (
         "ibert: error: --package 'ibis-framewrk' is not an installed distribution; "
@@ -40,10 +22,10 @@ def test_an_unknown_package_is_named_with_the_closest_one(ibert: Any, tmp_path: 
 
 
 def test_when_every_source_fails_the_exit_is_2_and_json_stays_valid(
-    ibert: Any, tmp_path: Path
+    ibert_cli: Any, tmp_path: Path
 ) -> None:
     missing = tmp_path / "no-such-repo.git"
-    code, out, err = ibert(
+    code, out, err = ibert_cli(
         "data",
         "mine",
         "--repo",
@@ -60,11 +42,11 @@ def test_when_every_source_fails_the_exit_is_2_and_json_stays_valid(
     assert last.startswith(f"ibert: error: no source could be mined: {missing}: git clone"), err
 
 
-def test_a_failed_source_among_good_ones_still_exits_0(ibert: Any, tmp_path: Path) -> None:
+def test_a_failed_source_among_good_ones_still_exits_0(ibert_cli: Any, tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     tree.mkdir()
     (tree / "notes.md").write_text("nothing to mine here\n")
-    code, out, err = ibert(
+    code, out, err = ibert_cli(
         "data",
         "mine",
         "--repo",
@@ -92,17 +74,17 @@ def test_a_failed_source_among_good_ones_still_exits_0(ibert: Any, tmp_path: Pat
     ],
 )
 def test_limits_that_would_mine_nothing_are_refused(
-    ibert: Any, tmp_path: Path, option: str, value: str
+    ibert_cli: Any, tmp_path: Path, option: str, value: str
 ) -> None:
-    code, out, err = ibert(
+    code, out, err = ibert_cli(
         "data", "mine", "--path", str(tmp_path), "--out", str(tmp_path / "o"), option, value
     )
     assert (code, out) == (2, "")
     assert f"Invalid value for '{option}'" in err
 
 
-def test_help_says_what_each_limit_does(ibert: Any) -> None:
-    code, out, _ = ibert("data", "mine", "--help")
+def test_help_says_what_each_limit_does(ibert_cli: Any) -> None:
+    code, out, _ = ibert_cli("data", "mine", "--help")
     assert code == 0
     for option in ("--max-file-bytes", "--max-repo-bytes", "--clone-timeout", "--parse-timeout"):
         line = next(x for x in out.splitlines() if x.strip().startswith(option))

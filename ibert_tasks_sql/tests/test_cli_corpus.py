@@ -14,32 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from ibert_core.cli import main
+from ibert_core.testing import assert_usage_error
 from ibert_core.types import Example
-
-
-@pytest.fixture
-def ibert(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    """`ibert(*args)` -> (exit code, stdout, stderr)."""
-    for key in [k for k in os.environ if k.startswith("IBERT_")]:
-        monkeypatch.delenv(key)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as stop:
-            main(list(args))
-        out = capsys.readouterr()
-        return int(stop.value.code or 0), out.out, out.err
-
-    return run
-
-
-def _usage_error(result: tuple[int, str, str], start: str) -> None:
-    code, out, err = result
-    assert (code, out) == (2, ""), result
-    assert err.startswith(f"ibert: error: {start}"), err
-    assert len(err.strip().splitlines()) == 1, err
 
 
 def _subprocess(args: list[str], env: dict[str, str] | None = None) -> Any:
@@ -73,27 +49,29 @@ def test_only_qa_without_the_qa_task_is_refused_not_built_forever(tmp_path: Path
     assert "pip install ibert-tasks-docs" in done.stderr
 
 
-def test_an_out_that_cannot_be_created_is_said_before_any_work(ibert: Any, tmp_path: Path) -> None:
+def test_an_out_that_cannot_be_created_is_said_before_any_work(
+    ibert_cli: Any, tmp_path: Path
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    _usage_error(
-        ibert("data", "build", "--out", str(blocker / "corpus"), "--n", "5"),
+    assert_usage_error(
+        ibert_cli("data", "build", "--out", str(blocker / "corpus"), "--n", "5"),
         f"cannot create --out {blocker / 'corpus'}",
     )
 
 
-def test_a_damaged_manifest_is_a_usage_error(ibert: Any, tmp_path: Path) -> None:
+def test_a_damaged_manifest_is_a_usage_error(ibert_cli: Any, tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text("{torn")
-    _usage_error(
-        ibert("data", "build", "--out", str(tmp_path), "--n", "5"),
+    assert_usage_error(
+        ibert_cli("data", "build", "--out", str(tmp_path), "--n", "5"),
         f"{tmp_path / 'manifest.json'} is damaged",
     )
 
 
-def test_validating_an_empty_corpus_is_a_usage_error(ibert: Any, tmp_path: Path) -> None:
+def test_validating_an_empty_corpus_is_a_usage_error(ibert_cli: Any, tmp_path: Path) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
-    _usage_error(ibert("data", "validate", str(empty)), f"{empty} holds no records")
+    assert_usage_error(ibert_cli("data", "validate", str(empty)), f"{empty} holds no records")
 
 
 def _corpus(tmp_path: Path) -> Path:
@@ -138,10 +116,10 @@ def test_validate_shows_progress_on_a_terminal_and_only_json_on_stdout(tmp_path:
     assert b"checked records" in err and b"1/1" in err, err
 
 
-def test_validate_without_a_terminal_writes_no_bar(ibert: Any, tmp_path: Path) -> None:
+def test_validate_without_a_terminal_writes_no_bar(ibert_cli: Any, tmp_path: Path) -> None:
     corpus = _corpus(tmp_path)
-    code, out, err = ibert("data", "validate", str(corpus), "--json", "--workers", "1")
+    code, out, err = ibert_cli("data", "validate", str(corpus), "--json", "--workers", "1")
     assert (code, err) == (0, "")
     assert json.loads(out)["passed"] == 1
-    code, out, err = ibert("data", "validate", str(corpus), "--quiet", "--workers", "1")
+    code, out, err = ibert_cli("data", "validate", str(corpus), "--quiet", "--workers", "1")
     assert (code, out, err) == (0, "1 passed, 0 failed, 0 skipped\n", "")

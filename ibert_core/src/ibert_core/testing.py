@@ -3,13 +3,16 @@
 - `plugin_manager`: a fresh manager with the hook specs and built-ins, no entry points,
   so a test sees exactly the plugins it registers.
 - `register_plugin(pm, plugin)`: a context manager that registers a plugin for a block.
+- `ibert_cli`: run `ibert ARGS` through the console entry point, as a user does, and get
+  (exit code, stdout, stderr); `assert_usage_error` checks what a user's mistake must give.
 - `TaskConformance` / `ValidatorConformance`: test bases every task or validator can
   subclass, as ibis tests every backend with one suite.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -46,6 +49,43 @@ def register_plugin(
 def installed_plugin_manager() -> IbertPluginManager:
     """Every installed plugin, loaded once per test session."""
     return get_plugin_manager()
+
+
+#: The caller's settings a CLI test keeps: where indexes are cached (a conftest may point it
+#: at a temporary folder). Every other IBERT_* variable (plugin selection, strict loading,
+#: models) would make the test depend on who runs it.
+KEPT_SETTINGS = frozenset({"IBERT_CACHE_DIR"})
+
+
+@pytest.fixture
+def ibert_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str, str]]:
+    """`ibert_cli(*args)` -> (exit code, stdout, stderr): `ibert ARGS` through `main`, with
+    every installed plugin and none of the caller's IBERT_* settings but `KEPT_SETTINGS`."""
+    from ibert_core import cli
+
+    for key in [k for k in os.environ if k.startswith("IBERT_") and k not in KEPT_SETTINGS]:
+        monkeypatch.delenv(key)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as stop:
+            cli.main(list(args))
+        out = capsys.readouterr()
+        return int(stop.value.code or 0), out.out, out.err
+
+    return run
+
+
+def assert_usage_error(
+    result: tuple[int, str, str], start: str = "", *, contains: str = ""
+) -> None:
+    """A user's mistake as the CLI must report it: exit 2, nothing on stdout, and one line
+    on stderr that starts `ibert: error: {start}` and holds `contains`."""
+    code, out, err = result
+    assert (code, out) == (2, ""), result
+    assert err.startswith(f"ibert: error: {start}") and contains in err, err
+    assert len(err.strip().splitlines()) == 1, err
 
 
 class TaskConformance:
