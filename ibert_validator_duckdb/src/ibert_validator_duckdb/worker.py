@@ -273,6 +273,7 @@ class Run:
     code_literals: tuple[Any, ...] = ()
     literals: tuple[Any, ...] = ()
     tx: Any = None  # the connection holding this job's literal rows (rolled back after)
+    memtables: tuple[Any, ...] | None = None  # the expression's InMemoryTable ops, once found
     registered: list[tuple[Any, str]] = attrs.field(factory=list)  # memtables to unregister
     read_tables: frozenset[str] | None = None  # lower-cased; None: not known, all of them
 
@@ -553,8 +554,11 @@ def _register_memtables(run: Run, con: Any) -> None:
     """The expression's `ibis.memtable`s as views on `con` for this check, as ibis's DuckDB
     backend registers them (their compiled SQL names a table no fixture has). Their names
     are unique per memtable, and `run_job` unregisters them after the check."""
+    if run.memtables is None:  # one walk of the expression, not one per seed
+        found = run.expr.op().find(ops.InMemoryTable) if run.expr is not None else ()
+        run.memtables = tuple(found)
     done = {name for c, name in run.registered if c is con}
-    for op in run.expr.op().find(ops.InMemoryTable) if run.expr is not None else ():
+    for op in run.memtables:
         if op.name not in done:
             con.register(op.name, op.data.to_pyarrow(op.schema))
             run.registered.append((con, op.name))
