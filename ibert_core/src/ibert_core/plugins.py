@@ -101,9 +101,10 @@ def get_plugin_manager(load_entrypoints: bool = True) -> IbertPluginManager:
     if load_entrypoints:
         allowed = _allowed()
         installed = list(_entry_points())
-        for name in sorted((allowed or set()) - {ep.name for ep in installed}):
-            pm.record_failure(LoadFailure("IBERT_LOAD_PLUGINS", name, _unknown_plugin(
-                name, sorted({ep.name for ep in installed})), "select"))
+        names = sorted({ep.name for ep in installed})
+        for name in sorted((allowed or set()) - set(names)):
+            why = _unknown_plugin(name, names)
+            pm.record_failure(LoadFailure("IBERT_LOAD_PLUGINS", name, why, "select"))
         for ep in installed:
             if allowed is not None and ep.name not in allowed:
                 continue
