@@ -44,6 +44,12 @@ SELECTORS_PUBLIC = frozenset(
     if not n.startswith("_")
     and str(getattr(getattr(ibis.selectors, n), "__module__", "") or "").startswith("ibis")
 )
+#: Per allowed module, the attributes candidate code may read.
+MODULE_PUBLIC = {
+    "ibis": IBIS_PUBLIC,
+    "ibis.selectors": SELECTORS_PUBLIC,
+    "datetime": sandbox.DATETIME_PUBLIC,
+}
 PREVIEW_ROWS = 5
 CACHED_ROWS = 5000  # results with more rows are not remembered
 
@@ -320,12 +326,7 @@ def _environment(run: Run) -> dict[str, Any]:
     def on_missing(obj: Any, name: str, err: AttributeError) -> Exception:
         return StageFailed(missing_attribute(obj, name, schema))
 
-    public = {
-        "ibis": IBIS_PUBLIC,
-        "ibis.selectors": SELECTORS_PUBLIC,
-        "datetime": sandbox.DATETIME_PUBLIC,
-    }
-    guard = sandbox.make_guard(ALLOWED_MODULES, _refused_types(), public, on_missing)
+    guard = sandbox.make_guard(ALLOWED_MODULES, _refused_types(), MODULE_PUBLIC, on_missing)
     env: dict[str, Any] = {"__builtins__": sandbox.safe_builtins(ALLOWED_MODULES, guard)}
     env[sandbox.GUARD_NAME] = guard
     env.update(ibis=ibis, _=ibis._, s=ibis.selectors, selectors=ibis.selectors)
