@@ -33,6 +33,19 @@ def test_answer_is_checked_code_and_json_lists_completions(task_context_completi
     assert "SELECT" in result.verdict.artifacts["sql"]
 
 
+def test_aggregate_snippet_counts_rows_rather_than_summing_a_key(task_context_completion) -> None:
+    """With no measure column, `agg` counts rows: a sum of `order_id` answers nothing."""
+    keys_only = Schema.from_dict(
+        {"orders": {"order_id": "int64", "customer_id": "int64", "status": "string"}}
+    )
+    result = engine.run(
+        task_context_completion,
+        TaskRequest("code_completion", 'orders.group_by("status").', schema=keys_only),
+    )
+    assert result.verified
+    assert result.answer == 'orders.group_by("status").agg(n=_.count())'
+
+
 def test_cursor_option_and_closing_a_call(task_context_completion) -> None:
     result = engine.run(task_context_completion,
                         request('expr = orders.select("category"', cursor="1:31"))

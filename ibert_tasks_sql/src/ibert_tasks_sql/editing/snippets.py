@@ -23,11 +23,22 @@ def _of(cols: Columns, *prefixes: str) -> str | None:
     return None
 
 
+NUMERIC = ("int", "uint", "float", "decimal")
+
+
+def _is_key(name: str) -> bool:
+    return name == "id" or name.endswith(("_id", "key"))
+
+
+def _measure(cols: Columns) -> str | None:
+    """A numeric column that is a measure, not a key: summing `order_id` answers nothing."""
+    return _of([(n, d) for n, d in cols if not _is_key(n)], *NUMERIC)
+
+
 def _numeric(cols: Columns) -> str | None:
-    """A numeric column that is a measure rather than a key, when there is one."""
-    measures = [(n, d) for n, d in cols if not (n == "id" or n.endswith(("_id", "key")))]
-    return _of(measures, "int", "uint", "float", "decimal") or _of(
-        cols, "int", "uint", "float", "decimal")
+    """A measure when there is one, else any numeric column (a filter on a key still reads
+    naturally: `_.order_id > 0`)."""
+    return _measure(cols) or _of(cols, *NUMERIC)
 
 
 def _string(cols: Columns) -> str | None:
@@ -45,7 +56,7 @@ def _group_by(cols: Columns) -> str | None:
 
 
 def _agg(cols: Columns, name: str = "agg") -> str | None:
-    num = _numeric(cols)
+    num = _measure(cols)
     return f"{name}(total=_.{num}.sum())" if num else f"{name}(n=_.count())"
 
 
@@ -68,7 +79,7 @@ def _order_by(cols: Columns) -> str | None:
 
 
 def _mutate(cols: Columns) -> str | None:
-    num = _numeric(cols)
+    num = _measure(cols)
     return f"mutate({num}_x2=_.{num} * 2)" if num else None
 
 
