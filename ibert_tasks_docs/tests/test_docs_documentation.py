@@ -171,6 +171,37 @@ def test_docs_types_are_inferred_from_use() -> None:
     assert describe_pipeline(info).startswith("Builds an Ibis expression over `orders`")
 
 
+def test_docs_parameters_are_described_by_their_role_in_the_pipeline(docs_context: Any) -> None:
+    """`n` in `.limit(n)` is the number of rows kept, not "The n."."""
+    source = textwrap.dedent('''\
+        from ibis import _
+
+
+        def top_orders(orders, min_amount, key="region_id", n=5, fill=0):
+            kept = orders.filter(_.amount > min_amount).fill_null(fill)
+            return kept.group_by(key).agg(total=_.amount.sum()).order_by("total").limit(n)
+
+
+        def monthly(orders):
+            return orders.group_by("region_id").agg(n=_.count())
+        ''')
+    result = _run(docs_context, source)
+    assert result.verified, result.verdict.feedback
+    parsed = docstring_parser.parse(
+        _doc(result.answer, "top_orders"), style=docstring_parser.DocstringStyle.NUMPYDOC
+    )
+    roles = {p.arg_name: p.description for p in parsed.params}
+    assert roles == {
+        "orders": "Table the expression reads (orders).",
+        "min_amount": "Compared in `_.amount > min_amount`.",
+        "key": "Column to group by.",
+        "n": "Number of rows to keep.",
+        "fill": "Value that replaces nulls.",
+    }
+    assert "fills nulls with `fill`" in " ".join(_doc(result.answer, "top_orders").split())
+    assert _doc(result.answer, "monthly").splitlines()[0] == "Return the monthly figures."
+
+
 def test_docs_function_option_picks_one_and_suggests_on_typos(docs_context: Any) -> None:
     result = _run(docs_context, PLAIN, function="get")
     assert '"""' in result.answer.split("class Store")[1]

@@ -49,6 +49,8 @@ class Param:
     type: str
     default: str | None = None
     inferred: bool = False
+    #: How the body uses the name (`_usage` markers), for a description that says its role.
+    uses: tuple[str, ...] = ()
 
     @property
     def doc_name(self) -> str:
@@ -124,7 +126,8 @@ def analyse(
             ptype, inferred = ast.unparse(annotation.annotation), False
         else:
             ptype, inferred = _infer_param(name, default_node, usage, table_names), True
-        params.append(Param(name, kind, ptype, default, inferred))
+        uses = tuple(sorted(usage.get(name, ())))
+        params.append(Param(name, kind, ptype, default, inferred, uses))
     steps, tables = _pipeline(node, [p.name for p in params if p.type == "ibis.Table"])
     return FunctionInfo(
         name=node.name,
@@ -192,6 +195,10 @@ def _usage(node: ast.AST) -> dict[str, set[str]]:
             for arg in [*n.args, *(k.value for k in n.keywords)]:
                 if isinstance(arg, ast.Name) and isinstance(n.func, ast.Attribute):
                     out.setdefault(arg.id, set()).add(f"[arg of {n.func.attr}]")
+        if isinstance(n, ast.Compare) and len(n.comparators) == 1:
+            for side in (n.left, n.comparators[0]):
+                if isinstance(side, ast.Name):
+                    out.setdefault(side.id, set()).add(f"[compared in {ast.unparse(n)}]")
         if isinstance(n, ast.BinOp):
             for side in (n.left, n.right):
                 other = n.right if side is n.left else n.left
@@ -411,7 +418,7 @@ _DESCRIBERS: dict[str, Callable[[Sequence[str], dict[str, str]], str]] = {
     "rename": lambda a, k: f"renames {_list(_named(a, k))}" if a or k else "",
     "union": lambda a, k: f"appends the rows of {_list(a)}" if a else "",
     "drop_null": lambda a, k: "drops rows with nulls",
-    "fill_null": lambda a, k: f"fills nulls with {a[0]}" if a else "fills nulls",
+    "fill_null": lambda a, k: f"fills nulls with {_n(a[0])}" if a else "fills nulls",
     "pivot_wider": lambda a, k: "pivots rows into columns",
     "pivot_longer": lambda a, k: "pivots columns into rows",
     "over": lambda a, k: f"as a window over {_list(_named(a, k))}" if a or k else "",

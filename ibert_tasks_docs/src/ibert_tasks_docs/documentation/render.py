@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from ibert_tasks_docs.documentation.analysis import (
     FunctionInfo,
@@ -26,6 +26,10 @@ VERBS = frozenset({
 })
 
 
+#: Name endings that describe rather than name what is returned.
+PERIODIC = frozenset({"hourly", "daily", "weekly", "monthly", "quarterly", "yearly", "annual"})
+
+
 def summary(info: FunctionInfo) -> str:
     words = [w for w in re.split(r"_+|(?<=[a-z])(?=[A-Z])", info.name) if w]
     if not words:
@@ -36,12 +40,54 @@ def summary(info: FunctionInfo) -> str:
     if words[0] in VERBS:
         return f"{words[0].capitalize()} {' '.join(words[1:])}".strip() + "."
     noun = " ".join(words)
+    if words[-1] in PERIODIC:  # `monthly` → "Return the monthly figures."
+        return f"Return the {noun} figures."
     return f"Return the {noun}."
+
+
+#: What a parameter passed to an ibis method is for (`n` in `.limit(n)`: rows to keep).
+ARGUMENT_ROLES = {
+    "limit": "Number of rows to keep.",
+    "head": "Number of rows to keep.",
+    "group_by": "Column to group by.",
+    "order_by": "Column to sort by.",
+    "select": "Column to keep.",
+    "drop": "Column to drop.",
+    "fill_null": "Value that replaces nulls.",
+    "isin": "Values to match.",
+    "truncate": "Unit to truncate to.",
+    "strftime": "Format of the text.",
+    "round": "Number of digits to keep.",
+}
+
+
+def _role(p: Param) -> str | None:
+    """The parameter's role from how the body uses it, when the body says."""
+    for use in p.uses:
+        if use.startswith("[arg of ") and use[8:-1] in ARGUMENT_ROLES:
+            return ARGUMENT_ROLES[use[8:-1]]
+    for use in p.uses:
+        if use.startswith("[compared in "):
+            return f"Compared in `{use[13:-1]}`."
+    if "[as key]" in p.uses:
+        return "Name of the column to read."
+    calls = [u[8:-1] for u in p.uses if u.startswith("[arg of ")]
+    if calls:
+        return f"Passed to {_and(f'`.{c}()`' for c in calls)}."
+    return None
+
+
+def _and(items: Iterable[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
 
 
 def param_description(p: Param, info: FunctionInfo) -> str:
     words = p.name.replace("_", " ").strip()
-    if p.type == "ibis.Table" or p.name in info.tables:
+    role = _role(p) if p.type not in ("ibis.Table", "ibis.Column", "bool") else None
+    if role is not None and p.kind in ("positional", "keyword"):
+        text = role
+    elif p.type == "ibis.Table" or p.name in info.tables:
         text = f"Table the expression reads ({words})."
     elif p.type == "ibis.Column":
         text = f"Column expression: the {words}."
