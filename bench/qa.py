@@ -7,11 +7,18 @@ the share whose example shows a labelled symbol ("on target"); and how many symb
 docstring examples get one that runs in the sandbox, with why the others do not. Writes
 bench/results/qa.json.
 
+The questions below have been used to tune retrieval (the dev set). `--heldout` scores the
+questions of bench/qa_heldout.json instead, written in users' words and never used
+for tuning, and writes bench/results/qa_heldout.json (without the example coverage, which
+does not depend on the questions).
+
     .venv/bin/python bench/qa.py
+    .venv/bin/python bench/qa.py --heldout
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import statistics
@@ -118,7 +125,18 @@ QUESTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def _answers(config_dir: str | None, wanted: list[set[str]]) -> dict[str, object]:
+HELDOUT = Path(__file__).parent / "qa_heldout.json"
+
+
+def load_heldout(path: Path = HELDOUT) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The held-out questions, in the same (question, labels) shape as QUESTIONS."""
+    data = json.loads(path.read_text())
+    return tuple((q, tuple(labels)) for q, labels in data["questions"])
+
+
+def _answers(
+    questions: tuple[tuple[str, tuple[str, ...]], ...], wanted: list[set[str]]
+) -> dict[str, object]:
     """Whole answers through the engine (retrieval + examples run in the validator's
     sandbox), warm: the index loaded and the validator's workers started. An answer's
     example is "on target" when it shows one of the question's labelled symbols (else it
@@ -128,11 +146,11 @@ def _answers(config_dir: str | None, wanted: list[set[str]]) -> dict[str, object
     from ibert_core.types import TaskRequest
 
     with tempfile.TemporaryDirectory() as tmp:
-        context = make_context(config={"cache_dir": config_dir or tmp})
+        context = make_context(config={"cache_dir": tmp})
         try:
-            engine.run(context, TaskRequest("qa", QUESTIONS[0][0]))  # warm up
+            engine.run(context, TaskRequest("qa", questions[0][0]))  # warm up
             times, verified, rounds, on_target, off = [], 0, [], 0, []
-            for (question, _), labels in zip(QUESTIONS, wanted, strict=True):
+            for (question, _), labels in zip(questions, wanted, strict=True):
                 t0 = time.perf_counter()
                 result = engine.run(context, TaskRequest("qa", question))
                 times.append((time.perf_counter() - t0) * 1000)
@@ -147,12 +165,12 @@ def _answers(config_dir: str | None, wanted: list[set[str]]) -> dict[str, object
             context.close()
     times.sort()
     return {
-        "verified_share": round(verified / len(QUESTIONS), 3),
+        "verified_share": round(verified / len(questions), 3),
         "latency_ms": {"median": round(statistics.median(times), 1),
                        "p95": round(times[int(0.95 * (len(times) - 1))], 1),
                        "max": round(times[-1], 1)},
         "examples_tried_mean": round(sum(rounds) / len(rounds), 2),
-        "example_on_target_share": round(on_target / len(QUESTIONS), 3),
+        "example_on_target_share": round(on_target / len(questions), 3),
         "example_off_target": off,
     }
 
@@ -205,6 +223,12 @@ def _example_coverage(index: object) -> dict[str, object]:
 def main() -> None:
     from ibert_tasks_docs.qa.index import open_index
 
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--heldout", action="store_true",
+                        help=f"score the held-out questions of {HELDOUT.name}")
+    args = parser.parse_args()
+    questions = load_heldout() if args.heldout else QUESTIONS
+
     with tempfile.TemporaryDirectory() as tmp:
         config = {"cache_dir": tmp}
         t0 = time.perf_counter()
@@ -217,14 +241,14 @@ def main() -> None:
         index = open_index(config=config)
         cached = time.perf_counter() - t0
 
-    missing = [lab for _, labels in QUESTIONS for lab in labels if not index.resolve(lab)]
+    missing = [lab for _, labels in questions for lab in labels if not index.resolve(lab)]
     if missing:
         sys.exit(f"labels not in the index: {missing}")
 
     ranks: list[int | None] = []
     latencies: list[float] = []
     failures = []
-    for question, labels in QUESTIONS:
+    for question, labels in questions:
         wanted = {s.qualname for lab in labels for s in index.resolve(lab)}
         index.search(question, k=10)  # warm
         t0 = time.perf_counter()
@@ -236,12 +260,13 @@ def main() -> None:
             failures.append({"question": question, "labels": list(labels),
                              "top5": [h.symbol.short for h in hits[:5]]})
 
-    answers = _answers(None, [{s.qualname for lab in labels for s in index.resolve(lab)}
-                              for _, labels in QUESTIONS])
+    answers = _answers(questions, [{s.qualname for lab in labels for s in index.resolve(lab)}
+                                   for _, labels in questions])
 
-    n = len(QUESTIONS)
+    n = len(questions)
     lat_ms = sorted(x * 1000 for x in latencies)
     result = {
+        "set": "heldout" if args.heldout else "dev",
         "questions": n,
         "retrieval": index.retrieval,
         "symbols": len(index.symbols),
@@ -254,13 +279,13 @@ def main() -> None:
             "max": round(lat_ms[-1], 2),
         },
         "answer": answers,
-        "examples": _example_coverage(index),
+        **({} if args.heldout else {"examples": _example_coverage(index)}),
         "index_build_s": round(cold, 2),
         "index_cached_load_s": round(cached, 3),
         "misses_at_5": failures,
         "machine": {"python": platform.python_version(), "cpus": 2},
     }
-    out = Path(__file__).parent / "results" / "qa.json"
+    out = Path(__file__).parent / "results" / ("qa_heldout.json" if args.heldout else "qa.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "misses_at_5"}, indent=2))
