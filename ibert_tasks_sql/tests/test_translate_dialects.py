@@ -106,3 +106,61 @@ FUNCTIONS = {
 @pytest.mark.parametrize("dialect", sorted(FUNCTIONS))
 def test_dialect_functions_translate_to_the_same_result(shop, dialect):
     shop.check(FUNCTIONS[dialect], dialect=dialect)
+
+
+# warehouse idioms that once had no translation: (id, dialect, sql, a line the code holds)
+IDIOMS = [
+    (
+        "redshift_listagg_within_group",
+        "redshift",
+        "SELECT category, LISTAGG(name, '|') WITHIN GROUP (ORDER BY name DESC) AS names"
+        " FROM products GROUP BY category",
+        'names=_.name.group_concat("|", order_by=_.name.desc(nulls_first=True))',
+    ),
+    (
+        "redshift_decode_literals",
+        "redshift",
+        "SELECT order_id, DECODE(status, 'shipped', 1, 'returned', -1, 0) AS sign FROM orders",
+        '_.status.cases(("shipped", 1), ("returned", -1), else_=0)',
+    ),
+    (
+        "redshift_decode_null_matches_null",
+        "redshift",
+        "SELECT customer_id, DECODE(country, NULL, 'none', 'FR', 'fr') AS c FROM customers",
+        'ibis.cases((_.country.isnull(), "none"), (_.country == "FR", "fr"))',
+    ),
+    (
+        "redshift_nvl2",
+        "redshift",
+        "SELECT customer_id, NVL2(country, 'known', 'unknown') AS k FROM customers",
+        'ibis.ifelse(_.country.notnull(), "known", "unknown")',
+    ),
+    (
+        "redshift_datediff_date_and_getdate",
+        "redshift",
+        "SELECT customer_id, DATEDIFF(day, signup_date, GETDATE()) AS d,"
+        " DATEDIFF(month, signup_date, '2024-06-30') AS m FROM customers",
+        'd=-_.signup_date.delta(ibis.today(), unit="day")',
+    ),
+    (
+        "tsql_datediff_getdate",
+        "tsql",
+        "SELECT customer_id, DATEDIFF(year, signup_date, GETDATE()) AS y FROM customers",
+        'y=-_.signup_date.delta(ibis.today(), unit="year")',
+    ),
+    (
+        "bigquery_raw_string_patterns",
+        "bigquery",
+        r"SELECT name, REGEXP_REPLACE(name, r'\W+', '_') AS n FROM customers"
+        r" WHERE REGEXP_CONTAINS(name, r'^\w')",
+        r'_.name.re_search("^\\w")',
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "line"), [pytest.param(*c[1:], id=c[0]) for c in IDIOMS]
+)
+def test_warehouse_idiom_translates_to_the_same_result(shop, dialect, sql, line):
+    code = shop.check(sql, dialect=dialect)
+    assert line in code

@@ -474,16 +474,10 @@ GAPS = {
     "sf_monthly_revenue_to_char",
     "sf_category_share_ratio_to_report",
     "sf_slug_regexp_replace_flags",
-    "bq_slug_regexp_replace_contains",
     "pg_latest_order_distinct_on",
     "pg_strip_title_regexp_replace_i",
-    "rs_tenure_nvl_datediff",
-    "rs_names_listagg",
     "rs_strip_digits_regexp_replace",
-    "rs_status_sign_decode",
-    "rs_known_country_nvl2",
     "rs_category_share_ratio_to_report",
-    "ts_tenure_datediff_getdate",
     "ts_month_convert_style_120",
 }
 

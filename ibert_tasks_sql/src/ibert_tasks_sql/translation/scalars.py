@@ -119,6 +119,11 @@ def _literal(s: Scalars, node: exp.Literal) -> ast.expr:
     return py.lit(literal_value(node))
 
 
+def _raw_string(s: Scalars, node: exp.RawString) -> ast.expr:
+    """BigQuery's `r'...'`: the text as written, backslashes and all."""
+    return py.lit(node.this)
+
+
 def _boolean(s: Scalars, node: exp.Boolean) -> ast.expr:
     return py.lit(bool(node.this))
 
@@ -393,6 +398,48 @@ def _if(s: Scalars, node: exp.If) -> ast.expr:
     )
 
 
+def _nvl2(s: Scalars, node: exp.Nvl2) -> ast.expr:
+    """`NVL2(x, a, b)`: a when x is not NULL, else b."""
+    false = node.args.get("false")
+    return py.ibis_call(
+        "ifelse",
+        py.method(s.value(node.this), "notnull"),
+        s(node.args["true"]),
+        s(false) if false is not None else py.ibis_call("null"),
+    )
+
+
+def _decode_case(s: Scalars, node: exp.DecodeCase) -> ast.expr:
+    """Oracle/Redshift/Snowflake `DECODE(x, s1, r1, ..., [default])`: a NULL search value
+    matches a NULL x, so searches are `x.cases(...)` only when they are non-NULL literals;
+    otherwise each branch is `x.identical_to(s)` (IS NOT DISTINCT FROM)."""
+    subject, *rest = node.expressions
+    default = rest.pop() if len(rest) % 2 else None
+    kwargs = {} if default is None else {"else_": s(default)}
+    pairs = list(zip(rest[::2], rest[1::2], strict=True))
+    if all(is_sql_literal(search) for search, _ in pairs):
+        branches = [
+            ast.Tuple(elts=[s(search), s(result)], ctx=ast.Load()) for search, result in pairs
+        ]
+        return py.method(s.value(subject), "cases", *branches, **kwargs)
+    value = s.value(subject)
+    branches = [
+        ast.Tuple(
+            elts=[
+                py.method(value, "isnull")
+                if isinstance(search, exp.Null)
+                else py.binop(value, "==", s(search))
+                if is_sql_literal(search)
+                else py.method(value, "identical_to", s(search)),
+                s(result),
+            ],
+            ctx=ast.Load(),
+        )
+        for search, result in pairs
+    ]
+    return py.ibis_call("cases", *branches, **kwargs)
+
+
 def _coalesce(s: Scalars, node: exp.Coalesce) -> ast.expr:
     args = [s(node.this), *[s(e) for e in node.expressions]]
     if all(ast.dump(a) == ast.dump(args[0]) for a in args[1:]):
@@ -599,7 +646,7 @@ def _is_timestamp(s: Scalars, node: exp.Expr) -> bool:
     return s.frame.dtype_of(node, s) == "timestamp"
 
 
-def _date_diff(s: Scalars, node: exp.DateDiff) -> ast.expr:
+def _date_diff(s: Scalars, node: exp.DateDiff | exp.TsOrDsDiff) -> ast.expr:
     """`DATEDIFF(unit, start, end)` (sqlglot: this=end, expression=start) is
     `end.delta(start, unit=...)`: the number of unit boundaries crossed, as DuckDB's
     DATE_DIFF counts them (ibis compiles delta to it)."""
@@ -610,7 +657,7 @@ def _date_diff(s: Scalars, node: exp.DateDiff) -> ast.expr:
     if unit == "WEEK" and node.args.get("date_part_boundary"):
         # Snowflake counts calendar-week boundaries; DuckDB's DATE_DIFF counts whole weeks
         raise s.tr.unsupported(node, "DATEDIFF in calendar weeks", "use days / 7")
-    end, start = node.this, node.expression
+    end, start = _diff_operands(s, node.this, node.expression, unit)
     if unit in _TIME_DIFF_UNITS:
         if not (_is_timestamp(s, end) and _is_timestamp(s, start)):
             raise s.tr.unsupported(
@@ -625,6 +672,57 @@ def _date_diff(s: Scalars, node: exp.DateDiff) -> ast.expr:
             node, f"{s.tr.dialect} DATE_DIFF", "it counts whole units; ibis counts boundaries"
         )
     return _delta(s, end, start, unit.lower())
+
+
+#: sqlglot's casts around DATEDIFF's operands in dialects that take dates or timestamps
+_TO_TIMESTAMP = (exp.TimeStrToTime, exp.TsOrDsToTimestamp)
+#: units whose boundary count depends only on the calendar date of each side
+_CALENDAR_UNITS = ("YEAR", "QUARTER", "MONTH", "DAY")
+
+
+def _temporal_kind(s: Scalars, node: exp.Expr) -> str | None:
+    """`date` or `timestamp` when the operand's type is known without running it."""
+    if isinstance(node, exp.CurrentDate):
+        return "date"
+    if isinstance(node, exp.CurrentTimestamp):
+        return "timestamp"
+    if isinstance(node, exp.Cast):
+        to = node.to.this
+        if to == exp.DataType.Type.DATE:
+            return "date"
+        return "timestamp" if to in _TIMESTAMPS else None
+    if isinstance(node, (exp.Min, exp.Max, exp.AnyValue)):
+        return _temporal_kind(s, node.this)
+    kind = s.frame.dtype_of(node, s)
+    return kind if kind in ("date", "timestamp") else None
+
+
+def _diff_operands(
+    s: Scalars, end: exp.Expr, start: exp.Expr, unit: str
+) -> tuple[exp.Expr, exp.Expr]:
+    """DATEDIFF's operands without sqlglot's casts to TIMESTAMP (T-SQL, Redshift read both
+    sides as timestamps): a date or timestamp operand is already one. When a date meets a
+    timestamp and the unit is a calendar one, the count depends only on dates, so the
+    timestamp side is taken as its date (`CURRENT_TIMESTAMP` as `CURRENT_DATE`)."""
+
+    def bare(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, _TO_TIMESTAMP) and _temporal_kind(s, node.this) is not None:
+            return node.this
+        return node
+
+    end, start = bare(end), bare(start)
+    kinds = {_temporal_kind(s, end), _temporal_kind(s, start)}
+    if kinds == {"date", "timestamp"} and unit in _CALENDAR_UNITS:
+
+        def as_date(node: exp.Expr) -> exp.Expr:
+            if _temporal_kind(s, node) != "timestamp":
+                return node
+            if isinstance(node, exp.CurrentTimestamp):
+                return exp.CurrentDate()
+            return exp.cast(node.copy(), exp.DataType.Type.DATE)
+
+        end, start = as_date(end), as_date(start)
+    return end, start
 
 
 def _day_delta(s: Scalars, end: exp.Expr, start: exp.Expr) -> ast.expr:
@@ -857,6 +955,9 @@ def _within_group(s: Scalars, node: exp.WithinGroup) -> ast.expr:
     order = node.expression
     if isinstance(func, exp.ArrayAgg):  # Snowflake: ARRAY_AGG(x) WITHIN GROUP (ORDER BY ...)
         return _array_agg(s, func, order)
+    if isinstance(func, exp.GroupConcat) and not isinstance(func.this, exp.Order):
+        # Redshift's LISTAGG(x, sep) WITHIN GROUP (ORDER BY ...)
+        return _group_concat(s, func, order)
     if not isinstance(func, exp.PercentileCont) or len(order.expressions) != 1:
         raise s.tr.unsupported(node, f"{describe(func)} WITHIN GROUP")
     ordered = order.expressions[0]
@@ -865,10 +966,12 @@ def _within_group(s: Scalars, node: exp.WithinGroup) -> ast.expr:
     return _quantile_of(s, node, ordered.this, func.this)
 
 
-def _group_concat(s: Scalars, node: exp.GroupConcat) -> ast.expr:
+def _group_concat(s: Scalars, node: exp.GroupConcat, order: exp.Order | None = None) -> ast.expr:
     this = node.this
     kwargs = {}
-    if isinstance(this, exp.Order):
+    if order is not None:
+        kwargs["order_by"] = _order_by_kwarg(s, order)
+    elif isinstance(this, exp.Order):
         kwargs["order_by"] = _order_by_kwarg(s, this)
         this = this.this
     if isinstance(this, exp.Distinct):
@@ -965,6 +1068,7 @@ def _unsupported_window_func(s: Scalars, node: exp.Expr) -> ast.expr:
 
 HANDLERS: dict[type, Handler] = {
     exp.Literal: _literal,
+    exp.RawString: _raw_string,
     exp.Boolean: _boolean,
     exp.Null: _null,
     exp.Column: _column,
@@ -1000,6 +1104,8 @@ HANDLERS: dict[type, Handler] = {
     exp.Case: _case,
     exp.If: _if,
     exp.Coalesce: _coalesce,
+    exp.Nvl2: _nvl2,
+    exp.DecodeCase: _decode_case,
     exp.Nullif: _nullif,
     exp.Greatest: _greatest("greatest"),
     exp.Least: _greatest("least"),
@@ -1009,6 +1115,7 @@ HANDLERS: dict[type, Handler] = {
     exp.DateSub: _date_add("-"),
     exp.TsOrDsAdd: _date_add("+"),
     exp.DateDiff: _date_diff,
+    exp.TsOrDsDiff: _date_diff,
     exp.TsOrDsToDate: _to_date,
     exp.TimeToStr: _time_to_str,
     exp.SafeDivide: _safe_divide,
