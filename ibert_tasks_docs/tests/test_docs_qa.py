@@ -98,6 +98,9 @@ def test_docs_tokens_split_identifiers_and_join_question_words() -> None:
     q = query_terms("how do I read parquet files?")
     assert "read_parquet" in q and "parquet" in q
     assert "filter" in query_terms("rows where x > 1")  # SQL word mapped to the API's
+    assert "isnull" in query_terms("is it null?")  # ibis runs some names together
+    assert {"fill_null", "group_concat", "truncat"} <= set(
+        query_terms("fillna, string_agg and date_trunc"))  # pandas / SQL names
 
 
 # --- retrieval quality ----------------------------------------------------------------------
@@ -162,6 +165,68 @@ def test_docs_ambiguous_or_unknown_names_are_left_to_retrieval(ibis_index: Any) 
     assert ibis_index.exact("How do I use `count`?") == []
     assert ibis_index.exact("How do I use `zzqx` or `Table.zzqx`?") == []
     assert len(ibis_index.exact("How do I use `upper`?")) == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "first", "below"),
+    [
+        # plumbing (`do_connect`, `reconnect`) shares the words of what users call
+        ("connect to a duckdb database file", ("BaseBackend.connect", "ibis.connect"),
+         ("BaseBackend.do_connect", "BaseBackend.reconnect")),
+        ("list the tables in a database", ("BaseBackend.list_tables",),
+         ("BaseBackend.do_connect",)),
+        # a variant (`_batches`) is meant only when its word is asked for
+        ("execute an expression and get a pandas DataFrame",
+         ("Value.to_pandas", "BaseBackend.to_pandas", "BaseBackend.execute"),
+         ("BaseBackend.to_pandas_batches", "Expr.to_pandas_batches")),
+        # geospatial methods say "text" too; this question speaks no geometry
+        ("replace text inside a string column", ("StringValue.replace",),
+         ("GeoSpatialValue.as_text",)),
+        # a grouped table's methods are meant when the question groups
+        ("difference between mutate and select", ("Table.mutate", "Table.select"),
+         ("GroupedTable.mutate", "GroupedTable.select")),
+    ],
+)
+def test_docs_users_api_outranks_plumbing_variants_and_other_domains(
+    ibis_index: Any, question: str, first: tuple[str, ...], below: tuple[str, ...]
+) -> None:
+    hits = [h.symbol.short for h in ibis_index.search(question, k=20)]
+    best = min(hits.index(n) for n in first if n in hits)
+    assert all(n not in hits or hits.index(n) > best for n in below), hits[:6]
+
+
+def test_docs_plumbing_is_demoted_unless_asked_in_its_domain_words(ibis_index: Any) -> None:
+    # a geometry question still finds the geospatial API first
+    top = ibis_index.search("convert a geometry to well-known text (WKT)", k=3)
+    assert top[0].symbol.short == "GeoSpatialValue.as_text"
+    # a grouped question still finds the grouped table's methods
+    grouped = [h.symbol.short for h in ibis_index.search("filter groups after grouping", k=5)]
+    assert "GroupedTable.having" in grouped
+    # and an approximate variant when approximation is asked for
+    approx = ibis_index.search("approximate median of a column", k=1)
+    assert approx[0].symbol.short == "Column.approx_median"
+
+
+@pytest.mark.parametrize(
+    ("question", "label"),
+    [
+        # pandas method names
+        ("pandas astype on a column", "Value.cast"),
+        ("fillna with 0", "Table.fill_null"),
+        ("idxmax of a column", "Column.argmax"),
+        ("to_datetime on a string column", "StringValue.as_timestamp"),
+        # SQL functions
+        ("date_trunc to the week", "DateValue.truncate"),
+        ("approx_count_distinct of user ids", "Column.approx_nunique"),
+        # a name run together in ibis, apart in the question
+        ("check whether a value is null", "Value.isnull"),
+    ],
+)
+def test_docs_pandas_and_sql_names_find_the_ibis_symbol(
+    ibis_index: Any, question: str, label: str
+) -> None:
+    rank = _rank(ibis_index, question, (label,), k=3)
+    assert rank is not None, [h.symbol.short for h in ibis_index.search(question, k=5)]
 
 
 def test_docs_nonsense_question_finds_nothing(ibis_index: Any) -> None:

@@ -197,9 +197,64 @@ def document_text(s: Symbol) -> str:
                                   prose])
 
 
+#: Modules that implement ibis rather than being called by its users (deferred-expression
+#: machinery, the SQL-to-ibis converters, dataframe interchange, rich display, the dtype and
+#: schema classes): their docstrings share the users' words ("select", "null", "cast")
+#: with the methods users mean (`Table.select`, `Value.isnull`, `Value.cast`).
+PLUMBING_MODULES = (
+    "ibis.common.", "ibis.expr.sql", "ibis.expr.types.dataframe_interchange",
+    "ibis.expr.types.rich", "ibis.expr.datatypes.", "ibis.expr.schema",
+)
+#: Backend methods that `connect`/`ibis.connect` and the backend machinery call, not users.
+#: So are the reflected operators (`radd` implements `1 + x`; users write the operator).
+PLUMBING_METHODS = frozenset({
+    "do_connect", "reconnect", "register_options", "db_identity", "has_operation",
+    "radd", "rsub", "rmul", "rdiv", "rfloordiv", "rmod", "rpow",
+})
+PLUMBING_PRIOR = 0.7
+
+#: A domain whose API only questions in its own words are about: geospatial methods say
+#: "text", "contains", "length", "within" like the string and array ones do, and a grouped
+#: table's `select`/`mutate` are the table's own for a question that groups nothing.
+DOMAINS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
+    "grouped": (("ibis.expr.types.groupby",), frozenset({
+        "group", "groups", "grouped", "groupby", "grouping", "having", "per", "each",
+    })),
+    "geospatial": (("ibis.expr.types.geospatial",), frozenset({
+        "geo", "geometry", "geometries", "spatial", "geospatial", "point", "points",
+        "polygon", "polygons", "linestring", "wkt", "wkb", "srid", "crs", "latitude",
+        "longitude", "shapely", "geopandas", "centroid",
+    })),
+}
+#: Name words that make a variant of a plainer symbol (`to_pandas_batches` of `to_pandas`,
+#: `approx_median` of `median`, `try_cast` of `cast`): the variant is what a question means
+#: only when it asks for what the word adds, in one of these words.
+VARIANTS: dict[str, frozenset[str]] = {
+    "batches": frozenset({"batch", "batches", "chunk", "chunks", "stream", "streaming",
+                          "iterator", "iterate", "memory"}),
+    "approx": frozenset({"approx", "approximate", "approximately", "estimate", "fast",
+                         "faster", "large"}),
+    "try": frozenset({"try", "safe", "safely", "invalid", "error", "errors", "fail",
+                      "fails", "failing", "bad"}),
+    "dir": frozenset({"dir", "directory", "folder", "partitioned", "partitions"}),
+}
+DOMAIN_PRIOR = 0.6
+
+
+def _plumbing(s: Symbol) -> bool:
+    """In a plumbing module and not exported as `ibis.NAME` (`ibis.to_sql` lives in
+    `ibis.expr.sql`), or a plumbing method."""
+    if s.kind == "method" and s.qualname.rsplit(".", 1)[-1] in PLUMBING_METHODS:
+        return True
+    exported = any(n.startswith("ibis.") and n.count(".") == 1 for n in s.names())
+    return not exported and (s.module + ".").startswith(PLUMBING_MODULES)
+
+
 def _prior(s: Symbol) -> float:
     """Symbols users call outrank plumbing with similar words."""
     p = 1.0
+    if _plumbing(s):
+        p *= PLUMBING_PRIOR
     if not s.doc:
         p *= 0.5
     if s.aliases or s.kind in ("method", "property", "doc"):
@@ -239,6 +294,14 @@ class ApiIndex:
              for s in self.symbols],
             dtype=np.float32,
         )
+        self.domains = {
+            name: (np.array([(s.module + ".").startswith(mods) for s in self.symbols]), words)
+            for name, (mods, words) in DOMAINS.items()
+        }
+        for word, asked_by in VARIANTS.items():
+            mask = np.array([s.kind != "doc" and word in s.qualname.rsplit(".", 1)[-1].split("_")
+                             for s in self.symbols])
+            self.domains[word] = (mask, asked_by)
         self.graph = build_graph(self.symbols)
         self.by_name: dict[str, list[int]] = {}
         self.by_last: dict[str, set[int]] = {}
@@ -290,6 +353,10 @@ class ApiIndex:
             sims = self.vectors @ self.embedder.encode([question])[0]
             base = 0.6 * base + 0.4 * np.clip(sims, 0, None)
         base = base * self.priors
+        asked = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
+        for mask, domain_words in self.domains.values():
+            if not asked & domain_words:
+                base = np.where(mask, base * DOMAIN_PRIOR, base)
         exact = self.exact(question)
         if exact:  # as strong as the best hit, so they lend their neighbours as much
             base[exact] = np.maximum(base[exact], max(float(base.max()), 1.0))

@@ -98,6 +98,81 @@ THESAURUS: dict[str, tuple[str, ...]] = {
     "partitioned": ("group_by", "window", "over"),
     "intersection": ("intersect",),
     "udfs": ("udf", "scalar"),
+    # pandas names (a question may spell the method it knows from pandas)
+    "groupby": ("group_by",),
+    "agg": ("aggregate",),
+    "drop_duplicates": ("distinct",),
+    "fillna": ("fill_null",),
+    "dropna": ("drop_null",),
+    "isna": ("isnull",),
+    "notna": ("notnull",),
+    "astype": ("cast",),
+    "to_datetime": ("as_timestamp", "cast",),
+    "to_numeric": ("cast",),
+    "shift": ("lag", "lead",),
+    "nlargest": ("topk", "order_by", "limit",),
+    "nsmallest": ("order_by", "limit",),
+    "sort_values": ("order_by",),
+    "pivot_table": ("pivot_wider",),
+    "unstack": ("pivot_wider",),
+    "qcut": ("ntile", "quantile",),
+    "cut": ("bucket", "cases",),
+    "idxmax": ("argmax",),
+    "idxmin": ("argmin",),
+    "cumcount": ("row_number",),
+    "diff": ("lag",),
+    "pct_change": ("lag",),
+    "dtypes": ("schema",),
+    "transform": ("over", "window",),
+    "len": ("length",),
+    "stddev": ("std",),
+    "variance": ("var",),
+    # SQL keywords and functions
+    "except": ("difference",),
+    "ifnull": ("coalesce", "fill_null",),
+    "nvl": ("coalesce", "fill_null",),
+    "isnull": ("isnull",),
+    "date_trunc": ("truncate",),
+    "trunc": ("truncate",),
+    "datediff": ("delta",),
+    "date_diff": ("delta",),
+    "dateadd": ("add", "interval",),
+    "date_add": ("add", "interval",),
+    "strpos": ("find",),
+    "instr": ("find",),
+    "charindex": ("find",),
+    "char_length": ("length",),
+    "ltrim": ("lstrip",),
+    "rtrim": ("rstrip",),
+    "string_agg": ("group_concat",),
+    "listagg": ("group_concat",),
+    "array_agg": ("collect",),
+    "first_value": ("first",),
+    "last_value": ("last",),
+    "nth_value": ("nth",),
+    "approx_count_distinct": ("approx_nunique",),
+    "percentile_cont": ("quantile",),
+    "percentile_disc": ("quantile",),
+    "current_timestamp": ("now",),
+    "current_date": ("today",),
+    "getdate": ("now",),
+    "from_unixtime": ("as_timestamp",),
+    "to_timestamp": ("as_timestamp",),
+    "date_format": ("strftime",),
+    "to_char": ("strftime",),
+    "strptime": ("as_timestamp", "as_date",),
+    "to_date": ("as_date",),
+    "str_to_date": ("as_date",),
+    "offset": ("limit",),
+    "regexp_replace": ("re_replace",),
+    "regexp_extract": ("re_extract",),
+    "regexp_like": ("re_search",),
+    "split_part": ("split",),
+    # plain English for the reductions
+    "biggest": ("max",),
+    "highest": ("max",),
+    "smallest": ("min",),
+    "lowest": ("min",),
 }
 
 _SUFFIXES = ("ing", "es", "ed", "s")
@@ -133,11 +208,13 @@ def terms(text: str) -> list[str]:
 
 
 def query_terms(question: str) -> list[str]:
-    """Question terms: its words, adjacent pairs joined as identifiers, and thesaurus terms."""
+    """Question terms: its words, adjacent pairs joined as identifiers (`group by` →
+    `group_by`, and `is null` → `isnull`: ibis also spells names run together, `isin`,
+    `ifelse`, `notnull`), and thesaurus terms."""
     raw = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_]*", question)]
     out = terms(question)  # the user's own words outweigh what the thesaurus adds
     for a, b in itertools.pairwise(raw):
-        out.append(f"{a}_{b}")
+        out += [f"{a}_{b}", f"{a}{b}"]
     for w in raw:
         out.extend(_expand(w))
     return out
