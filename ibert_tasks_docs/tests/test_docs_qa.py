@@ -229,6 +229,27 @@ def test_docs_pandas_and_sql_names_find_the_ibis_symbol(
     assert rank is not None, [h.symbol.short for h in ibis_index.search(question, k=5)]
 
 
+def test_docs_bm25_reads_example_sentences_but_not_link_targets(ibis_index: Any) -> None:
+    from ibert_tasks_docs.qa.index import document_text
+    from ibert_tasks_docs.qa.tokens import terms
+
+    (isnull,) = ibis_index.resolve("Value.isnull")
+    assert "qmd" in isnull.doc and "qmd" not in terms(document_text(isnull))
+    assert "Value.fill_null()" in document_text(isnull)  # the link's text stays
+    (intersect,) = ibis_index.resolve("Table.intersect")
+    # a sentence between the examples, not the examples' code or printed tables
+    text = document_text(intersect)
+    assert "appears in all input tables" in text
+    assert "memtable" not in text and "┃" not in text
+    assert _rank(ibis_index, "rows that appear in both tables",
+                 ("Table.intersect", "ibis.intersect")) == 1
+
+
+def test_docs_a_method_outranks_the_expression_class_it_is_on(ibis_index: Any) -> None:
+    hits = [h.symbol.short for h in ibis_index.search("length of an array column", k=5)]
+    assert hits[0] == "ArrayValue.length", hits
+
+
 def test_docs_nonsense_question_finds_nothing(ibis_index: Any) -> None:
     assert ibis_index.search("zzqx vvbnm", k=5) == []
 

@@ -184,15 +184,30 @@ def _load(
     return symbols, SourceInfo(kind, name, version, len(symbols), seconds, False, str(path))
 
 
+_LINK_TARGET = re.compile(r"\]\([^)]*\)")
+
+
+def _example_prose(examples: str) -> list[str]:
+    """The sentences between an Examples section's doctests ("With `distinct=True`, the
+    intersection will return one row for each row that appears in all input tables")."""
+    return [line.strip() for line in examples.splitlines()
+            if not line.lstrip().startswith((">>>", "..."))
+            and len(re.findall(r"[A-Za-z]{2,}", line)) >= 4 and not re.search(r"[│┃┏└]", line)]
+
+
 def document_text(s: Symbol) -> str:
     """What BM25 sees of a symbol: its name (weighted by repetition), summary and prose.
 
-    Example output tables and parameter sections beyond the prose are cut: they repeat
-    words every symbol has ("penguins", "int64") and drown the distinctive ones.
+    Example output tables and the code of the examples are cut: they repeat words every
+    symbol has ("penguins", "int64") and drown the distinctive ones; the sentences between
+    the examples stay. So do the names of see-also links but not their targets:
+    `./expression-generic.qmd#ibis.expr.types.generic.Value.fill_null` gave every symbol
+    that links words ("expression", "generic", "types", "qmd") none of them is about.
     """
     last = s.qualname.rsplit("#", 1)[-1].rsplit(".", 1)[-1]
     owner = s.parent.rsplit(".", 1)[-1] if s.parent else ""
-    prose = s.doc.split("\nExamples\n---", 1)[0][:2000]
+    prose, _, examples = s.doc.partition("\nExamples\n---")
+    prose = _LINK_TARGET.sub("]", prose)[:2000] + " " + " ".join(_example_prose(examples))[:1000]
     return " ".join([last] * 3 + [owner, s.signature if s.kind == "doc" else "", s.summary * 2,
                                   prose])
 
@@ -212,6 +227,11 @@ PLUMBING_METHODS = frozenset({
     "radd", "rsub", "rmul", "rdiv", "rfloordiv", "rmod", "rpow",
 })
 PLUMBING_PRIOR = 0.7
+
+#: The expression classes (`ArrayColumn`, `StringScalar`) hold the methods users call; a
+#: "how do I" question is answered by a method, not by the class ("length of an array
+#: column" means `ArrayValue.length`, not `ArrayColumn`).
+TYPE_CLASS_PRIOR = 0.7
 
 #: A domain whose API only questions in its own words are about: geospatial methods say
 #: "text", "contains", "length", "within" like the string and array ones do, and a grouped
@@ -246,8 +266,12 @@ def _plumbing(s: Symbol) -> bool:
     `ibis.expr.sql`), or a plumbing method."""
     if s.kind == "method" and s.qualname.rsplit(".", 1)[-1] in PLUMBING_METHODS:
         return True
-    exported = any(n.startswith("ibis.") and n.count(".") == 1 for n in s.names())
-    return not exported and (s.module + ".").startswith(PLUMBING_MODULES)
+    return not _exported(s) and (s.module + ".").startswith(PLUMBING_MODULES)
+
+
+def _exported(s: Symbol) -> bool:
+    """Exported as `ibis.NAME` (`ibis.Table`, `ibis.to_sql`)."""
+    return any(n.startswith("ibis.") and n.count(".") == 1 for n in s.names())
 
 
 def _prior(s: Symbol) -> float:
@@ -261,6 +285,8 @@ def _prior(s: Symbol) -> float:
         p *= 1.15
     if s.kind == "class":
         p *= 0.8
+        if s.module.startswith("ibis.expr.types.") and not _exported(s):
+            p *= TYPE_CLASS_PRIOR
     if s.examples:
         p *= 1.1
     return p
