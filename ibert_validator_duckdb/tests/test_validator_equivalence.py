@@ -116,6 +116,36 @@ DIFFERENT = [
 ]
 
 
+#: Near misses on a constant's boundary that the literal rows of seed 0 alone must catch:
+#: the row holding the constant has to stand out from the fixture rows it copies.
+BOUNDARY = [
+    (  # its string would duplicate a city already in the result
+        "SELECT DISTINCT city FROM users WHERE age > 30",
+        "expr = users.filter(users.age >= 30).select('city').distinct()",
+    ),
+    (  # its foreign key would point at a user other orders already match
+        "SELECT * FROM users WHERE id IN (SELECT user_id FROM orders WHERE amount > 0)",
+        "expr = users.filter(users.id.isin(orders.filter(orders.amount >= 0).user_id))",
+    ),
+    (
+        "SELECT * FROM users u WHERE NOT EXISTS "
+        "(SELECT 1 FROM orders o WHERE o.user_id = u.id AND o.amount > 0)",
+        "expr = users.anti_join(orders.filter(orders.amount >= 0), users.id == orders.user_id)",
+    ),
+    (
+        "SELECT count(DISTINCT city) FROM users WHERE age >= 30",
+        "expr = users.filter(users.age >= 30).city.count()",
+    ),
+]
+
+
+@pytest.mark.parametrize("index", range(len(BOUNDARY)))
+def test_boundary_near_misses_are_caught_by_one_seed(validator, shop, index):
+    sql, code = BOUNDARY[index]
+    (verdict,) = validator.validate_many([_job(shop, sql, code, seeds=1)])
+    assert not verdict.passed and verdict.failed.name == "compare", verdict.feedback
+
+
 def _job(schema, sql, code, **options):
     return ValidationJob(code=code, schema=schema, reference_sql=sql, options=options)
 

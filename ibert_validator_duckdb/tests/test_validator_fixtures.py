@@ -170,10 +170,35 @@ def test_literal_rows_put_query_constants_into_matching_columns():
     assert "Ax" in names and "aX" in names
     signups = {r[2] for _, r in rows["customers"]}
     assert dt.date(2021, 6, 30) in signups and dt.date(2021, 7, 1) in signups
-    for table in ("customers", "orders"):  # keys kept: the rows still join
+    for table in ("customers", "orders"):  # primary keys kept
         for index, row in rows[table]:
             assert row[:1] == fixture.tables[table][index][:1]
-    assert rows["orders"][0][1][1] == fixture.tables["orders"][rows["orders"][0][0]][1]
+
+
+def test_literal_rows_stand_out_from_the_rows_they_copy():
+    """A boundary row must not hide behind fixture rows under IN, EXISTS or DISTINCT: its
+    foreign keys point at the parents with the fewest children and its other strings are
+    its own, shared only by the literal rows holding the same constants."""
+    fixture = make_fixture(WIDE, 0)
+    rows = literal_rows(WIDE, fixture, [100])["orders"]
+    customers = {r[0] for r in fixture.tables["customers"]}
+    children = {c: 0 for c in customers}
+    for r in fixture.tables["orders"]:
+        if r[1] in children:
+            children[r[1]] += 1
+    fewest = min(children.values())
+    pointed = {r[1] for _, r in rows if r[1] is not None}
+    assert pointed <= customers  # the rows still join
+    assert any(children[c] == fewest for c in pointed)
+    fixture_notes = {r[4] for r in fixture.tables["orders"]}
+    notes = {r[4] for _, r in rows if r[4] is not None}
+    assert notes and not notes & fixture_notes
+    by_total: dict[float, set[str]] = {}
+    for _, r in rows:
+        if r[4] is not None:
+            by_total.setdefault(r[2], set()).add(r[4])
+    assert all(len(v) == 1 for v in by_total.values())  # twins share their string
+    assert len(set().union(*by_total.values())) == len(by_total)  # and no one else does
 
 
 def test_literal_rows_are_added_and_rolled_back():

@@ -513,8 +513,12 @@ def literal_rows(
     columns of matching type, so `>` versus `>=` or a wrong LIKE pattern shows.
 
     Returns (row index, new row) pairs: each new row is a copy of the fixture row at that
-    index, keeping its primary and foreign keys, so it still takes part in joins. `only`
-    (lower-cased names) limits the tables; each table's rows do not depend on the others.
+    index, keeping its primary key. So that a row on the boundary (`x = 5` under `x > 5`
+    versus `x >= 5`) cannot hide behind the rows it copies, it is made to stand out where
+    those would mask it: its foreign keys point at the parents with the fewest children
+    (an `IN`/`EXISTS` over it then changes which parents match) and its other strings are
+    its own (a `DISTINCT` or `GROUP BY` over them then changes). `only` (lower-cased names)
+    limits the tables; each table's rows do not depend on the others.
     """
     literals = list(dict.fromkeys(literals))[:MAX_LITERALS]
     out: dict[str, list[tuple[int, tuple[Any, ...]]]] = {}
@@ -532,6 +536,8 @@ def literal_rows(
             pools.append([] if keyish else _literal_values(dtype, literals))
         if not any(pools):
             continue
+        own = _own_values(schema, fixture, table)
+        cycle = max(len(p) for p in pools)
         count = min(max(LITERAL_ROWS, *(len(p) for p in pools)), MAX_LITERAL_ROWS, len(base))
         replaced = []
         for i, index in enumerate(sorted(rng.sample(range(len(base)), count))):
@@ -539,9 +545,48 @@ def literal_rows(
             for j, pool in enumerate(pools):
                 if pool:
                     row[j] = pool[i % len(pool)]
+                elif own[j] and row[j] is not None:
+                    # the rows repeat the constants in cycles; a row shares its own value
+                    # with the rows holding the same constants, so it stands out from the
+                    # fixture's rows and yet duplicates among the literal rows still show
+                    row[j] = own[j][(i % cycle) % len(own[j])]
             replaced.append((index, tuple(row)))
         out[table.name] = replaced
     return out
+
+
+def _own_values(schema: Schema, fixture: Fixture, table: TableSchema) -> list[list[Any]]:
+    """Per column, the values literal rows take instead of their copy's: for a foreign
+    key, the parents' keys by how few rows of `table` point at them; for a non-key string,
+    strings no fixture row holds; nothing for other columns (they keep the copy's)."""
+    base = fixture.tables.get(table.name) or []
+    out: list[list[Any]] = []
+    for j, c in enumerate(table.columns):
+        domain = key_domain(table.name, c.name)
+        if domain is not None and not _is_primary(table.name, c.name):
+            parents = _primary_values(schema, fixture, domain, exclude=table.name)
+            uses: dict[Any, int] = {}
+            for row in base:
+                uses[row[j]] = uses.get(row[j], 0) + 1
+            out.append(sorted(parents, key=lambda v: (uses.get(v, 0), v)))
+        elif domain is None and _dtype(c.dtype).is_string():
+            out.append([f"{c.name} {n}" for n in range(1, MAX_LITERAL_ROWS + 1)])
+        else:
+            out.append([])
+    return out
+
+
+def _primary_values(schema: Schema, fixture: Fixture, domain: str, exclude: str) -> list[Any]:
+    """The distinct non-NULL keys of `domain`'s primary key columns in other tables."""
+    values: set[Any] = set()
+    for other in schema.tables:
+        if other.name == exclude:
+            continue
+        for j, c in enumerate(other.columns):
+            if key_domain(other.name, c.name) == domain and _is_primary(other.name, c.name):
+                rows = fixture.tables.get(other.name) or ()
+                values.update(r[j] for r in rows if r[j] is not None)
+    return sorted(values)
 
 
 def insert_statements(rows: Mapping[str, Sequence[tuple[int, tuple[Any, ...]]]]) -> list[str]:
