@@ -530,6 +530,27 @@ def test_docs_rolling_mean_answer_shows_a_window_applied_and_run(
     assert ".mean().over(w)" in result.answer and "_window(" in result.answer
 
 
+@pytest.mark.parametrize(
+    ("question", "symbol", "shown"),
+    [
+        # `Value.over` has no docstring example: shown applied to a window, not `cummin`'s
+        ("How do I use `Value.over`?", "Value.over", ".over(w)"),
+        # a constructor that takes nothing is shown called
+        ("How do I use `ibis.now`?", "ibis.now", "expr = ibis.now()"),
+        # `ibis.table(schema=dict(...), name="t")`: its own example, read from the keyword
+        ("How do I use `ibis.table`?", "ibis.table", "ibis.table(schema=dict("),
+    ],
+)
+def test_docs_qa_symbols_without_a_runnable_docstring_example_get_their_own(
+    ibis_index: Any, docs_context: Any, question: str, symbol: str, shown: str
+) -> None:
+    result = engine.run(docs_context, TaskRequest("qa", question))
+    assert result.verified, result.verdict and result.verdict.feedback
+    (sym,) = ibis_index.resolve(symbol)
+    assert result.extra["example_symbol"] == sym.qualname
+    assert shown in result.answer
+
+
 def test_docs_qa_judges_model_candidates_by_running_their_code(
     ibis_index: Any, docs_context: Any
 ) -> None:

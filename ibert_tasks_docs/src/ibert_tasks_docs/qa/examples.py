@@ -111,6 +111,14 @@ def rewrite(
             continue
         node = tree.body[-1]
         memtable = _memtable_schema(node)
+        if memtable is not None and target == "table" and _uses(node, target):
+            # `ibis.table`'s own example: keep the call (it is what the example shows),
+            # the validator makes a table of that name and schema for it to read
+            tables[memtable[0]] = memtable[1]
+            setup.append(stmt.strip())
+            own_rows.append(stmt.strip())
+            out.append(example([f"expr = {memtable[0]}"]))
+            continue
         if memtable is not None:
             tables[memtable[0]] = memtable[1]
             if ast.unparse(node.value.func) == "ibis.memtable":  # type: ignore[attr-defined]
@@ -167,14 +175,17 @@ def _memtable_schema(node: ast.stmt) -> tuple[str, dict[str, str]] | None:
         and len(node.targets) == 1
         and isinstance(node.targets[0], ast.Name)
         and isinstance(node.value, ast.Call)
-        and node.value.args
     ):
         return None
     func = ast.unparse(node.value.func)
-    if func not in ("ibis.memtable", "ibis.table"):
+    if func not in _TABLE_LITERAL_ARG:
+        return None
+    given = node.value.args[:1] or [
+        k.value for k in node.value.keywords if k.arg == _TABLE_LITERAL_ARG[func]]
+    if not given:
         return None
     try:
-        data = _literal(node.value.args[0])
+        data = _literal(given[0])
     except ValueError:
         return None  # not a literal table: keep the statement as it is
     if not isinstance(data, dict):
@@ -190,6 +201,10 @@ def _memtable_schema(node: ast.stmt) -> tuple[str, dict[str, str]] | None:
         return None
     return node.targets[0].id, {k: v for k, v in columns.items() if v is not None}
 
+
+#: The table constructors whose literal argument is read, and that argument's keyword
+#: (`ibis.table(schema=dict(a="int"), name="t")`).
+_TABLE_LITERAL_ARG = {"ibis.memtable": "data", "ibis.table": "schema"}
 
 _TEMPORAL = {"datetime": "datetime", "date": "date", "time": "time"}
 
@@ -353,6 +368,24 @@ WINDOW_FRAMES: dict[str, str] = {
 }
 _WINDOW_TABLE = {"g": "string", "k": "int64", "x": "float64"}
 _REDUCTIONS = ("mean", "sum", "max", "min", "count", "median", "std", "var", "first", "last")
+
+
+def generated_example(symbol: Symbol, names: Sequence[str]) -> RunnableExample | None:
+    """An example for a symbol whose docstring has none that runs: a window constructor
+    or `Value.over` applied to the reduction among `names` (the other hits' names), and
+    a constructor that takes nothing (`ibis.now()`) called."""
+    last = symbol.qualname.rsplit(".", 1)[-1]
+    if symbol.kind == "method" and last == "over" and symbol.parent.endswith(".Value"):
+        return window_example("window", names)
+    if symbol.kind != "function" or not symbol.module.startswith("ibis."):
+        return None
+    window = window_example(last, names)
+    if window is not None:
+        return window
+    exported = next((n for n in symbol.names() if n == f"ibis.{last}"), None)
+    if exported and symbol.signature.startswith("()") and "Scalar" in symbol.returns:
+        return RunnableExample("\n".join([*_SETUP_IMPORTS, f"expr = {exported}()"]), {})
+    return None
 
 
 def window_example(frame: str, reducers: Sequence[str]) -> RunnableExample | None:

@@ -25,8 +25,8 @@ from ibert_tasks_docs.qa.examples import (
     EXAMPLE_SCHEMAS,
     RunnableExample,
     examples_for,
+    generated_example,
     runnable_from_answer,
-    window_example,
 )
 from ibert_tasks_docs.qa.index import ApiIndex, Hit, open_index
 
@@ -106,15 +106,15 @@ class QaHandler:
 
 
 def _examples(hit: Hit, hits: Sequence[Hit]) -> list[RunnableExample]:
-    """The hit's own runnable examples; a window constructor (whose docstring has none)
-    is shown applied to the reduction among the other hits."""
-    s = hit.symbol
-    if s.kind == "function" and s.module.startswith("ibis."):
-        names = [h.symbol.qualname.rsplit(".", 1)[-1] for h in hits]
-        ex = window_example(s.qualname.rsplit(".", 1)[-1], names)
-        if ex is not None:
-            return [ex]
-    return examples_for(s)
+    """The hit's own runnable examples; else one made for it: a window constructor or
+    `Value.over` (whose docstrings have none) applied to the reduction among the other
+    hits, a constructor that takes nothing (`ibis.now()`) called."""
+    own = examples_for(hit.symbol)
+    if own:
+        return own
+    names = [h.symbol.qualname.rsplit(".", 1)[-1] for h in hits]
+    made = generated_example(hit.symbol, names)
+    return [made] if made is not None else []
 
 
 def _schema_for(code: str, tables: Mapping[str, Mapping[str, str]], given: Schema | None) -> Schema:
