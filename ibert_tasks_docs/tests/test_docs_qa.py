@@ -220,6 +220,10 @@ def test_docs_plumbing_is_demoted_unless_asked_in_its_domain_words(ibis_index: A
         ("approx_count_distinct of user ids", "Column.approx_nunique"),
         # a name run together in ibis, apart in the question
         ("check whether a value is null", "Value.isnull"),
+        # plain English for what ibis names otherwise
+        ("summarize sales by region", "Table.aggregate"),
+        ("exclude some columns", "Table.drop"),
+        ("duration between start and end", "TimestampValue.delta"),
     ],
 )
 def test_docs_pandas_and_sql_names_find_the_ibis_symbol(
