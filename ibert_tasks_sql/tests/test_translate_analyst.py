@@ -404,16 +404,7 @@ def test_translation_returns_the_sql_result(shop, dialect, sql, ordered):
 
 REFUSED = [
     # (dialect, sql, construct named in the error)
-    (
-        "duckdb",
-        "SELECT regexp_replace(name, '[aeiou]', '') AS c FROM customers",
-        "REGEXP_REPLACE of the first match only",
-    ),
-    (
-        "duckdb",
-        "SELECT regexp_replace(name, '[aeiou]', '', 'gi') AS c FROM customers",
-        "REGEXP_REPLACE with flags 'gi'",
-    ),
+    # (first-match and flagged regexp_replace translate now: test_translate_dialects.REGEX)
     ("postgres", "SELECT to_char(order_date, 'Mon YYYY') AS d FROM orders", "date format"),
     (
         "duckdb",

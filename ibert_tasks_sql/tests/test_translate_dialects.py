@@ -164,3 +164,124 @@ IDIOMS = [
 def test_warehouse_idiom_translates_to_the_same_result(shop, dialect, sql, line):
     code = shop.check(sql, dialect=dialect)
     assert line in code
+
+
+# sqlglot misreads these (its DuckDB SQL would say something else): the translation must
+# give what the warehouse gives, written here by hand in DuckDB's SQL
+# (id, dialect, sql, the same question in DuckDB)
+MISREAD = [
+    (
+        "redshift_regexp_replace_replaces_every_match",
+        "redshift",
+        "SELECT customer_id, REGEXP_REPLACE(name, '[aeiou]', '') AS c FROM customers",
+        "SELECT customer_id, regexp_replace(name, '[aeiou]', '', 'g') FROM customers",
+    ),
+    (
+        "snowflake_to_char_formats_the_date",
+        "snowflake",
+        "SELECT order_id, TO_CHAR(order_date, 'YYYY-MM') AS m, TO_CHAR(order_date, 'DD/MM/YY')"
+        " AS d FROM orders",
+        "SELECT order_id, strftime(order_date, '%Y-%m'), strftime(order_date, '%d/%m/%y')"
+        " FROM orders",
+    ),
+    (
+        "snowflake_ratio_to_report",
+        "snowflake",
+        "SELECT country, COUNT(*) AS n, RATIO_TO_REPORT(COUNT(*)) OVER () AS share"
+        " FROM customers GROUP BY country",
+        "SELECT country, count(*), count(*) / sum(count(*)) OVER () FROM customers"
+        " GROUP BY country",
+    ),
+    (
+        "redshift_ratio_to_report_partitioned_null_on_zero_sum",
+        "redshift",
+        "SELECT order_id, product_id, RATIO_TO_REPORT(price) OVER (PARTITION BY order_id"
+        " ORDER BY product_id) AS r, RATIO_TO_REPORT(price - price) OVER () AS z FROM items",
+        "SELECT order_id, product_id, price / sum(price) OVER (PARTITION BY order_id),"
+        " CAST(NULL AS DOUBLE) FROM items",
+    ),
+    (
+        "tsql_convert_varchar_n_style_cuts_the_text",
+        "tsql",
+        "SELECT order_id, CONVERT(VARCHAR(7), order_date, 120) AS m,"
+        " CONVERT(CHAR(10), order_date, 103) AS d FROM orders",
+        "SELECT order_id, strftime(order_date, '%Y-%m'), strftime(order_date, '%d/%m/%Y')"
+        " FROM orders",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "duckdb_sql"), [pytest.param(*c[1:], id=c[0]) for c in MISREAD]
+)
+def test_misread_function_translates_to_the_warehouse_meaning(shop, dialect, sql, duckdb_sql):
+    code = shop.translate(sql, dialect)
+    assert sorted(shop.run_code(code), key=repr) == sorted(shop.run_sql(duckdb_sql), key=repr)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "duckdb_sql"), [pytest.param(*c[1:], id=c[0]) for c in MISREAD]
+)
+def test_the_validator_reference_reads_the_dialect_the_same_way(
+    shop, shop_schema, dialect, sql, duckdb_sql
+):
+    from ibert_tasks_sql.translation.readings import reference
+
+    ref, ref_dialect = reference(sql, dialect, shop_schema)
+    assert ref_dialect == "duckdb"
+    assert sorted(shop.run_sql(ref), key=repr) == sorted(shop.run_sql(duckdb_sql), key=repr)
+
+
+def test_a_reference_without_misreadings_is_the_users_text(shop_schema):
+    from ibert_tasks_sql.translation.readings import reference
+
+    sql = "SELECT REGEXP_REPLACE(name, 'a', 'b') AS n FROM customers"
+    assert reference(sql, "snowflake", shop_schema) == (sql, "snowflake")
+
+
+# regular expressions: the first match only, case flags, occurrences (sqlglot reads these
+# right, so DuckDB runs the query itself as the reference)
+REGEX = [
+    ("duckdb", "SELECT name, regexp_replace(name, '[aeiou]', '') AS c FROM customers"),
+    ("duckdb", "SELECT name, regexp_replace(name, '([aeiou])(.)', '<\\2\\1>') AS c FROM customers"),
+    ("postgres", "SELECT name, regexp_replace(name, 'A|E', '*', 'i') AS c FROM customers"),
+    ("postgres", "SELECT name, regexp_replace(name, '[AEIOU]', '', 'gi') AS c FROM customers"),
+    ("postgres", "SELECT name, regexp_replace(name, '[AEIOU]', '', 'ic') AS c FROM customers"),
+    ("snowflake", "SELECT name, REGEXP_REPLACE(name, '[aeiou]', '', 1, 1) AS c FROM customers"),
+    ("snowflake", "SELECT name, REGEXP_REPLACE(name, 'N', '', 1, 0, 'i') AS c FROM customers"),
+    ("mysql", "SELECT name, REGEXP_REPLACE(name, 'n', '-', 1, 1, 'i') AS c FROM customers"),
+]
+
+
+@pytest.mark.parametrize(("dialect", "sql"), REGEX)
+def test_regexp_replace_first_match_and_flags(shop, dialect, sql):
+    shop.check(sql, dialect=dialect)
+
+
+REGEX_REFUSED = [
+    ("duckdb", "SELECT regexp_replace(name, 'a', '\\0\\0') AS c FROM customers", "first match"),
+    ("postgres", "SELECT regexp_replace(name, 'a', 'b', 'x') AS c FROM customers", "'x'"),
+    (
+        "snowflake",
+        "SELECT REGEXP_REPLACE(name, 'a', 'b', 1, 2) AS c FROM customers",
+        "occurrence 2",
+    ),
+    ("snowflake", "SELECT REGEXP_REPLACE(name, 'a', 'b', 3) AS c FROM customers", "position"),
+    (
+        "duckdb",
+        "SELECT regexp_replace(name, status, 'b') AS c FROM customers c JOIN orders o"
+        " ON o.customer_id = c.customer_id",
+        "computed pattern",
+    ),
+    ("tsql", "SELECT CONVERT(VARCHAR(19), order_date, 120) AS d FROM orders", "CONVERT"),
+    ("tsql", "SELECT CONVERT(VARCHAR(30), order_date, 100) AS d FROM orders", "CONVERT"),
+]
+
+
+@pytest.mark.parametrize(("dialect", "sql", "construct"), REGEX_REFUSED)
+def test_what_has_no_exact_translation_is_refused(shop_schema, dialect, sql, construct):
+    from ibert_core.errors import UnsupportedConstruct
+    from ibert_tasks_sql.translation.translate import translate
+
+    with pytest.raises(UnsupportedConstruct, match=construct):
+        translate(sql, shop_schema, dialect)

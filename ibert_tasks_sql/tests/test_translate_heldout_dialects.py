@@ -471,14 +471,7 @@ REFUSED: dict[str, str] = {}
 
 # translator gaps still open (strict: a gap that closes must leave this set)
 GAPS = {
-    "sf_monthly_revenue_to_char",
-    "sf_category_share_ratio_to_report",
-    "sf_slug_regexp_replace_flags",
     "pg_latest_order_distinct_on",
-    "pg_strip_title_regexp_replace_i",
-    "rs_strip_digits_regexp_replace",
-    "rs_category_share_ratio_to_report",
-    "ts_month_convert_style_120",
 }
 
 

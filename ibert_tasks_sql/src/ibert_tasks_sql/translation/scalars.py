@@ -846,34 +846,96 @@ def _regexp_like(s: Scalars, node: exp.RegexpLike) -> ast.expr:
     return py.method(s.value(node.this), "re_search", s(node.expression))
 
 
+#: regex flags with an RE2 inline spelling: 'i' case-insensitive, 'c' case-sensitive
+_CASE_FLAGS = {"i": "(?i)", "c": ""}
+#: one escape of a replacement (`\1`, `\\`, `\&`), read left to right
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _regex_text(node: exp.Expr) -> str | None:
+    """The text of a literal pattern or replacement (`r'...'` included), else None."""
+    if isinstance(node, exp.RawString) or (isinstance(node, exp.Literal) and node.is_string):
+        return str(node.this)
+    return None
+
+
+def _shift_groups(replacement: str) -> str | None:
+    r"""The replacement with each group reference one higher (`\2` for `\1`); None when it
+    refers to the whole match (`\0`, Postgres `\&`), which the anchored pattern changes."""
+    whole = False
+
+    def shift(m: re.Match[str]) -> str:
+        nonlocal whole
+        char = m.group(1)
+        whole = whole or char in "0&"
+        return f"\\{int(char) + 1}" if char.isdigit() else m.group(0)
+
+    shifted = _ESCAPE.sub(shift, replacement)
+    return None if whole else shifted
+
+
 def _regexp_replace(s: Scalars, node: exp.RegexpReplace) -> ast.expr:
-    """`REGEXP_REPLACE(x, pattern, replacement)` → `x.re_replace(pattern, replacement)`,
-    which replaces every match. DuckDB and Postgres replace only the first match unless the
-    'g' flag is given (sqlglot marks them `single_replace`): that form has no ibis spelling."""
-    if node.args.get("position") is not None or node.args.get("occurrence") is not None:
-        raise s.tr.unsupported(node, "REGEXP_REPLACE from a position or of one occurrence")
+    r"""`REGEXP_REPLACE(x, pattern, replacement [, flags])` → `x.re_replace(...)`, which
+    replaces every match.
+
+    DuckDB and Postgres replace only the first match unless the 'g' flag is given (sqlglot
+    marks them `single_replace`), Snowflake and MySQL when the occurrence is 1. The first
+    match alone is replaced by anchoring the pattern at the start behind the shortest
+    prefix, `^([\s\S]*?)(?:pattern)` → `\1replacement` (the replacement's group references
+    move up by one). A case flag becomes RE2's inline `(?i)`."""
+    position, occurrence = node.args.get("position"), node.args.get("occurrence")
+    if position is not None and _int_literal(position) != 1:
+        raise s.tr.unsupported(node, "REGEXP_REPLACE from a position other than 1")
     modifiers = node.args.get("modifiers")
     flags = ""
     if modifiers is not None:
         if not (isinstance(modifiers, exp.Literal) and modifiers.is_string):
             raise s.tr.unsupported(node, "REGEXP_REPLACE with computed flags")
         flags = modifiers.this
-    if set(flags) - {"g"}:
+    unknown = sorted(set(flags) - {"g", *_CASE_FLAGS})
+    if unknown:
         raise s.tr.unsupported(
-            node, f"REGEXP_REPLACE with flags {flags!r}", "only the 'g' (every match) flag maps"
+            node,
+            f"REGEXP_REPLACE with flags {flags!r}",
+            f"{', '.join(map(repr, unknown))} has no ibis spelling; 'g', 'i' and 'c' map",
         )
-    if node.args.get("single_replace") and "g" not in flags:
+    every = "g" in flags or not node.args.get("single_replace")
+    if occurrence is not None:
+        nth = _int_literal(occurrence)
+        if nth not in (0, 1):
+            raise s.tr.unsupported(node, f"REGEXP_REPLACE of occurrence {occurrence.sql()}")
+        every = nth == 0
+    case_flags = [f for f in flags if f in _CASE_FLAGS]
+    case = _CASE_FLAGS[case_flags[-1]] if case_flags else ""  # the last one wins
+    pattern_node = node.expression
+    replacement_node = node.args.get("replacement") or exp.Literal.string("")
+    pattern, replacement = _regex_text(pattern_node), _regex_text(replacement_node)
+    if every and not case:
+        args = [
+            s(e) if text is None else py.lit(text)
+            for e, text in ((pattern_node, pattern), (replacement_node, replacement))
+        ]
+        return py.method(s.value(node.this), "re_replace", *args)
+    if pattern is None:
+        raise s.tr.unsupported(
+            node, "REGEXP_REPLACE of the first match or with flags, of a computed pattern"
+        )
+    if every:
+        again = s(replacement_node) if replacement is None else py.lit(replacement)
+        return py.method(s.value(node.this), "re_replace", py.lit(case + pattern), again)
+    shifted = _shift_groups(replacement) if replacement is not None else None
+    if shifted is None:
         raise s.tr.unsupported(
             node,
             "REGEXP_REPLACE of the first match only",
-            "ibis's re_replace replaces every match; add the 'g' flag if that is what you want",
+            "with a computed replacement, or one that refers to the whole match",
         )
-    pattern, replacement = node.expression, node.args.get("replacement")
-    args = [
-        py.lit(e.this) if isinstance(e, exp.RawString) else s(e)
-        for e in (pattern, replacement or exp.Literal.string(""))
-    ]
-    return py.method(s.value(node.this), "re_replace", *args)
+    return py.method(
+        s.value(node.this),
+        "re_replace",
+        py.lit(case + r"^([\s\S]*?)(?:" + pattern + ")"),
+        py.lit("\\1" + shifted),
+    )
 
 
 def _anonymous(s: Scalars, node: exp.Anonymous) -> ast.expr:

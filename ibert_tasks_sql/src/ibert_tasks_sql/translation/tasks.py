@@ -84,13 +84,15 @@ class SqlToIbis:
         return [candidate(text, ENGINE, **extra)]
 
     def validate(self, request: TaskRequest, cand: Candidate) -> Verdict:
+        from ibert_tasks_sql.translation.readings import reference
+
         code = cand.extra.get("code", cand.text)
+        sql, dialect = request.text, request.dialect or "duckdb"
+        if request.schema is not None:
+            # sqlglot's misreadings of the dialect corrected, as for the translation
+            sql, dialect = reference(request.text, request.dialect, request.schema)
         job = ValidationJob(
-            code,
-            schema=request.schema,
-            reference_sql=request.text,
-            dialect=request.dialect or "duckdb",
-            data=request.data,
+            code, schema=request.schema, reference_sql=sql, dialect=dialect, data=request.data
         )
         return self.context.validator("duckdb").validate(job)
 

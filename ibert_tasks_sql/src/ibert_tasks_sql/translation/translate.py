@@ -7,6 +7,7 @@ import attrs
 from ibert_core.errors import BadInput
 from ibert_core.types import Schema
 from ibert_tasks_sql.translation.parse import dialect_name, parse, qualify_tree
+from ibert_tasks_sql.translation.readings import correct
 from ibert_tasks_sql.translation.relations import Translator
 
 
@@ -33,6 +34,7 @@ def translate(sql: str, schema: Schema | None, dialect: str | None = None) -> Tr
     read = dialect_name(dialect)
     tree = parse(sql, read)
     tree = qualify_tree(tree, schema, read, sql)
+    tree, _ = correct(tree, read, schema)
     translator = Translator(schema, sql, read)
     code = translator.translate(tree)
     used = tuple(t.name for t in schema.tables if _mentions(code, t.name))
