@@ -393,6 +393,37 @@ def test_docs_examples_fetching_through_an_alias_of_the_examples_module() -> Non
     assert plain.tables == {} and "ex.penguins.fetch()" in plain.code
 
 
+@pytest.mark.parametrize("imports", [
+    "from ibis import examples",  # `Table.value_counts`'s docstring
+    "from ibis import examples, selectors as s",  # `Table.topk`'s
+    "from ibis import examples as ex2",
+])
+def test_docs_examples_fetching_through_a_from_import_of_the_examples_module(
+    imports: str,
+) -> None:
+    name = "ex2" if "ex2" in imports else "examples"
+    stmts = (imports, f"t = {name}.penguins.fetch()", "t.topk(3)")
+    (ex,) = rewrite(stmts, "topk")
+    assert "penguins" in ex.tables and ex.code.splitlines()[-2:] == [
+        "t = penguins", "expr = t.topk(3)"]
+
+
+@pytest.mark.parametrize("symbol", ["Table.value_counts", "Table.topk", "Column.topk"])
+def test_docs_examples_of_more_datasets_run_in_the_validator(
+    ibis_index: Any, docs_context: Any, symbol: str
+) -> None:
+    # `from ibis import examples`, and the diamonds dataset, used to leave these with no
+    # example that ran
+    from ibert_core.types import ValidationJob
+
+    (sym,) = ibis_index.resolve(symbol)
+    runs = [docs_context.validator("duckdb").validate(
+        ValidationJob(v.code, Schema.from_dict(v.tables),
+                      stages=("parse", "build", "compile", "execute"), options={"seeds": (0,)}))
+        for ex in examples_for(sym) for v in ex.variants()]
+    assert any(r.passed for r in runs), [r.feedback for r in runs]
+
+
 def test_docs_dataset_schemas_are_read_off_printed_tables() -> None:
     doc = textwrap.dedent("""\
         >>> t = ibis.examples.fish_encounters.fetch()

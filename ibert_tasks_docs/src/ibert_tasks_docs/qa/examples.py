@@ -33,12 +33,16 @@ EXAMPLE_SCHEMAS: dict[str, dict[str, str]] = {
         "userId": "int64", "movieId": "int64", "tag": "string", "timestamp": "int64",
     },
     "ml_latest_small_links": {"movieId": "int64", "imdbId": "string", "tmdbId": "int64"},
+    # the ggplot2 datasets (`Column.topk`, `DateValue.delta`), whose docstrings print none
+    "diamonds": {
+        "carat": "float64", "cut": "string", "color": "string", "clarity": "string",
+        "depth": "float64", "table": "float64", "price": "int64", "x": "float64",
+        "y": "float64", "z": "float64",
+    },
+    "presidential": {"name": "string", "start": "date", "end": "date", "party": "string"},
 }
 
 _FETCH = r"{module}\.([A-Za-z_][A-Za-z0-9_]*)\.fetch\([^()]*\)"
-#: `import ibis.examples as ex` (`Table.distinct`'s examples then fetch `ex.penguins`).
-_EXAMPLES_ALIAS = re.compile(r"^\s*import ibis\.examples as ([A-Za-z_]\w*)\s*$")
-
 #: Calls that show or move data rather than build an expression; their statements are
 #: dropped (the sandbox refuses them, and the validator executes the expression itself).
 _DISPLAY = frozenset({
@@ -92,9 +96,9 @@ def rewrite(
 
     modules = ["ibis.examples"]
     for raw in statements:
-        alias = _EXAMPLES_ALIAS.match(raw)
+        alias = _examples_alias(raw)
         if alias:
-            modules.append(alias.group(1))
+            modules.append(alias)
         stmt, used = _replace_fetch(raw, known, modules)
         if used is None:
             continue
@@ -301,6 +305,23 @@ def _replace_fetch(
     pattern = _FETCH.format(module="(?:" + "|".join(re.escape(m) for m in modules) + ")")
     new = re.sub(r"(?<![\w.])" + pattern, sub, stmt)
     return (new, None) if unknown else (new, used)
+
+
+def _examples_alias(stmt: str) -> str | None:
+    """The name an import gives the examples module: `import ibis.examples as ex`
+    (`Table.distinct`'s examples then fetch `ex.penguins`), `from ibis import examples`
+    (`Table.value_counts`'s), `from ibis import examples as ex, selectors as s`."""
+    try:
+        tree = ast.parse(stmt.strip())
+    except SyntaxError:
+        return None
+    node = tree.body[0] if len(tree.body) == 1 else None
+    if isinstance(node, ast.Import):
+        return next((a.asname for a in node.names if a.name == "ibis.examples" and a.asname),
+                    None)
+    if isinstance(node, ast.ImportFrom) and node.module == "ibis" and not node.level:
+        return next((a.asname or a.name for a in node.names if a.name == "examples"), None)
+    return None
 
 
 def _datetime_import(node: ast.stmt) -> bool:
