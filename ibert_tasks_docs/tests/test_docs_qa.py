@@ -424,6 +424,19 @@ def test_docs_examples_of_more_datasets_run_in_the_validator(
     assert any(r.passed for r in runs), [r.feedback for r in runs]
 
 
+def test_docs_statements_needing_a_module_the_sandbox_lacks_are_dropped() -> None:
+    # `selectors.of_type`'s docstring: the `dt.Array` statement used to be the setup of
+    # every later example, so none ran
+    stmts = ("import ibis", "import ibis.expr.datatypes as dt", "import ibis.selectors as s",
+             't = ibis.table(dict(name="string", siblings="array<string>"))',
+             "expr = t.select(s.of_type(dt.Array(dt.string)))",
+             'expr = t.select(s.of_type("array<string>"))')
+    examples = rewrite(stmts, "of_type")
+    assert [ex.code.splitlines()[-2:] for ex in examples] == [
+        ['expr = t.select(s.of_type("array<string>"))', "expr = expr"]]
+    assert examples[0].tables == {"t": {"name": "string", "siblings": "array<string>"}}
+
+
 def test_docs_dataset_schemas_are_read_off_printed_tables() -> None:
     doc = textwrap.dedent("""\
         >>> t = ibis.examples.fish_encounters.fetch()

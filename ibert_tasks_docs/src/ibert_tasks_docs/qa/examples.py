@@ -95,6 +95,7 @@ def rewrite(
         return attrs.evolve(fixture_rows, on_own_rows=own)
 
     modules = ["ibis.examples"]
+    missing: set[str] = set()  # names bound by imports the sandbox does not have
     for raw in statements:
         alias = _examples_alias(raw)
         if alias:
@@ -111,6 +112,9 @@ def rewrite(
             setup.append(stmt.strip())  # the sandbox allows datetime's value types
             own_rows.append(stmt.strip())
             continue
+        missing |= _unavailable_imports(tree)
+        if target is not None and _reads(tree, missing):
+            continue  # `s.of_type(dt.Array(dt.string))` after `import ...datatypes as dt`
         if not tree.body or _skip(tree):
             continue
         node = tree.body[-1]
@@ -322,6 +326,31 @@ def _examples_alias(stmt: str) -> str | None:
     if isinstance(node, ast.ImportFrom) and node.module == "ibis" and not node.level:
         return next((a.asname or a.name for a in node.names if a.name == "examples"), None)
     return None
+
+
+#: Modules the validator's sandbox provides (it adds their imports itself).
+_SANDBOX_MODULES = frozenset({"ibis", "ibis.selectors", "datetime"})
+
+
+def _unavailable_imports(tree: ast.Module) -> set[str]:
+    """Names a statement imports from modules the sandbox does not have (`dt` of
+    `import ibis.expr.datatypes as dt`, `pa`, `shapely`, `pi` of `from math import pi`)."""
+    out: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            out |= {a.asname or a.name.split(".")[0] for a in node.names
+                    if a.name not in _SANDBOX_MODULES}
+        elif isinstance(node, ast.ImportFrom) and node.module not in _SANDBOX_MODULES:
+            out |= {a.asname or a.name for a in node.names}
+    return out
+
+
+def _reads(tree: ast.Module, names: set[str]) -> bool:
+    """Whether the statement reads one of `names`: the sandbox would stop at it, and every
+    example after it (they all include it) would fail the same way."""
+    return bool(names) and any(
+        isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in names
+        for n in ast.walk(tree))
 
 
 def _datetime_import(node: ast.stmt) -> bool:
