@@ -258,7 +258,7 @@ def test_regexp_replace_first_match_and_flags(shop, dialect, sql):
     shop.check(sql, dialect=dialect)
 
 
-REGEX_REFUSED = [
+REFUSED = [
     ("duckdb", "SELECT regexp_replace(name, 'a', '\\0\\0') AS c FROM customers", "first match"),
     ("postgres", "SELECT regexp_replace(name, 'a', 'b', 'x') AS c FROM customers", "'x'"),
     (
@@ -275,13 +275,51 @@ REGEX_REFUSED = [
     ),
     ("tsql", "SELECT CONVERT(VARCHAR(19), order_date, 120) AS d FROM orders", "CONVERT"),
     ("tsql", "SELECT CONVERT(VARCHAR(30), order_date, 100) AS d FROM orders", "CONVERT"),
+    (
+        "duckdb",
+        "SELECT DISTINCT ON (country) order_id, country FROM customers c JOIN orders o"
+        " ON o.customer_id = c.customer_id ORDER BY country, order_id DESC",
+        "two joined tables",
+    ),
+    (
+        "postgres",
+        "SELECT DISTINCT ON (country) country, count(*) FROM customers GROUP BY country"
+        " ORDER BY country",
+        "DISTINCT ON with GROUP BY",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("dialect", "sql", "construct"), REGEX_REFUSED)
+@pytest.mark.parametrize(("dialect", "sql", "construct"), REFUSED)
 def test_what_has_no_exact_translation_is_refused(shop_schema, dialect, sql, construct):
     from ibert_core.errors import UnsupportedConstruct
     from ibert_tasks_sql.translation.translate import translate
 
     with pytest.raises(UnsupportedConstruct, match=construct):
         translate(sql, shop_schema, dialect)
+
+
+# DISTINCT ON keeps the first row of each key in the ORDER BY: a row_number() filter
+DISTINCT_ON = [
+    (
+        "postgres",
+        "SELECT DISTINCT ON (customer_id) customer_id, order_id, amount FROM orders"
+        " ORDER BY customer_id, amount DESC NULLS LAST, order_id",
+    ),
+    (
+        "duckdb",
+        "SELECT DISTINCT ON (2) c.name AS n, country AS k, o.amount FROM customers c"
+        " JOIN orders o ON o.customer_id = c.customer_id ORDER BY k NULLS FIRST, n DESC",
+    ),
+    (
+        "postgres",
+        "SELECT DISTINCT ON (category, name) category, name, product_id FROM products"
+        " ORDER BY category, name, product_id DESC",
+    ),
+]
+
+
+@pytest.mark.parametrize(("dialect", "sql"), DISTINCT_ON)
+def test_distinct_on_keeps_the_first_row_of_each_key(shop, dialect, sql):
+    code = shop.check(sql, dialect=dialect, ordered=True)
+    assert "ibis.row_number().over(" in code

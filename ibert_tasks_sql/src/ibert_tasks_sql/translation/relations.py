@@ -512,6 +512,55 @@ class Translator:
 
     # -- SELECT --------------------------------------------------------------------------------
 
+    def distinct_on(self, node: exp.Select, distinct: exp.Distinct) -> exp.Select:
+        """`SELECT DISTINCT ON (k) ... ORDER BY k, x` keeps the first row of each k in the
+        ORDER BY: it is `QUALIFY ROW_NUMBER() OVER (PARTITION BY k ORDER BY k, x) = 1`,
+        which translates to a `row_number()` filter. Without an ORDER BY the row kept is
+        undefined, so there is nothing to translate it to."""
+        order = node.args.get("order")
+        if order is None:
+            raise self.unsupported(
+                distinct, "DISTINCT ON without ORDER BY", "which row is kept is undefined"
+            )
+        if (
+            node.args.get("qualify") is not None
+            or node.args.get("group") is not None
+            or any(contains_aggregate(e) for e in node.expressions)
+        ):
+            raise self.unsupported(distinct, "DISTINCT ON with GROUP BY, aggregates or QUALIFY")
+        outputs = {p.alias: p.this for p in node.expressions if isinstance(p, exp.Alias)}
+        positions = [p.this if isinstance(p, exp.Alias) else p for p in node.expressions]
+
+        def spelled(key: exp.Expr) -> exp.Expr:
+            """An output's alias or position as the expression it names."""
+            if isinstance(key, exp.Literal) and key.is_int:
+                return positions[int(key.this) - 1].copy()
+            if isinstance(key, exp.Column) and not key.table and key.name in outputs:
+                return outputs[key.name].copy()
+            return key.copy()
+
+        keys = [spelled(k) for k in distinct.args["on"].expressions]
+        ordered = []
+        for o in order.expressions:
+            o = o.copy()
+            o.set("this", spelled(o.this))
+            ordered.append(o)
+        # a partition key is one value within its partition: ordering by it says nothing
+        within = [o for o in ordered if not any(o.this == k for k in keys)]
+        ordered = within or ordered
+        first = exp.Window(
+            this=exp.RowNumber(),
+            partition_by=keys,
+            order=exp.Order(expressions=ordered),
+            over="OVER",
+        )
+        rewritten = node.copy()
+        rewritten.set("distinct", None)
+        rewritten.set(
+            "qualify", exp.Qualify(this=exp.EQ(this=first, expression=exp.Literal.number(1)))
+        )
+        return rewritten
+
     def select(self, node: exp.Select, outer: Frame | None, names: Sequence[str] | None) -> Rel:
         if node.args.get("windows"):
             node = inline_named_windows(node)
@@ -523,7 +572,7 @@ class Translator:
                 )
         distinct = node.args.get("distinct")
         if distinct is not None and distinct.args.get("on") is not None:
-            raise self.unsupported(distinct, "DISTINCT ON")
+            node = self.distinct_on(node, distinct)
         frame = Frame(self, outer, correlated=bool(outer and external_aliases(node)))
         conjuncts = [f for c in split_and(node.args.get("where")) for f in factor_or(c)]
         chain = self.filtered_from(node, frame, conjuncts)
@@ -1507,6 +1556,15 @@ class Translator:
         if isinstance(func, (exp.IgnoreNulls, exp.RespectNulls)):
             raise self.unsupported(node, "IGNORE/RESPECT NULLS")
         kwargs: dict[str, ast.expr] = {}
+        framing = [*(node.args.get("partition_by") or []), node.args.get("order")]
+        tables = {c.table for f in framing if f is not None for c in f.find_all(exp.Column)}
+        if len(tables - {""}) > 1 and not s.lookup:
+            # ibis: "Window frame can only depend on a single relation"
+            raise self.unsupported(
+                node,
+                "a window partitioned or ordered by columns of two joined tables",
+                "select the join's columns in a CTE first, then window over it",
+            )
         partition = [s(p) for p in node.args.get("partition_by") or []]
         if partition:
             kwargs["group_by"] = (
