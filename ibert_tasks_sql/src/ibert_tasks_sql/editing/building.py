@@ -93,11 +93,9 @@ def _mark_last(tree: ast.Module) -> ast.Module:
     """Capture a trailing bare expression as `__last__` (the code's answer when no `expr`)."""
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = tree.body[-1]
-        assign = ast.Assign(
-            targets=[ast.Name("__last__", ast.Store())], value=last.value, lineno=last.lineno,
-            col_offset=last.col_offset,
-        )
-        tree.body[-1] = assign
+        name = ast.copy_location(ast.Name("__last__", ast.Store()), last)
+        # full positions: on a later line, positions filled from the module are invalid
+        tree.body[-1] = ast.copy_location(ast.Assign(targets=[name], value=last.value), last)
     elif tree.body and isinstance(tree.body[-1], ast.Assign):
         target = tree.body[-1].targets[0]
         if isinstance(target, ast.Name):

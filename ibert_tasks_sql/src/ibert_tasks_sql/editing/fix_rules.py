@@ -19,6 +19,7 @@ import attrs
 import ibis.expr.types as ir
 
 from ibert_core.types import Schema
+from ibert_tasks_sql.editing import habit_rules as habits
 from ibert_tasks_sql.editing import members
 from ibert_tasks_sql.editing.edits import Edit, Source, operand
 
@@ -146,7 +147,7 @@ def fix_unknown_name(ctx: FixContext) -> list[Edit]:
     assert ctx.match is not None
     name = ctx.match.group(1)
     choices = [k for k in ctx.names if not k.startswith("__")]
-    near = _closest(name, choices)
+    near = habits.ibis_name(name) or _closest(name, choices)
     if near is None:
         return []
     return [ctx.source.replace(n, near) for n in ast.walk(ctx.tree)
@@ -157,11 +158,16 @@ def fix_unknown_name(ctx: FixContext) -> list[Edit]:
 RENAMES: dict[str, str] = {
     "groupby": "group_by", "sort_values": "order_by", "sort_by": "order_by",
     "isna": "isnull", "notna": "notnull", "astype": "cast", "drop_duplicates": "distinct",
-    "merge": "join", "where": "ifelse", "relabel": "rename", "nunique_approx": "approx_nunique",
+    "merge": "join", "where": "ifelse", "nunique_approx": "approx_nunique",
     "sort": "order_by", "orderby": "order_by", "aggregate_by": "agg", "distinct_count":
     "nunique", "projection": "select", "fillna": "fill_null", "dropna": "drop_null",
     "to_string": "cast", "startwith": "startswith", "endwith": "endswith",
+    "in_": "isin", "notin_": "notin", "alias": "name", "count_distinct": "nunique",
+    "date_trunc": "truncate",
 }
+
+#: Table methods of pandas and SQL (checked before ibis's own "did you mean" guess).
+TABLE_RENAMES: dict[str, str] = {"where": "filter", "assign": "mutate"}
 
 _AGG_METHODS = ("mean", "sum", "max", "min", "median", "std", "var", "first", "last", "nunique")
 
@@ -182,13 +188,20 @@ def fix_missing_attribute(ctx: FixContext) -> list[Edit]:
             return edits
     if owner == "GroupedTable" and attr in _AGG_METHODS:
         return _grouped_reduction(ctx, attr)
+    if owner == "Table" and attr in TABLE_RENAMES:
+        return _rename_attr(ctx, attr, TABLE_RENAMES[attr])
+    cls = getattr(ir, owner, None)
+    if not (isinstance(cls, type) and issubclass(cls, ir.Value)):
+        cls = None if owner != "Table" else cls
+    elif _member_elsewhere(cls, attr) and not hasattr(ir.StringValue, attr):
+        return []  # e.g. `mean` of a string column: no rename can give it that meaning
     suggestion = re.search(r"did you mean '(\w+)'", ctx.message)
     if suggestion:
         return _rename_attr(ctx, attr, suggestion.group(1))
     if attr in RENAMES:
         return _rename_attr(ctx, attr, RENAMES[attr])
-    cls = getattr(ir, owner, None)
-    if cls is not None and not issubclass(cls, ir.StringValue) and hasattr(ir.StringValue, attr):
+    if cls is not None and issubclass(cls, ir.Value) and not issubclass(cls, ir.StringValue) \
+            and hasattr(ir.StringValue, attr):
         return [Edit(ctx.source.span(n.value)[1], ctx.source.span(n.value)[1], '.cast("string")')
                 for n in _attributes(ctx, attr)]
     if cls is not None and issubclass(cls, ir.StringValue) and hasattr(ir.TimestampValue, attr):
@@ -204,6 +217,18 @@ def fix_missing_attribute(ctx: FixContext) -> list[Edit]:
     elif owner == "ibis":
         near = _closest(attr, [m.name for m in members.module_members(__import__("ibis"))])
     return _rename_attr(ctx, attr, near) if near else []
+
+
+#: Every kind of Ibis value expression (scalars and columns of each type).
+_VALUE_TYPES = tuple(c for c in vars(ir).values()
+                     if isinstance(c, type) and issubclass(c, ir.Value))
+
+
+def _member_elsewhere(cls: type, attr: str) -> bool:
+    """Whether `attr` is a real method of another kind of Ibis value (so a misspelling it is
+    not: `country.mean()` means a wrong column, not a typo for `median`)."""
+    return any(hasattr(t, attr) for t in _VALUE_TYPES
+               if not issubclass(cls, t) and not issubclass(t, cls))
 
 
 def _is_called(ctx: FixContext, attr: str) -> bool:
@@ -317,9 +342,17 @@ ATTRIBUTE_FIXES: dict[str, Callable[[FixContext, str], list[Edit]]] = {
     "apply": _fix_apply,
     "map": _fix_apply,
     "loc": _fix_loc,
-    "iloc": _fix_loc,
+    "iloc": habits.fix_iloc,
     "str": _fix_str_accessor,
     "case": _fix_ibis_case,
+    "relabel": habits.fix_rename_mapping,
+    "reset_index": habits.fix_reset_index,
+    "dt": habits.fix_dt_accessor,
+    "unique": habits.fix_unique,
+    "agg": habits.fix_column_agg,
+    "offset": habits.fix_offset,
+    "concat": habits.fix_ibis_concat,
+    "query": habits.fix_query,
 }
 
 
@@ -327,9 +360,11 @@ def fix_column_not_found(ctx: FixContext) -> list[Edit]:
     assert ctx.match is not None
     name = ctx.match.group(1)
     existing = re.findall(r"'([^']+)'", ctx.match.group(2))
-    edits = fix_agg_dict(ctx)
+    edits = fix_agg_dict(ctx) or habits.fix_sql_strings(ctx, name, existing)
     if edits:
         return edits
+    if not re.fullmatch(r"\w+", name):
+        return []  # SQL text such as 'count(*)': no column name is close to what was meant
     near = _closest(name, existing or _all_columns(ctx))
     if near is None:
         return []
@@ -486,6 +521,12 @@ RULES: tuple[Rule, ...] = (
     Rule("python-bool-ops", re.compile(r"truth value of an Ibis expression"),
          "Python `and`/`or`/`not` call bool() on expressions; Ibis combines predicates with "
          "`&`, `|` and `~`", fix_bool_ops),
+    Rule("python-in", re.compile(r"truth value of an Ibis expression"),
+         "Python's `in` asks the expression for a bool; Ibis tests membership with `.isin()`",
+         habits.fix_python_in),
+    Rule("operator-precedence", re.compile(r"truth value of an Ibis expression"),
+         "`&` and `|` bind tighter than comparisons in Python: each comparison needs "
+         "parentheses", habits.fix_chained_comparison),
     Rule("unknown-name", re.compile(r"NameError: name '(\w+)' is not defined"),
          "the name is not a table or variable; replaced with the closest one", fix_unknown_name),
     Rule("pandas-len", re.compile(r"Use \.count\(\) instead"),
@@ -516,6 +557,37 @@ RULES: tuple[Rule, ...] = (
     Rule("agg-dict", re.compile(r"Aggregate\(|Column '(sum|mean|count|max|min|nunique)' is not"),
          "pandas-style `agg({column: function})`; Ibis takes named expressions",
          fix_agg_dict),
+    Rule("rename-mapping", re.compile(r"unhashable type: 'dict'"),
+         "pandas `rename(columns={old: new})` maps old to new; Ibis `rename(new=\"old\")` "
+         "maps new to old", habits.fix_rename_mapping),
+    Rule("keyword-argument", re.compile(r"got an unexpected keyword argument|positional-only "
+                                        r"arguments passed as keyword"),
+         "Ibis spells this argument differently (or takes it by position)", habits.fix_keyword),
+    Rule("isin-list", re.compile(r"isin\(\) takes 2 positional arguments"),
+         "`isin` takes one list of values", habits.fix_isin_varargs),
+    Rule("between-bounds", re.compile(r"between\(\) missing 1 required positional argument"),
+         "`between` takes the bounds as two arguments, not a list", habits.fix_between_list),
+    Rule("python-builtin", re.compile(r"Column' object is not iterable"),
+         "Python's `sum`/`max`/`min` iterate; an Ibis column reduces with `.sum()` etc.",
+         habits.fix_python_builtin),
+    Rule("operator-precedence", re.compile(r"unsupported operand type\(s\) for [&|]"),
+         "`&` and `|` bind tighter than comparisons in Python: each comparison needs "
+         "parentheses", habits.fix_chained_comparison),
+    Rule("uncalled-method", re.compile(r"takes 1 positional argument but 2 were given|"
+                                       r"compare failed"),
+         "a method was used without calling it (`col.year` is a method, `col.year()` the "
+         "value)", habits.fix_uncalled_method),
+    Rule("year-string", re.compile(r"Conversion Error: invalid date field format: \"?\d{4}\b"),
+         "a date was compared with a year in a string; compare the date's year with a number",
+         habits.fix_year_string),
+    Rule("numeric-date", re.compile(r"Arguments \S+:(date|timestamp) and Literal\(\d{8}\):\w+ "
+                                    r"are not comparable"),
+         "a date was compared with a YYYYMMDD number; compare it with a date literal",
+         habits.fix_numeric_date),
+    Rule("string-concat", re.compile(r"StringConcat\("),
+         "a string plus a number: the number is cast to a string first", habits.fix_string_concat),
+    Rule("temporal-string", re.compile(r"__(sub|add|rsub|radd)__\b"),
+         "date arithmetic needs a typed literal: `ibis.date(\"...\")`", habits.fix_temporal_string),
 )
 
 
@@ -528,4 +600,35 @@ def dynamic_fix(ctx: FixContext) -> tuple[Rule, list[Edit]] | None:
         edits = rule.fix(attrs.evolve(ctx, match=m))
         if edits:
             return rule, edits
+    return None
+
+
+#: When no rule can fix an error safely: what the user should do instead (regex → text,
+#: `{0}`, `{1}` ... are the regex groups).
+ADVICE: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"'(String|Date|Timestamp|Boolean)\w*' object has no attribute "
+                r"'(sum|mean|avg|median|std|var|cumsum)'"),
+     "`{1}` needs a numeric column and this is a {0} column: aggregate a numeric column, "
+     "or `.cast(\"float64\")` it first if its text holds numbers"),
+    (re.compile(r"has no attribute 'query'"),
+     "Ibis has no query strings: write the condition as an expression, "
+     "`t.filter((t.a == 1) & (t.b > 2))`"),
+    (re.compile(r"Column '([^']*[^\w'][^']*)' is not found"),
+     "Ibis takes column names or expressions, not SQL text: `_.count()` for COUNT(*), "
+     "`ibis.desc(\"col\")` for `col DESC`, `t.a + t.b` for arithmetic"),
+    (re.compile(r"Arguments \S+:(date|timestamp) and Literal\((-?\d+)\):\w+ are not comparable"),
+     "compare a {0} with a {0} literal, `ibis.{0}(\"2024-01-01\")`, or one of its parts with "
+     "a number, `col.year() == 2024`"),
+    (re.compile(r"Arguments \S+:(\w+) and Literal\(([^)]*)\):(\w+) are not comparable"),
+     "a {0} column was compared with a {2} literal ({1}): use a literal of the column's type "
+     "or `.cast(...)` one side"),
+)
+
+
+def advice(ctx: FixContext) -> str | None:
+    """What to do about an error no rule fixes, when we know."""
+    for pattern, text in ADVICE:
+        m = pattern.search(ctx.message)
+        if m:
+            return text.format(*m.groups())
     return None

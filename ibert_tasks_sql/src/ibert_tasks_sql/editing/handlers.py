@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import attrs
+
 from ibert_core.engine import Context, candidate
 from ibert_core.errors import IbertError
 from ibert_core.types import STAGES, Attempt, Candidate, TaskRequest, ValidationJob, Verdict
@@ -83,17 +85,33 @@ class ResolutionHandler:
         extra = res.to_extra()
         extra["changes"] = previous + extra["changes"]
         extra["notes"] = list(res.notes)
+        if res.hint:
+            extra["hint"] = res.hint
         yield candidate(res.code, "fix_rules", **extra)
 
     def validate(self, request: TaskRequest, candidate: Candidate) -> Verdict:
         sql = request.options.get("sql")
         if sql:
             stages: tuple[str, ...] = STAGES
-        elif request.data is not None:
+        elif request.data is not None or request.schema is not None:
+            # run it (on the user's data or on fixtures from the schema): a fix that compiles
+            # can still fail in DuckDB, e.g. `date_col == "2024"`
             stages = STAGES[:4]
         else:
             stages = BUILD_STAGES
         job = ValidationJob(with_expr_assignment(candidate.text), request.schema,
                             reference_sql=sql, dialect=_dialect(request), data=request.data,
                             stages=stages)
-        return self.context.validator("duckdb").validate(job)
+        verdict = self.context.validator("duckdb").validate(job)
+        return _with_hint(verdict, candidate.extra.get("hint"))
+
+
+def _with_hint(verdict: Verdict, hint: str | None) -> Verdict:
+    """The failed check's message followed by what to do, when the rules know (the CLI
+    prints only the failure; ibis's own "did you mean" may point the wrong way)."""
+    failed = verdict.failed
+    if hint is None or failed is None:
+        return verdict
+    stages = tuple(attrs.evolve(st, message=f"{st.message}; what to do: {hint}")
+                   if st is failed else st for st in verdict.stages)
+    return attrs.evolve(verdict, stages=stages)

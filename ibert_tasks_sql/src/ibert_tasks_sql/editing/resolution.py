@@ -16,7 +16,8 @@ from ibert_core.types import Schema
 from ibert_tasks_sql.editing import static_rules
 from ibert_tasks_sql.editing.building import Outcome, build
 from ibert_tasks_sql.editing.edits import Change, apply_edits, changes_from, unified_diff
-from ibert_tasks_sql.editing.fix_rules import PRIVATE_ATTRIBUTE, FixContext, dynamic_fix
+from ibert_tasks_sql.editing.fix_rules import PRIVATE_ATTRIBUTE, FixContext, advice, dynamic_fix
+from ibert_tasks_sql.editing.habit_rules import fix_assignment_in_call
 
 MAX_ROUNDS = 3
 
@@ -31,6 +32,7 @@ class Resolution:
     outcome: Outcome
     rounds: int
     notes: tuple[str, ...] = ()
+    hint: str | None = None  # what the user should do when no rule could fix the error
 
     @property
     def fixed(self) -> bool:
@@ -58,6 +60,7 @@ class _State:
     error: str | None
     changes: list[Change] = attrs.field(factory=list)
     notes: list[str] = attrs.field(factory=list)
+    hint: str | None = None
     rounds: int = 0
     static_pending: bool = True
     stuck: bool = False
@@ -99,7 +102,8 @@ def resolve_many(
             _dynamic_step(s, message, schema, dialect)
             s.error = None
     return [
-        Resolution(s.original, s.code, tuple(s.changes), s.outcome, s.rounds, tuple(s.notes))
+        Resolution(s.original, s.code, tuple(s.changes), s.outcome, s.rounds, tuple(s.notes),
+                   s.hint)
         for s in states
     ]
 
@@ -138,7 +142,18 @@ def _static_round(states: Sequence[_State], schema: Schema | None, dialect: str,
         s.outcome = build(new_code, schema, dialect)
 
 
+ASSIGNMENT_REASON = ("`=` inside a call is an assignment in Python (a keyword argument); "
+                     "comparison is `==`")
+
+
 def _dynamic_step(s: _State, message: str, schema: Schema | None, dialect: str) -> None:
+    equals = fix_assignment_in_call(s.code, s.outcome.error)
+    if equals is not None:
+        new_code, applied = apply_edits(s.code, [equals])
+        s.changes.extend(changes_from(s.code, applied, "sql-equals", ASSIGNMENT_REASON))
+        s.code = new_code
+        s.outcome = build(new_code, schema, dialect)
+        return
     if s.outcome.error_type == "SyntaxError" or (
             s.outcome.error_type == "UnsupportedConstruct"
             and not PRIVATE_ATTRIBUTE.search(message)):
@@ -156,7 +171,9 @@ def _dynamic_step(s: _State, message: str, schema: Schema | None, dialect: str) 
         return
     found = dynamic_fix(ctx)
     if found is None:
-        s.notes.append(f"no rule fixes: {message}")
+        hint = advice(ctx)
+        s.notes.append(f"no rule fixes: {message}" + (f"; {hint}" if hint else ""))
+        s.hint = hint or s.hint
         s.stuck = not s.static_pending
         return
     rule, edits = found
