@@ -453,6 +453,16 @@ expr = customers.select("name", top=orders.amount.max().as_scalar())
 ''',
     ),
     (
+        'subquery_beside_an_aggregate',
+        (
+            'SELECT status, ROUND(100.0 * COUNT(*) / (SELECT COUNT(*) FROM orders), 1) AS pct '
+            'FROM orders GROUP BY status'
+        ),
+        '''\
+expr = orders.group_by("status").agg(pct=(100.0 * _.count() / orders.count().as_scalar()).round(1))
+''',
+    ),
+    (
         'derived_table',
         (
             'SELECT country, n FROM (SELECT country, COUNT(*) AS n FROM customers GROUP BY '

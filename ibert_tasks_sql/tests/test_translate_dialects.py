@@ -155,6 +155,46 @@ IDIOMS = [
         r" WHERE REGEXP_CONTAINS(name, r'^\w')",
         r'_.name.re_search("^\\w")',
     ),
+    (
+        "mysql_lpad_rpad_cut_longer_text",
+        "mysql",
+        "SELECT order_id, LPAD(CAST(order_id AS CHAR), 4, '0') AS a, RPAD(status, 5, '.') AS b,"
+        " LPAD(status, 3, ' ') AS c FROM orders",
+        '_.status.rpad(5, ".").left(5)',
+    ),
+    (
+        "snowflake_split_part_first_and_last",
+        "snowflake",
+        "SELECT name, SPLIT_PART(name, ' ', 1) AS f, SPLIT_PART(name, 'e', -1) AS l,"
+        " CONTAINS(name, 'a') AS has_a FROM customers",
+        'F=_.name.split(" ")[0]',
+    ),
+    (
+        "postgres_split_part",
+        "postgres",
+        "SELECT split_part(name, '_', 1) AS stem FROM products",
+        'stem=_.name.split("_")[0]',
+    ),
+    (
+        "tsql_eomonth",
+        "tsql",
+        "SELECT order_id, EOMONTH(order_date) AS e, EOMONTH(order_date, -1) AS p FROM orders",
+        'e=_.order_date.truncate("M") + ibis.interval(months=1) - ibis.interval(days=1)',
+    ),
+    (
+        "snowflake_last_day",
+        "snowflake",
+        "SELECT order_id, LAST_DAY(order_date) AS e FROM orders",
+        "ibis.interval(days=1)",
+    ),
+    (
+        "bigquery_date_trunc_week_starts_on_sunday",
+        "bigquery",
+        "SELECT order_id, DATE_TRUNC(order_date, WEEK) AS w,"
+        " DATE_TRUNC(order_date, WEEK(SATURDAY)) AS s,"
+        " DATE_TRUNC(order_date, WEEK(MONDAY)) AS m FROM orders",
+        '(_.order_date + ibis.interval(days=1)).truncate("W") - ibis.interval(days=1)',
+    ),
 ]
 
 
@@ -199,6 +239,13 @@ MISREAD = [
         " ORDER BY product_id) AS r, RATIO_TO_REPORT(price - price) OVER () AS z FROM items",
         "SELECT order_id, product_id, price / sum(price) OVER (PARTITION BY order_id),"
         " CAST(NULL AS DOUBLE) FROM items",
+    ),
+    (
+        "mysql_substring_index_first_and_last",
+        "mysql",
+        "SELECT name, SUBSTRING_INDEX(name, ' ', 1) AS a, SUBSTRING_INDEX(name, 'e', -1) AS b"
+        " FROM customers",
+        "SELECT name, split_part(name, ' ', 1), split_part(name, 'e', -1) FROM customers",
     ),
     (
         "tsql_convert_varchar_n_style_cuts_the_text",
@@ -275,6 +322,10 @@ REFUSED = [
     ),
     ("tsql", "SELECT CONVERT(VARCHAR(19), order_date, 120) AS d FROM orders", "CONVERT"),
     ("tsql", "SELECT CONVERT(VARCHAR(30), order_date, 100) AS d FROM orders", "CONVERT"),
+    ("postgres", "SELECT split_part(name, ' ', 2) AS p FROM customers", "piece 2"),
+    ("mysql", "SELECT SUBSTRING_INDEX(name, ' ', 2) AS p FROM customers", "SUBSTRING_INDEX"),
+    ("postgres", "SELECT lpad(name, 8, 'ab') AS p FROM customers", "one literal character"),
+    ("snowflake", "SELECT LAST_DAY(order_date, 'week') AS p FROM orders", "LAST_DAY of a week"),
     (
         "duckdb",
         "SELECT DISTINCT ON (country) order_id, country FROM customers c JOIN orders o"

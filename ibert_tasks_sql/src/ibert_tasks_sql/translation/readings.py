@@ -1,7 +1,8 @@
-"""Where sqlglot reads a dialect's function differently from what the warehouse does, the
-parsed tree is corrected before it is translated, and the same correction gives the
-validator its reference (the reference is otherwise sqlglot's transpilation to DuckDB,
-which would carry the misreading into the comparison).
+"""Where sqlglot reads a dialect's function differently from what the warehouse does, or
+writes it in DuckDB's SQL as a function DuckDB does not have, the parsed tree is corrected
+before it is translated, and the same correction gives the validator its reference (the
+reference is otherwise sqlglot's transpilation to DuckDB, which would carry the misreading
+into the comparison, or fail to run).
 
 Each correction is one function in `CORRECTIONS`, keyed by the sqlglot class it reads,
 with the vendor's documented meaning in its docstring. A correction returns the node that
@@ -148,7 +149,22 @@ def _convert(node: exp.Expr, dialect: str) -> exp.Expr | None:
     return exp.TimeToStr(this=value.copy(), format=exp.Literal.string(cut))
 
 
+def _substring_index(node: exp.Expr, dialect: str) -> exp.Expr | None:
+    """MySQL's `SUBSTRING_INDEX(x, d, 1)` is the text before the first d, and with -1 the
+    text after the last: `SPLIT_PART(x, d, 1)` / `SPLIT_PART(x, d, -1)` (DuckDB has no
+    SUBSTRING_INDEX). Other counts join several pieces and are left (then refused)."""
+    count = node.args.get("count")
+    if not isinstance(count, (exp.Literal, exp.Neg)) or count.sql() not in ("1", "-1"):
+        return None
+    return exp.SplitPart(
+        this=node.this.copy(),
+        delimiter=node.args["delimiter"].copy(),
+        part_index=count.copy(),
+    )
+
+
 CORRECTIONS: dict[type, Correction] = {
+    exp.SubstringIndex: _substring_index,
     exp.RegexpReplace: _redshift_regexp_replace,
     exp.Window: _ratio_to_report,
     exp.ToChar: _to_char,

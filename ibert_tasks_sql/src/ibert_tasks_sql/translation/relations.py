@@ -368,6 +368,17 @@ def subqueries(node: exp.Expr) -> list[exp.Expr]:
     return [q for q in node.find_all(exp.Select) if q is not node]
 
 
+def inside_aggregate(query: exp.Expr) -> bool:
+    """Whether a subquery is the argument of an aggregate (`SUM((SELECT ...))`), not a
+    value beside one (`COUNT(*) / (SELECT COUNT(*) ...)`, an `.as_scalar()` in `.agg`)."""
+    parent = query.parent
+    while parent is not None and not isinstance(parent, exp.Select):
+        if isinstance(parent, exp.AggFunc):
+            return True
+        parent = parent.parent
+    return False
+
+
 _RANKING = {
     exp.RowNumber: ("row_number", True),
     exp.Rank: ("rank", True),
@@ -1106,7 +1117,7 @@ class Translator:
                 if group.args.get(arg):
                     raise self.unsupported(group, arg.upper().replace("_", " "))
         group_exprs = list(group.expressions) if group is not None else []
-        if any(subqueries(e) for _, e in items if contains_aggregate(e)):
+        if any(inside_aggregate(q) for _, e in items for q in subqueries(e)):
             raise self.unsupported(node, "subquery inside an aggregate")
         if any(external_aliases(q) & set(frame.sources) for _, e in items for q in subqueries(e)):
             raise self.unsupported(node, "correlated subquery in an aggregated SELECT")

@@ -624,8 +624,28 @@ _TRUNC_UNITS = {
 }
 
 
+_WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+
+
+def _trunc_to_week_start(s: Scalars, node: exp.Func, day: str) -> ast.expr:
+    """BigQuery's `DATE_TRUNC(d, WEEK)` (weeks start on Sunday) or `WEEK(SATURDAY)`: ibis
+    truncates to Mondays, so the date moves forward by the days from that weekday to the
+    next Monday, is truncated, and moves back."""
+    if day not in _WEEKDAYS:
+        raise s.tr.unsupported(node, f"DATE_TRUNC to weeks starting on {day}")
+    shift = (7 - _WEEKDAYS.index(day)) % 7
+    value = s.value(node.this)
+    if not shift:
+        return py.method(value, "truncate", py.lit("W"))
+    delta = py.ibis_call("interval", days=py.lit(shift))
+    moved = py.method(py.binop(value, "+", delta), "truncate", py.lit("W"))
+    return py.binop(moved, "-", delta)
+
+
 def _trunc(s: Scalars, node: exp.Func) -> ast.expr:
     unit_node = node.args.get("unit")
+    if isinstance(unit_node, exp.WeekStart):
+        return _trunc_to_week_start(s, node, unit_node.name.upper())
     unit = _unit_name(unit_node) if unit_node is not None else ""
     if isinstance(unit_node, exp.Literal):
         unit = unit_node.this.upper().rstrip("S")
@@ -822,6 +842,49 @@ def _strpos(s: Scalars, node: exp.StrPosition) -> ast.expr:
         raise s.tr.unsupported(node, "STRPOS with a start position")
     found = py.method(s.value(node.this), "find", s(node.args["substr"]))
     return py.binop(found, "+", py.lit(1))
+
+
+def _pad(s: Scalars, node: exp.Pad) -> ast.expr:
+    """`LPAD(x, n, c)` / `RPAD(x, n, c)` → `x.lpad(n, c).left(n)`: ibis pads a shorter
+    string but leaves a longer one whole, where SQL cuts it to n characters; with one pad
+    character the rest is the same."""
+    fill = node.args.get("fill_pattern")
+    fill_text = literal_value(fill) if fill is not None and is_sql_literal(fill) else " "
+    if (fill is not None and not is_sql_literal(fill)) or len(str(fill_text)) != 1:
+        raise s.tr.unsupported(node, "LPAD/RPAD with a pad other than one literal character")
+    meth = "lpad" if node.args.get("is_left") else "rpad"
+    length = s(node.expression)
+    padded = py.method(s.value(node.this), meth, length, py.lit(fill_text))
+    return py.method(padded, "left", length)
+
+
+def _nth_part(
+    s: Scalars, node: exp.Expr, delimiter: exp.Expr | None, nth: int | None
+) -> ast.expr:
+    """The first (1) or last (-1) piece of `x` split at a literal delimiter: `split(d)[0]`
+    or `[-1]`, which always exist. Other pieces may not, where SQL gives '' and ibis NULL."""
+    if not (isinstance(delimiter, exp.Literal) and delimiter.is_string and delimiter.this):
+        raise s.tr.unsupported(node, f"{describe(node)} with a computed or empty delimiter")
+    if nth not in (1, -1):
+        raise s.tr.unsupported(
+            node, f"{describe(node)} of piece {nth}", "only the first (1) and last (-1) map"
+        )
+    pieces = py.method(s.value(node.this), "split", s(delimiter))
+    return ast.Subscript(value=pieces, slice=py.lit(0 if nth == 1 else -1), ctx=ast.Load())
+
+
+def _split_part(s: Scalars, node: exp.SplitPart) -> ast.expr:
+    return _nth_part(s, node, node.args.get("delimiter"), _int_literal(node.args["part_index"]))
+
+
+def _last_day(s: Scalars, node: exp.LastDay) -> ast.expr:
+    """`LAST_DAY(d)` / T-SQL `EOMONTH(d)`: the month's first day, a month on, a day back."""
+    unit = _unit_name(node.args.get("unit")) or "MONTH"
+    if unit != "MONTH":
+        raise s.tr.unsupported(node, f"LAST_DAY of a {unit.lower()}")
+    first = py.method(s.value(node.this), "truncate", py.lit("M"))
+    later = py.binop(first, "+", py.ibis_call("interval", months=py.lit(1)))
+    return py.binop(later, "-", py.ibis_call("interval", days=py.lit(1)))
 
 
 def _round(s: Scalars, node: exp.Round) -> ast.expr:
@@ -1070,6 +1133,12 @@ def _array_agg(
     kept with `include_null=True` unless the column cannot be NULL or the dialect (Snowflake,
     `IGNORE NULLS`) drops them too."""
     this = node.this
+    if isinstance(this, exp.Limit):  # BigQuery's ARRAY_AGG(x ORDER BY y LIMIT n)
+        raise s.tr.unsupported(
+            node,
+            "ARRAY_AGG(... LIMIT n)",
+            "DuckDB cannot run it to check; aggregate the whole list, then take [:n] of it",
+        )
     if isinstance(this, exp.Order):
         if order is not None:
             raise s.tr.unsupported(node, "ARRAY_AGG ordered twice")
@@ -1203,6 +1272,7 @@ HANDLERS: dict[type, Handler] = {
     exp.Reverse: _method("reverse"),
     exp.Replace: _method("replace", "expression", "replacement"),
     exp.StartsWith: _method("startswith", "expression"),
+    exp.Contains: _method("contains", "expression"),
     exp.EndsWith: _method("endswith", "expression"),
     exp.RegexpLike: _regexp_like,
     exp.RegexpReplace: _regexp_replace,
@@ -1210,6 +1280,9 @@ HANDLERS: dict[type, Handler] = {
     exp.Ceil: _method("ceil"),
     exp.Floor: _method("floor"),
     exp.Round: _round,
+    exp.Pad: _pad,
+    exp.SplitPart: _split_part,
+    exp.LastDay: _last_day,
     exp.Sqrt: _method("sqrt"),
     exp.Ln: _method("ln"),
     exp.Log: _log,
