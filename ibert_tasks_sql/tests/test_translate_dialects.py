@@ -149,6 +149,13 @@ IDIOMS = [
         'y=-_.signup_date.delta(ibis.today(), unit="year")',
     ),
     (
+        "tsql_datediff_date_text",
+        "tsql",
+        "SELECT order_id, DATEDIFF(day, '2024-01-01', order_date) AS d,"
+        " DATEDIFF(month, order_date, '2024-06-30') AS m FROM orders",
+        'd=_.order_date.delta("2024-01-01", unit="day")',
+    ),
+    (
         "bigquery_raw_string_patterns",
         "bigquery",
         r"SELECT name, REGEXP_REPLACE(name, r'\W+', '_') AS n FROM customers"

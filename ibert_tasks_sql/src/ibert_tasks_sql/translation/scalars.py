@@ -696,6 +696,7 @@ def _date_diff(s: Scalars, node: exp.DateDiff | exp.TsOrDsDiff) -> ast.expr:
 
 #: sqlglot's casts around DATEDIFF's operands in dialects that take dates or timestamps
 _TO_TIMESTAMP = (exp.TimeStrToTime, exp.TsOrDsToTimestamp)
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: units whose boundary count depends only on the calendar date of each side
 _CALENDAR_UNITS = ("YEAR", "QUARTER", "MONTH", "DAY")
 
@@ -726,8 +727,12 @@ def _diff_operands(
     timestamp side is taken as its date (`CURRENT_TIMESTAMP` as `CURRENT_DATE`)."""
 
     def bare(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, _TO_TIMESTAMP) and _temporal_kind(s, node.this) is not None:
-            return node.this
+        if isinstance(node, _TO_TIMESTAMP):
+            inner = node.this
+            if _temporal_kind(s, inner) is not None:
+                return inner
+            if isinstance(inner, exp.Literal) and _DATE_TEXT.fullmatch(inner.name or ""):
+                return inner  # '2024-01-01' is that day's midnight: the same count
         return node
 
     end, start = bare(end), bare(start)
