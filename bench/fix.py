@@ -16,7 +16,10 @@ when the answer is refused (not verified). `wrong` is a verified answer that dif
 the intent, the outcome that must stay at zero. Writes bench/results/fix_heldout.json.
 
     .venv/bin/python bench/fix.py [--quick] [--seed S]
-    .venv/bin/python bench/fix.py --heldout [--only ID ...]
+    .venv/bin/python bench/fix.py --heldout [FILE] [--only ID ...]
+
+`--heldout bench/fix_heldout_fresh.yaml` runs the second set, written after the first
+set's rules (results/fix_heldout_fresh.json).
 """
 
 from __future__ import annotations
@@ -58,14 +61,15 @@ def _score(case: dict[str, Any], result: Any, schema: Any, validator: Any) -> tu
     return "wrong", verdict.feedback[:300]
 
 
-def bench_heldout(context: Any, only: list[str] | None = None) -> dict[str, Any]:
+def bench_heldout(context: Any, path: Path = HELDOUT,
+                  only: list[str] | None = None) -> dict[str, Any]:
     import yaml
 
     from ibert_core import engine
     from ibert_core.types import Schema, TaskRequest
 
     schema = Schema.from_dict(yaml.safe_load(ECOMMERCE.read_text()))
-    cases = yaml.safe_load(HELDOUT.read_text())
+    cases = yaml.safe_load(path.read_text())
     if only:
         cases = [c for c in cases if c["id"] in only]
     validator = context.validator("duckdb")
@@ -98,7 +102,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="one mutant per rule and snippet")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--heldout", action="store_true", help="the hand-written held-out set")
+    parser.add_argument("--heldout", nargs="?", const=str(HELDOUT), default=None,
+                        metavar="FILE", help="a hand-written held-out set (default: the first)")
     parser.add_argument("--only", nargs="*", help="with --heldout: only these case ids")
     args = parser.parse_args()
 
@@ -108,11 +113,14 @@ def main() -> None:
     context = make_context()
     try:
         if args.heldout:
-            out = {"benchmark": "fix_heldout",
-                   "command": ".venv/bin/python bench/fix.py --heldout",
-                   **bench_heldout(context, args.only)}
+            cases = Path(args.heldout)
+            command = ".venv/bin/python bench/fix.py --heldout"
+            if cases.resolve() != HELDOUT.resolve():
+                command += f" bench/{cases.name}"
+            out = {"benchmark": cases.stem, "command": command,
+                   **bench_heldout(context, cases, args.only)}
             if not args.only:
-                path = Path(__file__).parent / "results" / "fix_heldout.json"
+                path = Path(__file__).parent / "results" / f"{cases.stem}.json"
                 path.write_text(json.dumps(out, indent=2) + "\n")
             for r in out["results"]:
                 print(f"{r['outcome']:8} {r['id']:28} {str(r['answer'])[:70]!r}  {r['why'][:90]}")

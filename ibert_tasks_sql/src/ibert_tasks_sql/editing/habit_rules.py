@@ -106,14 +106,16 @@ def fix_rename_mapping(ctx: FixContext, owner: str = "") -> list[Edit]:
 
 
 def _order_by_ascending(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edit]:
-    if not isinstance(kw.value, ast.Constant) or not isinstance(kw.value.value, bool):
-        return []
+    """`ascending=False` → every key in `ibis.desc`; `ascending=[False, True]` → per key."""
     keys = call.args[0].elts if len(call.args) == 1 and isinstance(
         call.args[0], ast.List) else call.args
-    if kw.value.value:
-        args = ", ".join(ctx.source.text(a) for a in keys)
-    else:
-        args = ", ".join(f"ibis.desc({ctx.source.text(a)})" for a in keys)
+    flags = kw.value.elts if isinstance(kw.value, (ast.List, ast.Tuple)) else [kw.value] * len(
+        keys)
+    if len(flags) != len(keys) or not all(
+            isinstance(f, ast.Constant) and isinstance(f.value, bool) for f in flags):
+        return []
+    args = ", ".join(ctx.source.text(a) if f.value else f"ibis.desc({ctx.source.text(a)})"  # type: ignore[attr-defined]
+                     for a, f in zip(keys, flags, strict=True))
     return [_recall(ctx, call, "order_by", args)]
 
 
@@ -156,6 +158,39 @@ def _contains_case(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edi
     return [Edit(start, ctx.source.span(call)[1], f".lower().contains({needle.lower()!r})")]
 
 
+def _drop_columns(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edit]:
+    """pandas `drop(columns=[...])` → `drop("a", "b")`."""
+    if call.args or len(call.keywords) != 1:
+        return []
+    names = kw.value.elts if isinstance(kw.value, (ast.List, ast.Tuple)) else [kw.value]
+    return [_recall(ctx, call, "drop", ", ".join(ctx.source.text(n) for n in names))]
+
+
+def _count_distinct(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edit]:
+    """SQL `COUNT(DISTINCT x)` spelled `x.count(distinct=True)` → `x.nunique()`."""
+    if call.args or len(call.keywords) != 1 or not (
+            isinstance(kw.value, ast.Constant) and kw.value.value is True):
+        return []
+    return [_recall(ctx, call, "nunique", "")]
+
+
+def _join_left_right_on(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edit]:
+    """pandas `join(r, left_on="a", right_on="b")` → `join(r, l.a == r.b)`."""
+    left, right = _keyword(call, "left_on"), _keyword(call, "right_on")
+    if left is None or right is None or len(call.args) != 1:
+        return []
+    lcol, rcol = _str_const(left.value), _str_const(right.value)
+    assert isinstance(call.func, ast.Attribute)
+    lt, rt = call.func.value, call.args[0]
+    if lcol is None or rcol is None or not isinstance(lt, ast.Name) \
+            or not isinstance(rt, ast.Name):
+        return []
+    rest = [f"{k.arg}={ctx.source.text(k.value)}" for k in call.keywords
+            if k.arg not in ("left_on", "right_on")]
+    args = ", ".join([rt.id, f"{lt.id}.{lcol} == {rt.id}.{rcol}", *rest])
+    return [_recall(ctx, call, "join", args)]
+
+
 KEYWORD_FIXES: dict[tuple[str, str], Callable[[FixContext, ast.Call, ast.keyword], list[Edit]]] = {
     ("order_by", "ascending"): _order_by_ascending,
     ("join", "on"): _positional,
@@ -164,6 +199,10 @@ KEYWORD_FIXES: dict[tuple[str, str], Callable[[FixContext, ast.Call, ast.keyword
     ("over", "partition_by"): _over_partition_by,
     ("contains", "regex"): _contains_regex,
     ("contains", "case"): _contains_case,
+    ("drop", "columns"): _drop_columns,
+    ("count", "distinct"): _count_distinct,
+    ("join", "left_on"): _join_left_right_on,
+    ("join", "right_on"): _join_left_right_on,
 }
 
 _UNEXPECTED = re.compile(r"(\w+)\(\) got an unexpected keyword argument '(\w+)'")
@@ -209,6 +248,27 @@ def fix_between_list(ctx: FixContext) -> list[Edit]:
             lo, hi = c.args[0].elts
             edits.append(_recall(ctx, c, "between",
                                  f"{ctx.source.text(lo)}, {ctx.source.text(hi)}"))
+    return edits
+
+
+def fix_limit_offset(ctx: FixContext) -> list[Edit]:
+    """`t.limit(5, 10)` → `t.limit(5, offset=10)` (the offset is keyword-only)."""
+    return [_recall(ctx, c, "limit", f"{ctx.source.text(c.args[0])}, "
+                                     f"offset={ctx.source.text(c.args[1])}")
+            for c in _calls(ctx, "limit") if len(c.args) == 2 and not c.keywords]
+
+
+def fix_quoted_operand(ctx: FixContext) -> list[Edit]:
+    """`qty + "1"`: arithmetic with a quoted number → the number."""
+    edits = []
+    for n in ast.walk(ctx.tree):
+        if not isinstance(n, ast.BinOp):
+            continue
+        for side, other in ((n.right, n.left), (n.left, n.right)):
+            text = _str_const(side)
+            if text is not None and re.fullmatch(r"-?\d+(\.\d+)?", text.strip()) \
+                    and isinstance(_value(ctx, other), ir.NumericValue):
+                edits.append(ctx.source.replace(side, text.strip()))
     return edits
 
 
@@ -371,6 +431,62 @@ def fix_iloc(ctx: FixContext, owner: str) -> list[Edit]:
     return edits
 
 
+def fix_nlargest(ctx: FixContext, owner: str) -> list[Edit]:
+    """pandas `t.nlargest(n, "col")` → `t.order_by(ibis.desc("col")).head(n)`
+    (`nsmallest` → ascending)."""
+    edits = []
+    for c in _calls(ctx, "nlargest", "nsmallest"):
+        assert isinstance(c.func, ast.Attribute)
+        if len(c.args) != 2 or c.keywords or not isinstance(_value(ctx, c.func.value), ir.Table):
+            continue
+        n, col = (ctx.source.text(a) for a in c.args)
+        key = f"ibis.desc({col})" if c.func.attr == "nlargest" else col
+        start = ctx.source.span(c.func.value)[1]
+        edits.append(Edit(start, ctx.source.span(c)[1], f".order_by({key}).head({n})"))
+    return edits
+
+
+def fix_loc_columns(ctx: FixContext, owner: str) -> list[Edit]:
+    """pandas `t.loc[cond, ["a", "b"]]` → `t.filter(cond).select("a", "b")`; `t.loc[cond]`
+    → `t.filter(cond)`."""
+    edits = []
+    for n in ast.walk(ctx.tree):
+        if not (isinstance(n, ast.Subscript) and isinstance(n.value, ast.Attribute)
+                and n.value.attr == "loc"):
+            continue
+        table = ctx.source.text(n.value.value)
+        if isinstance(n.slice, ast.Tuple) and len(n.slice.elts) == 2:
+            cond, cols = n.slice.elts
+            names = cols.elts if isinstance(cols, ast.List) else [cols]
+            select = ", ".join(ctx.source.text(c) for c in names)
+            rows = "" if isinstance(cond, ast.Slice) else f".filter({ctx.source.text(cond)})"
+            edits.append(ctx.source.replace(n, f"{table}{rows}.select({select})"))
+        elif not isinstance(n.slice, ast.Slice):
+            edits.append(ctx.source.replace(n, f"{table}.filter({ctx.source.text(n.slice)})"))
+    return edits
+
+
+_REDUCTIONS = {"count": "count", "sum": "sum", "mean": "mean", "avg": "mean", "max": "max",
+               "min": "min", "median": "median", "count_distinct": "nunique"}
+
+
+def fix_ibis_reduction(ctx: FixContext, owner: str) -> list[Edit]:
+    """SQL-style `ibis.sum(x)` / `ibis.count()` → `x.sum()` / `_.count()`."""
+    if owner != "ibis":
+        return []
+    edits = []
+    for c in _calls(ctx, *_REDUCTIONS):
+        assert isinstance(c.func, ast.Attribute)
+        if not (isinstance(c.func.value, ast.Name) and c.func.value.id == "ibis") or c.keywords:
+            continue
+        method = _REDUCTIONS[c.func.attr]
+        if not c.args and method == "count":
+            edits.append(ctx.source.replace(c, "_.count()"))
+        elif len(c.args) == 1:
+            edits.append(ctx.source.replace(c, f"{operand(ctx.source, c.args[0])}.{method}()"))
+    return edits
+
+
 def fix_reset_index(ctx: FixContext, owner: str) -> list[Edit]:
     """Ibis tables have no index: `.reset_index()` is a no-op, so it is dropped."""
     if owner != "Table":
@@ -494,8 +610,14 @@ _ORDER_WORD = re.compile(r"^\s*(\w+)\s+(asc|desc)\s*$", re.IGNORECASE)
 def fix_sql_strings(ctx: FixContext, name: str, existing: list[str]) -> list[Edit]:
     """`order_by("d DESC")` → `order_by(ibis.desc("d"))`; `.select("*")` → dropped;
     `value_counts()`'s count column is `<col>_count`, not `count`."""
-    m = _ORDER_WORD.match(name)
     consts = [n for n in ast.walk(ctx.tree) if isinstance(n, ast.Constant) and n.value == name]
+    if "," in name and consts:
+        keys = [_order_key(part, existing, ctx.source.text(consts[0])[-1])
+                for part in name.split(",")]
+        if all(keys):
+            return [ctx.source.replace(n, ", ".join(keys)) for n in consts  # type: ignore[arg-type]
+                    if _is_order_by_arg(ctx, n)]
+    m = _ORDER_WORD.match(name)
     if m and (not existing or m.group(1) in existing):
         quote = ctx.source.text(consts[0])[-1] if consts else '"'
         col = f"{quote}{m.group(1)}{quote}"
@@ -513,38 +635,20 @@ def fix_sql_strings(ctx: FixContext, name: str, existing: list[str]) -> list[Edi
     return []
 
 
+def _order_key(part: str, existing: list[str], quote: str) -> str | None:
+    """One clause of "a ASC, b DESC" as an order_by argument, if `a` is a column."""
+    m = _ORDER_WORD.match(part) or re.fullmatch(r"\s*(\w+)\s*()", part)
+    if m is None or (existing and m.group(1) not in existing):
+        return None
+    col = f"{quote}{m.group(1)}{quote}"
+    return f"ibis.desc({col})" if m.group(2).lower() == "desc" else col
+
+
+def _is_order_by_arg(ctx: FixContext, node: ast.AST) -> bool:
+    return any(node in c.args for c in _calls(ctx, "order_by"))
+
+
 def ibis_name(name: str) -> str | None:
     """A bare name that is an `ibis` function (`desc`, `literal`, ...): `ibis.desc`."""
     public = not name.startswith("_") and name not in ("ibis", "expr", "backends")
     return f"ibis.{name}" if public and callable(getattr(ibis, name, None)) else None
-
-
-# --- code that does not parse ------------------------------------------------------------------
-
-_SINGLE_EQUALS = re.compile(r"(?<![=!<>])=(?!=)")
-
-
-def fix_assignment_in_call(code: str, error: BaseException | None) -> Edit | None:
-    """`t.filter(t.a = 1)` (SQL's `=`): Python says "expression cannot contain assignment";
-    the one `=` in the span it points at becomes `==`. Anything else that does not parse
-    is left to the user."""
-    if not isinstance(error, SyntaxError) or "cannot contain assignment" not in str(error.msg) \
-            or not error.lineno or not error.offset or not error.end_offset \
-            or error.end_lineno not in (None, error.lineno):
-        return None
-    line = code.splitlines()[error.lineno - 1]
-    segment = line[error.offset - 1:error.end_offset - 1]
-    found = list(_SINGLE_EQUALS.finditer(segment))
-    if len(found) != 1:
-        return None
-    col = error.offset - 1 + found[0].start()
-    start = sum(len(x.encode()) for x in code.splitlines(keepends=True)[:error.lineno - 1])
-    start += len(line[:col].encode())
-    edit = Edit(start, start + 1, "==")
-    from ibert_tasks_sql.editing.edits import apply_edits
-
-    try:
-        ast.parse(apply_edits(code, [edit])[0])
-    except SyntaxError:
-        return None
-    return edit

@@ -16,8 +16,14 @@ from ibert_core.types import Schema
 from ibert_tasks_sql.editing import static_rules
 from ibert_tasks_sql.editing.building import Outcome, build
 from ibert_tasks_sql.editing.edits import Change, apply_edits, changes_from, unified_diff
-from ibert_tasks_sql.editing.fix_rules import PRIVATE_ATTRIBUTE, FixContext, advice, dynamic_fix
-from ibert_tasks_sql.editing.habit_rules import fix_assignment_in_call
+from ibert_tasks_sql.editing.fix_rules import (
+    PRIVATE_ATTRIBUTE,
+    SEQUENCE_REPEAT,
+    FixContext,
+    advice,
+    dynamic_fix,
+)
+from ibert_tasks_sql.editing.silent_rules import fix_assignment_in_call, fix_sql_operators, lint
 
 MAX_ROUNDS = 3
 
@@ -67,7 +73,8 @@ class _State:
 
 
 def _failing(s: _State, force: bool) -> bool:
-    return not s.stuck and (not s.outcome.ok or (force and s.rounds == 0))
+    return not s.stuck and (not s.outcome.ok or s.error is not None
+                            or (force and s.rounds == 0))
 
 
 def resolve_many(
@@ -87,13 +94,16 @@ def resolve_many(
         _State(code, code, build(code, schema, dialect), err)
         for code, err in zip(codes, errors, strict=True)
     ]
+    for s in states:
+        _lint(s, schema)
     for _ in range(max_rounds):
-        active = [s for s in states if _failing(s, force or s.error is not None)]
+        active = [s for s in states if _failing(s, force)]
         if not active:
             break
         _static_round(active, schema, dialect, config)
         for s in active:
             s.rounds += 1
+            _lint(s, schema)
             if s.outcome.ok and not (force or s.error):
                 continue
             message = s.outcome.message if not s.outcome.ok else (s.error or "")
@@ -101,6 +111,7 @@ def resolve_many(
                 continue
             _dynamic_step(s, message, schema, dialect)
             s.error = None
+            _lint(s, schema)
     return [
         Resolution(s.original, s.code, tuple(s.changes), s.outcome, s.rounds, tuple(s.notes),
                    s.hint)
@@ -112,6 +123,17 @@ def resolve(code: str, schema: Schema | None, error: str | None = None,
             dialect: str = "duckdb", config: Mapping[str, Any] | None = None,
             force: bool = False) -> Resolution:
     return resolve_many([code], schema, [error], dialect, config=config, force=force)[0]
+
+
+def _lint(s: _State, schema: Schema | None) -> None:
+    """Code that builds but surely means something else gets a message the rules act on."""
+    if not s.outcome.ok or s.error is not None:
+        return
+    try:
+        ctx = FixContext.make(s.code, "", schema, dict(s.outcome.names))
+    except SyntaxError:
+        return
+    s.error = lint(ctx)
 
 
 def _static_round(states: Sequence[_State], schema: Schema | None, dialect: str,
@@ -146,6 +168,9 @@ ASSIGNMENT_REASON = ("`=` inside a call is an assignment in Python (a keyword ar
                      "comparison is `==`")
 
 
+SQL_OPERATORS_REASON = "SQL's AND/OR/NOT and <> are Python's and/or/not and !="
+
+
 def _dynamic_step(s: _State, message: str, schema: Schema | None, dialect: str) -> None:
     equals = fix_assignment_in_call(s.code, s.outcome.error)
     if equals is not None:
@@ -154,9 +179,16 @@ def _dynamic_step(s: _State, message: str, schema: Schema | None, dialect: str) 
         s.code = new_code
         s.outcome = build(new_code, schema, dialect)
         return
+    sql_words = fix_sql_operators(s.code) if s.outcome.error_type == "SyntaxError" else None
+    if sql_words is not None:
+        s.changes.append(Change("sql-operators", SQL_OPERATORS_REASON, s.code, sql_words, 1,
+                                "dynamic"))
+        s.code = sql_words
+        s.outcome = build(sql_words, schema, dialect)
+        return
     if s.outcome.error_type == "SyntaxError" or (
             s.outcome.error_type == "UnsupportedConstruct"
-            and not PRIVATE_ATTRIBUTE.search(message)):
+            and not (PRIVATE_ATTRIBUTE.search(message) or SEQUENCE_REPEAT.search(message))):
         s.notes.append(f"cannot fix code that does not parse: {s.outcome.message}")
         s.stuck = True
         return
