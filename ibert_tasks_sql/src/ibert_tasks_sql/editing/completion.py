@@ -20,7 +20,7 @@ from ibis.common.deferred import Deferred
 
 from ibert_core.errors import IbertError
 from ibert_core.types import Schema
-from ibert_tasks_sql.editing import building, members, snippets
+from ibert_tasks_sql.editing import building, members, ranking, snippets
 from ibert_tasks_sql.editing.cursor import Site, analyze, cursor_offset
 from ibert_tasks_sql.editing.usage import COLUMN, ROOT, Usage, context_of
 
@@ -173,22 +173,64 @@ def _member_completions(site: Site, names: Mapping[str, Any], usage: Usage) -> t
         label = ROOT
     enclosing = _enclosing_call(site)
     found = [m for m in members.members_of(value) if _matches(m.name, site.partial)]
-    ncols = sum(1 for m in found if m.kind == "column") or 1
+    at = ranking.where(site)
+    table = _table_of(value)
+    columns = [m for m in found if m.kind == "column"]
+    schema = table.schema() if table is not None and columns else {}
+    made = ranking.made_columns(table, ranking.base_columns(names)) if table is not None else ()
+    weights = ranking.column_weights([(m.name, schema[m.name]) for m in columns], at, made,
+                                     _partner_columns(at, names, table))
+    column_weight = {m.name: w / (sum(weights) or 1.0) for m, w in zip(columns, weights,
+                                                                        strict=True)}
     specific = members.specific_members(type(value)) if isinstance(value, ir.Value) else ()
+    # A relation after a step: mix the counts with the pipeline prior (SQL clause order).
+    pipeline = table is not None and label in ranking.PIPELINE
+    keep = 1 - ranking.PIPELINE_WEIGHT if pipeline else 1.0
+    taken = ranking.steps_taken(site.receiver) if pipeline else frozenset()
+    column_name = site.receiver.rsplit(".", 1)[-1] if isinstance(value, ir.Column) else ""
     out: list[Completion] = []
     for m in found:
         if m.kind == "column":
-            score = usage.score(label, COLUMN, enclosing) / ncols
+            score = usage.score(label, COLUMN, enclosing) * column_weight[m.name] * keep
             # Schema order breaks ties, earlier columns first.
             score *= 1 - 1e-6 * len(out)
         else:
-            score = usage.score(label, m.name, enclosing)
+            score = usage.score(label, m.name, enclosing) * keep
+            if pipeline:
+                score += ranking.PIPELINE_WEIGHT * ranking.pipeline_prior(label, m.name)
+                score *= ranking.step_weight(m.name, taken)
             if m.name in specific:
                 # Defined for this dtype (`upper` on strings, `year` on dates): the counts
                 # do not know the receiver's dtype, the type does.
                 score *= SPECIFIC_BOOST
+            if table is not None:
+                score *= ranking.table_weight(m.name, at, column_weight)
+            else:
+                score = ranking.method_score(score, m.name, value, at, column_name)
         out.append(Completion(m.name, m.kind, m.name, score, m.signature, m.doc or m.dtype))
+    if table is None and at.keyword:
+        top = max((c.score for c in out), default=0.0)
+        out = [attrs.evolve(c, score=c.score + top * rank) if (
+            rank := ranking.alias_rank(c.text, at)) else c for c in out]
     return out, value
+
+
+def _partner_columns(at: ranking.Where, names: Mapping[str, Any], table: Any) -> list[str]:
+    """Columns of the other tables a join call names (`nation` in `c.join(nation, c.`)."""
+    if at.role != "join":
+        return []
+    named = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", at.args))
+    return [c for k, v in names.items() if k in named and isinstance(v, ir.Table)
+            and v is not table for c in v.columns]
+
+
+def _table_of(value: Any) -> ir.Table | None:
+    """The relation whose columns follow `value.` (a grouped table's underlying one)."""
+    if isinstance(value, ir.Table):
+        return value
+    if type(value).__name__ == "GroupedTable":
+        return members.grouped_table(value)
+    return None
 
 
 #: How much a member defined for the receiver's own dtype outweighs generic ones.
