@@ -255,6 +255,14 @@ MISREAD = [
         "SELECT name, split_part(name, ' ', 1), split_part(name, 'e', -1) FROM customers",
     ),
     (
+        "bigquery_array_agg_limit",
+        "bigquery",
+        "SELECT customer_id, ARRAY_AGG(order_id ORDER BY amount DESC, order_id LIMIT 2) AS top"
+        " FROM orders WHERE customer_id IS NOT NULL GROUP BY customer_id",
+        "SELECT customer_id, list_slice(list(order_id ORDER BY amount DESC NULLS LAST,"
+        " order_id), 1, 2) FROM orders WHERE customer_id IS NOT NULL GROUP BY customer_id",
+    ),
+    (
         "tsql_convert_varchar_n_style_cuts_the_text",
         "tsql",
         "SELECT order_id, CONVERT(VARCHAR(7), order_date, 120) AS m,"

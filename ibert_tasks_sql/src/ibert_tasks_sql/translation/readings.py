@@ -163,7 +163,23 @@ def _substring_index(node: exp.Expr, dialect: str) -> exp.Expr | None:
     )
 
 
+def _array_agg_limit(node: exp.Expr, dialect: str) -> exp.Expr | None:
+    """BigQuery's `ARRAY_AGG(x ORDER BY y LIMIT n)` is the first n of the ordered list:
+    `(ARRAY_AGG(x ORDER BY y))[1:n]`, which DuckDB runs (it has no LIMIT in ARRAY_AGG)."""
+    limit = node.this
+    if not isinstance(limit, exp.Limit):
+        return None
+    count = limit.expression
+    if not (isinstance(count, exp.Literal) and count.is_int):
+        return None
+    whole = node.copy()
+    whole.set("this", limit.this.copy())
+    first = exp.Slice(this=exp.Literal.number(1), expression=count.copy())
+    return exp.Bracket(this=exp.Paren(this=whole), expressions=[first])
+
+
 CORRECTIONS: dict[type, Correction] = {
+    exp.ArrayAgg: _array_agg_limit,
     exp.SubstringIndex: _substring_index,
     exp.RegexpReplace: _redshift_regexp_replace,
     exp.Window: _ratio_to_report,

@@ -1163,6 +1163,18 @@ def _array_agg(
     return py.method(s.value(this), "collect", **kwargs)
 
 
+def _bracket(s: Scalars, node: exp.Bracket) -> ast.expr:
+    """A list's first n elements, `x[1:n]` (1-based, inclusive) → `x[:n]`."""
+    (index,) = node.expressions if len(node.expressions) == 1 else (None,)
+    if not isinstance(index, exp.Slice) or _int_literal(index.this) != 1:
+        raise s.tr.unsupported(node, "array subscript", "only a list's first n, [1:n], maps")
+    count = _int_literal(index.expression)
+    if count is None or count < 0:
+        raise s.tr.unsupported(node, "array slice to a computed or negative end")
+    upper = ast.Slice(lower=None, upper=py.lit(count), step=None)
+    return ast.Subscript(value=s.value(node.this), slice=upper, ctx=ast.Load())
+
+
 def _array_size(s: Scalars, node: exp.ArraySize) -> ast.expr:
     dimension = node.expression
     if dimension is not None and _int_literal(dimension) != 1:
@@ -1314,6 +1326,7 @@ HANDLERS: dict[type, Handler] = {
     exp.ArrayAgg: _array_agg,
     exp.IgnoreNulls: _ignore_nulls,
     exp.ArraySize: _array_size,
+    exp.Bracket: _bracket,
     exp.GroupConcat: _group_concat,
     exp.LogicalAnd: _agg("all"),
     exp.LogicalOr: _agg("any"),
