@@ -222,8 +222,11 @@ def pipeline_prior(label: str, name: str) -> float:
 
 def steps_taken(receiver: str) -> frozenset[str]:
     """The methods the receiver's chain already called (`group_by`, `agg` in
-    `t.group_by("k").agg(n=_.count()).filter(_.n > 1)`)."""
-    return frozenset(re.findall(r"\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(", receiver))
+    `t.group_by("k").agg(n=_.count()).filter(_.n > 1)`); an aggregation also selected."""
+    taken = set(re.findall(r"\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(", receiver))
+    if taken & {"agg", "aggregate"}:
+        taken.add("select")
+    return frozenset(taken)
 
 
 def step_weight(name: str, taken: frozenset[str]) -> float:
