@@ -59,9 +59,14 @@ def top(prefix: str, usage: Usage, n: int = 1) -> list[str]:
         ('expr = orders.group_by("status").agg(avg_price=_.', "price"),
         ('expr = orders.group_by("status").agg(last=_.', "placed"),
         # Keys go last in predicates and sums, first in a join (the key both tables have).
-        ("expr = orders.filter(orders.", "status"),
+        ("expr = customers.filter(customers.", "name"),
         ("expr = orders.join(customers, orders.", "customer_id"),
         ("expr = customers.join(orders, customers.customer_id == orders.", "customer_id"),
+        # A derived column comes from a measure or a label, not a key.
+        ("expr = orders.mutate(doubled=orders.", "status"),
+        # A threshold on a measure is the commonest filter; a date compares with a date.
+        ("expr = orders.filter(orders.", "price"),
+        ("expr = orders.filter(orders.placed >= ibis.", "date"),
         # A string column to group by.
         ("expr = orders.group_by(orders.", "status"),
         # What the chain just made is what it uses next.

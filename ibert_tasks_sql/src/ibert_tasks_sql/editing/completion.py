@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+import ibis
 import ibis.expr.types as ir
 from ibis.common.deferred import Deferred
 
@@ -188,6 +189,7 @@ def _member_completions(site: Site, names: Mapping[str, Any], usage: Usage) -> t
     keep = 1 - ranking.PIPELINE_WEIGHT if pipeline else 1.0
     taken = ranking.steps_taken(site.receiver) if pipeline else frozenset()
     column_name = site.receiver.rsplit(".", 1)[-1] if isinstance(value, ir.Column) else ""
+    compared = _compared(at, names) if value is ibis else None
     out: list[Completion] = []
     for m in found:
         if m.kind == "column":
@@ -205,6 +207,8 @@ def _member_completions(site: Site, names: Mapping[str, Any], usage: Usage) -> t
                 score *= SPECIFIC_BOOST
             if table is not None:
                 score *= ranking.table_weight(m.name, at, column_weight)
+            elif compared is not None:
+                score *= ranking.literal_weight(m.name, compared)
             else:
                 score = ranking.method_score(score, m.name, value, at, column_name)
         out.append(Completion(m.name, m.kind, m.name, score, m.signature, m.doc or m.dtype))
@@ -213,6 +217,16 @@ def _member_completions(site: Site, names: Mapping[str, Any], usage: Usage) -> t
         out = [attrs.evolve(c, score=c.score + top * rank) if (
             rank := ranking.alias_rank(c.text, at)) else c for c in out]
     return out, value
+
+
+def _compared(at: ranking.Where, names: Mapping[str, Any]) -> Any:
+    """The value on the left of the comparison the cursor is on the right of, if any."""
+    if not at.compared:
+        return None
+    try:
+        return _evaluate(at.compared, names)
+    except Exception:  # noqa: BLE001 - an unevaluable left side just gives no hint
+        return None
 
 
 def _partner_columns(at: ranking.Where, names: Mapping[str, Any], table: Any) -> list[str]:

@@ -166,6 +166,7 @@ class Where:
     operator: str  # operator just before the receiver ("", "==", "*", "&"...)
     left: str  # the name on the left of a `==` just before the receiver
     statement: str
+    compared: str = ""  # the dotted expression on the left of a comparison (`t.shipped`)
 
     @property
     def role(self) -> str:
@@ -194,7 +195,26 @@ def where(site: Site) -> Where:
     if operator == "==":
         lm = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*==$", before)
         left = lm.group(1) if lm else ""
-    return Where(call, _current_keyword(args), args, operator, left, site.statement)
+    compared = ""
+    if operator in COMPARISONS:
+        cm = re.search(r"([A-Za-z_][A-Za-z0-9_.]*)\s*" + re.escape(operator) + "$", before)
+        compared = cm.group(1) if cm else ""
+    return Where(call, _current_keyword(args), args, operator, left, site.statement, compared)
+
+
+COMPARISONS = frozenset({"==", "!=", "<", ">", "<=", ">="})
+#: The `ibis` literal that compares with a column of each temporal dtype.
+TEMPORAL_LITERALS: Mapping[str, str] = {"date": "date", "timestamp": "timestamp",
+                                        "time": "time"}
+
+
+def literal_weight(name: str, compared: Any) -> float:
+    """`t.shipped >= ibis.` compares a date with a date: `ibis.date(...)` first."""
+    dtype = getattr(compared, "type", lambda: None)() if isinstance(compared, ir.Value) else None
+    if dtype is None or not dtype.is_temporal():
+        return 1.0
+    wanted = TEMPORAL_LITERALS.get(type(dtype).__name__.lower())
+    return 5.0 if name == wanted else 1.0
 
 
 def _current_keyword(args: str) -> str | None:
@@ -250,11 +270,14 @@ def column_weights(columns: Sequence[tuple[str, Any]], at: Where, made: Iterable
                 w *= 6.0
             elif any(_same_key(p, name) for p in partners):
                 w *= 3.0  # the key the joined table also has (`c_nationkey`/`n_nationkey`)
-        elif role in ("predicate", "reduce", "arith", "sort", "top"):
+        elif role in ("predicate", "reduce", "arith", "sort", "top") or (
+                role == "project" and at.keyword):
             if fam == "key":
-                w *= 0.25
+                w *= 0.25  # a new column derives from a measure or a label, not an id
             if (role in ("reduce", "arith") or at.call == "desc") and fam == "numeric":
                 w *= 3.0  # sums, arithmetic and top-N orders are over measures
+            if role == "predicate" and fam == "numeric":
+                w *= 1.5  # a threshold on a measure (`price > 100`) is the commonest filter
         elif role == "group":
             w *= {"string": 3.0, "temporal": 1.5, "key": 1.0}.get(fam, 0.5)
         if at.keyword and role != "join" and _alias_names_column(at.keyword, name, fam):
