@@ -156,6 +156,12 @@ IDIOMS = [
         'd=_.order_date.delta("2024-01-01", unit="day")',
     ),
     (
+        "mysql_timestampdiff_days_between_dates",
+        "mysql",
+        "SELECT customer_id, TIMESTAMPDIFF(DAY, signup_date, '2024-06-30') AS d FROM customers",
+        'd=-_.signup_date.delta("2024-06-30", unit="day")',
+    ),
+    (
         "bigquery_raw_string_patterns",
         "bigquery",
         r"SELECT name, REGEXP_REPLACE(name, r'\W+', '_') AS n FROM customers"
@@ -263,6 +269,12 @@ MISREAD = [
         " order_id), 1, 2) FROM orders WHERE customer_id IS NOT NULL GROUP BY customer_id",
     ),
     (
+        "redshift_trunc_of_a_date",
+        "redshift",
+        "SELECT TRUNC(order_date) AS d, COUNT(*) AS n FROM orders GROUP BY 1",
+        "SELECT order_date, count(*) FROM orders GROUP BY 1",
+    ),
+    (
         "tsql_convert_varchar_n_style_cuts_the_text",
         "tsql",
         "SELECT order_id, CONVERT(VARCHAR(7), order_date, 120) AS m,"
@@ -338,6 +350,13 @@ REFUSED = [
     ("tsql", "SELECT CONVERT(VARCHAR(19), order_date, 120) AS d FROM orders", "CONVERT"),
     ("tsql", "SELECT CONVERT(VARCHAR(30), order_date, 100) AS d FROM orders", "CONVERT"),
     ("postgres", "SELECT split_part(name, ' ', 2) AS p FROM customers", "piece 2"),
+    (
+        "mysql",
+        "SELECT TIMESTAMPDIFF(MONTH, signup_date, '2024-06-30') AS m FROM customers",
+        "TIMESTAMPDIFF in MONTH",
+    ),
+    ("mysql", "SELECT TRUNCATE(score, 1) AS t FROM customers", "TRUNC/TRUNCATE of a number"),
+    ("bigquery", "SELECT INITCAP(name) AS n FROM customers", "INITCAP"),
     ("mysql", "SELECT SUBSTRING_INDEX(name, ' ', 2) AS p FROM customers", "SUBSTRING_INDEX"),
     ("postgres", "SELECT lpad(name, 8, 'ab') AS p FROM customers", "one literal character"),
     ("snowflake", "SELECT LAST_DAY(order_date, 'week') AS p FROM orders", "LAST_DAY of a week"),

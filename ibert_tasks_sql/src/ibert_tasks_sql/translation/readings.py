@@ -178,7 +178,16 @@ def _array_agg_limit(node: exp.Expr, dialect: str) -> exp.Expr | None:
     return exp.Bracket(this=exp.Paren(this=whole), expressions=[first])
 
 
+def _trunc_date(node: exp.Expr, dialect: str) -> exp.Expr | None:
+    """Redshift's (and Oracle's) `TRUNC(timestamp)` is its date; sqlglot reads it as the
+    numeric TRUNC, which DuckDB does not take for dates."""
+    if node.args.get("decimals") is not None or not _is_temporal(node.this):
+        return None
+    return exp.TsOrDsToDate(this=node.this.copy())
+
+
 CORRECTIONS: dict[type, Correction] = {
+    exp.Trunc: _trunc_date,
     exp.ArrayAgg: _array_agg_limit,
     exp.SubstringIndex: _substring_index,
     exp.RegexpReplace: _redshift_regexp_replace,
@@ -187,7 +196,7 @@ CORRECTIONS: dict[type, Correction] = {
     exp.Convert: _convert,
 }
 #: classes whose corrections read the operands' types
-_TYPED = (exp.ToChar, exp.Convert)
+_TYPED = (exp.ToChar, exp.Convert, exp.Trunc)
 
 
 def correct(tree: exp.Expr, dialect: str, schema: Schema) -> tuple[exp.Expr, int]:

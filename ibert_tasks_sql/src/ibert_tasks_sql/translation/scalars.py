@@ -750,6 +750,29 @@ def _diff_operands(
     return end, start
 
 
+def _timestamp_diff(s: Scalars, node: exp.TimestampDiff) -> ast.expr:
+    """MySQL's `TIMESTAMPDIFF(unit, start, end)` counts whole units elapsed (one month from
+    Jan 31 to Feb 28 is 0), where ibis's `delta` counts boundaries crossed: they agree on
+    days between dates only."""
+    unit = _unit_name(node.args.get("unit")) or "DAY"
+    end, start = node.this, node.expression
+
+    def is_date(node: exp.Expr) -> bool:  # a date, or a 'YYYY-MM-DD' text (its midnight)
+        if isinstance(node, exp.Literal) and node.is_string:
+            return _DATE_TEXT.fullmatch(node.this) is not None
+        return _temporal_kind(s, node) == "date"
+
+    dates = is_date(end) and is_date(start)
+    if s.tr.dialect == "mysql" and unit == "DAY" and dates:
+        return _delta(s, end, start, "day")
+    raise s.tr.unsupported(
+        node,
+        f"TIMESTAMPDIFF in {unit}",
+        "it counts whole units elapsed, ibis counts boundaries crossed; DATEDIFF of dates "
+        "in days translates",
+    )
+
+
 def _day_delta(s: Scalars, end: exp.Expr, start: exp.Expr) -> ast.expr:
     return _delta(s, end, start, "day")
 
@@ -890,6 +913,20 @@ def _last_day(s: Scalars, node: exp.LastDay) -> ast.expr:
     first = py.method(s.value(node.this), "truncate", py.lit("M"))
     later = py.binop(first, "+", py.ibis_call("interval", months=py.lit(1)))
     return py.binop(later, "-", py.ibis_call("interval", days=py.lit(1)))
+
+
+def _trunc_number(s: Scalars, node: exp.Trunc) -> ast.expr:
+    raise s.tr.unsupported(
+        node,
+        "TRUNC/TRUNCATE of a number",
+        "ibis has no rounding toward zero; use ROUND(x, d), FLOOR or CEIL",
+    )
+
+
+def _initcap(s: Scalars, node: exp.Initcap) -> ast.expr:
+    raise s.tr.unsupported(
+        node, "INITCAP", "ibis's capitalize() changes the first word only; use UPPER/LOWER"
+    )
 
 
 def _round(s: Scalars, node: exp.Round) -> ast.expr:
@@ -1264,6 +1301,7 @@ HANDLERS: dict[type, Handler] = {
     exp.TsOrDsAdd: _date_add("+"),
     exp.DateDiff: _date_diff,
     exp.TsOrDsDiff: _date_diff,
+    exp.TimestampDiff: _timestamp_diff,
     exp.TsOrDsToDate: _to_date,
     exp.TimeToStr: _time_to_str,
     exp.SafeDivide: _safe_divide,
@@ -1297,6 +1335,8 @@ HANDLERS: dict[type, Handler] = {
     exp.Ceil: _method("ceil"),
     exp.Floor: _method("floor"),
     exp.Round: _round,
+    exp.Trunc: _trunc_number,
+    exp.Initcap: _initcap,
     exp.Pad: _pad,
     exp.SplitPart: _split_part,
     exp.LastDay: _last_day,
