@@ -103,8 +103,9 @@ def test_join_snippet_uses_a_shared_key_and_builds() -> None:
 def test_ibis_functions_in_a_call_take_the_tables_column() -> None:
     usage = Usage(bigrams={"ibis@order_by": {"desc": 5}}, unigrams={"desc": 5})
     result = complete("orders.order_by(ibis.", SCHEMA, usage, n=1)
-    assert result.completions[0].snippet == 'desc("id")'
-    assert result.code == 'orders.order_by(ibis.desc("id"))'
+    # A descending order is a top-N: by a measure (`price`), not the key `id`.
+    assert result.completions[0].snippet == 'desc("price")'
+    assert result.code == 'orders.order_by(ibis.desc("price"))'
 
 
 def test_column_members_follow_the_dtype() -> None:

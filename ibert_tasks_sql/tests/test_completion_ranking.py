@@ -118,3 +118,17 @@ def test_the_completed_alias_snippet_builds(usage: Usage) -> None:
     result = complete('expr = orders.group_by("status").agg(n=_.', SCHEMA, usage, n=3)
     assert result.completions[0].text == "count"
     assert result.code == 'expr = orders.group_by("status").agg(n=_.count())'
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [
+        # Columns named inside a call follow the same signals as after a dot.
+        ("expr = orders.group_by(", '"status"'),
+        ('expr = orders.group_by("', 'status"'),
+        ("expr = orders.filter(", "_.price"),
+        ('expr = orders.group_by("status").agg(n=_.count()).order_by(ibis.desc("', 'n"'),
+    ],
+)
+def test_columns_inside_a_call(prefix: str, expected: str, usage: Usage) -> None:
+    assert top(prefix, usage) == [expected]

@@ -311,11 +311,12 @@ def _argument_completions(site: Site, names: Mapping[str, Any], usage: Usage) ->
     if not cols and isinstance(owner, ir.Value):
         cols = snippets.columns_for(_context_table(site, names))
     as_string = method in STRING_ARGUMENTS
+    weights = _column_plausibility(site, cols, names)
     for i, (name, dtype) in enumerate(cols):
         text = sep + (f'"{name}"' if as_string else f"_.{name}")
         if _matches(name, site.partial) or _matches(text.lstrip(", "), site.partial):
-            out.append(Completion(text, "column", text, 0.5 / (i + 1) * (0.5 if has_args else 1),
-                                  "", f"column of type {dtype}"))
+            score = 0.5 * weights[i] / (1 + 0.1 * i) * (0.5 if has_args else 1)
+            out.append(Completion(text, "column", text, score, "", f"column of type {dtype}"))
     if not out and not site.partial:
         out.append(Completion(")", "close", ")", 0.1, "", f"close the call to {method}"))
     return out, callee
@@ -345,11 +346,32 @@ def _string_completions(site: Site, names: Mapping[str, Any], usage: Usage) -> t
         if value is not None and not snippets.columns_for(value):
             value = _context_table(site, names)
     out = []
-    for i, (name, dtype) in enumerate(snippets.columns_for(value) if value is not None else ()):
+    cols = snippets.columns_for(value) if value is not None else ()
+    weights = _column_plausibility(site, cols, names)
+    for i, (name, dtype) in enumerate(cols):
         if _matches(name, site.partial):
-            out.append(Completion(name + site.quote, "column", name + site.quote, 1.0 / (i + 1),
-                                  "", f"column of type {dtype}"))
+            out.append(Completion(name + site.quote, "column", name + site.quote,
+                                  weights[i] / (1 + 0.1 * i), "", f"column of type {dtype}"))
     return out, value
+
+
+def _column_plausibility(site: Site, cols: snippets.Columns,
+                         names: Mapping[str, Any]) -> list[float]:
+    """`ranking.column_weights` for columns named inside a call (`group_by(` → a string
+    column, `filter(` → not a key), scaled to at most 1."""
+    if not cols:
+        return []
+    typed = [(name, _dtype(dtype)) for name, dtype in cols]
+    weights = ranking.column_weights(typed, ranking.where(site), ())
+    top = max(weights) or 1.0
+    return [w / top for w in weights]
+
+
+def _dtype(text: str) -> Any:
+    try:
+        return ibis.dtype(text)
+    except Exception:  # noqa: BLE001 - an unparsable dtype just gives no hint
+        return None
 
 
 def _name_completions(site: Site, names: Mapping[str, Any], usage: Usage) -> tuple[

@@ -166,7 +166,9 @@ def snippet(value: Any, name: str, kind: str, names: Mapping[str, Any] | None = 
     if kind not in ("method", "function"):
         return name
     if name in COLUMN_FUNCTIONS and kind == "function" and context:
-        return f'{name}("{context[0][0]}")'
+        # A descending order is a top-N: by a measure when there is one.
+        col = (_measure(context) if name == "desc" else None) or context[0][0]
+        return f'{name}("{col}")'
     if name in JOINS and names:
         text = join_snippet(value, name, names)
         if text:
