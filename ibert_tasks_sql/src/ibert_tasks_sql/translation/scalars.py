@@ -916,6 +916,10 @@ def _last_day(s: Scalars, node: exp.LastDay) -> ast.expr:
 
 
 def _trunc_number(s: Scalars, node: exp.Trunc) -> ast.expr:
+    """Numeric TRUNC (a date's TRUNC became its date in `readings`)."""
+    part = node.args.get("decimals")
+    if isinstance(part, exp.Literal) and part.is_string:
+        raise s.tr.unsupported(node, f"TRUNC to {part.this}", "use DATE_TRUNC('month', d)")
     raise s.tr.unsupported(
         node,
         "TRUNC/TRUNCATE of a number",
