@@ -357,6 +357,7 @@ REFUSED = [
     ),
     ("mysql", "SELECT TRUNCATE(score, 1) AS t FROM customers", "TRUNC/TRUNCATE of a number"),
     ("bigquery", "SELECT INITCAP(name) AS n FROM customers", "INITCAP"),
+    ("redshift", "SELECT TRUNC(order_date, 'MONTH') AS m FROM orders", "TRUNC to MONTH"),
     ("mysql", "SELECT SUBSTRING_INDEX(name, ' ', 2) AS p FROM customers", "SUBSTRING_INDEX"),
     ("postgres", "SELECT lpad(name, 8, 'ab') AS p FROM customers", "one literal character"),
     ("snowflake", "SELECT LAST_DAY(order_date, 'week') AS p FROM orders", "LAST_DAY of a week"),
