@@ -132,3 +132,10 @@ def test_the_completed_alias_snippet_builds(usage: Usage) -> None:
 )
 def test_columns_inside_a_call(prefix: str, expected: str, usage: Usage) -> None:
     assert top(prefix, usage) == [expected]
+
+
+def test_a_chain_written_one_step_per_line_in_brackets_completes(usage: Usage) -> None:
+    code = 'expr = (orders\n    .filter(_.price > 1)\n    .group_by("status")\n    .'
+    result = complete(code, SCHEMA, usage, n=3)
+    assert result.receiver_type == "GroupedTable"
+    assert result.completions[0].text == "agg"

@@ -109,7 +109,9 @@ def bind_statements(before: str, schema: Schema | None) -> Mapping[str, Any]:
 
 
 def _evaluate(text: str, names: Mapping[str, Any]) -> Any:
-    return building.evaluate(text, names)
+    """A receiver's value. Parenthesized, so a chain written one step per line inside
+    brackets (`(orders\n  .filter(...)\n  .`) evaluates as Python reads it."""
+    return building.evaluate(f"({text.strip()}\n)", names)
 
 
 def _context_table(site: Site, names: Mapping[str, Any]) -> Any:
