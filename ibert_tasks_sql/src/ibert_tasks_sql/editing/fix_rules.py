@@ -21,6 +21,7 @@ import ibis.expr.types as ir
 from ibert_core.types import Schema
 from ibert_tasks_sql.editing import habit_rules as habits
 from ibert_tasks_sql.editing import members
+from ibert_tasks_sql.editing import operator_rules as ops
 from ibert_tasks_sql.editing import silent_rules as silent
 from ibert_tasks_sql.editing.edits import Edit, Source, operand
 
@@ -343,6 +344,9 @@ ATTRIBUTE_FIXES: dict[str, Callable[[FixContext, str], list[Edit]]] = {
     "offset": habits.fix_offset,
     "concat": habits.fix_ibis_concat,
     "query": habits.fix_query,
+    **dict.fromkeys(ops.OPERATOR_METHODS, ops.fix_operator_method),
+    "match": ops.fix_str_match,
+    "fullmatch": ops.fix_str_match,
     "nlargest": habits.fix_nlargest,
     "nsmallest": habits.fix_nlargest,
     "count": habits.fix_ibis_reduction,
@@ -527,6 +531,8 @@ RULES: tuple[Rule, ...] = (
     Rule("operator-precedence", re.compile(r"truth value of an Ibis expression"),
          "`&` and `|` bind tighter than comparisons in Python: each comparison needs "
          "parentheses", habits.fix_chained_comparison),
+    Rule("sql-null", re.compile(r"NameError: name 'NULL' is not defined"),
+         "SQL's NULL is Python's None (tested with `.isnull()`/`.notnull()`)", ops.fix_null_name),
     Rule("unknown-name", re.compile(r"NameError: name '(\w+)' is not defined"),
          "the name is not a table or variable; replaced with the closest one", fix_unknown_name),
     Rule("pandas-len", re.compile(r"Use \.count\(\) instead"),
@@ -557,7 +563,8 @@ RULES: tuple[Rule, ...] = (
     Rule("agg-dict", re.compile(r"Aggregate\(|Column '(sum|mean|count|max|min|nunique)' is not"),
          "pandas-style `agg({column: function})`; Ibis takes named expressions",
          fix_agg_dict),
-    Rule("rename-mapping", re.compile(r"unhashable type: 'dict'"),
+    Rule("rename-mapping", re.compile(r"unhashable type: 'dict'|descriptor '\w+' for 'str' "
+                                      r"objects doesn't apply to a 'Table'"),
          "pandas `rename(columns={old: new})` maps old to new; Ibis `rename(new=\"old\")` "
          "maps new to old", habits.fix_rename_mapping),
     Rule("keyword-argument", re.compile(r"got an unexpected keyword argument|positional-only "
@@ -579,8 +586,28 @@ RULES: tuple[Rule, ...] = (
     Rule("pandas-named-agg", re.compile(r"PandasHabit: a \(column, function\) tuple"),
          "pandas named aggregation `n=(col, fn)` is `n=_.col.fn()` in Ibis",
          silent.fix_named_agg),
+    Rule("table-count-column", re.compile(r"Table\.count\(\) takes 1 positional argument"),
+         "`t.count()` counts rows; the non-null values of a column are `t.col.count()`",
+         ops.fix_table_count_column),
+    Rule("grouped-column", re.compile(r"GroupedTable|Column '\w' is not found"),
+         "a grouped table is reduced with `agg`: `group_by(k)[c].sum()` → "
+         "`group_by(k).agg(c=_.c.sum())`", ops.fix_grouped_column),
+    Rule("isin-list", re.compile(r"InValues\("), "`isin`/`notin` take a list of values",
+         ops.fix_scalar_options),
+    Rule("join-kind", re.compile(r"JoinLink\(|argument `how`"),
+         "Ibis names join kinds `inner`, `left`, `right`, `outer`, `semi`, `anti`, `cross`",
+         ops.fix_join_kind),
+    Rule("bool-string", re.compile(r":boolean and Literal\((true|false|True|False)\):string"),
+         "a boolean compared with the text 'true'/'false'; compare with True/False",
+         ops.fix_bool_string),
+    Rule("date-plus-days", re.compile(r"unsupported operand type\(s\) for [+-]: 'Date\w*' "
+                                      r"and 'int'"),
+         "SQL adds a number of days to a date; Ibis adds an interval", ops.fix_date_plus_days),
+    Rule("date-plus-days", re.compile(r"__(sub|add|rsub|radd)__\b"),
+         "SQL adds a number of days to a date; Ibis adds an interval", ops.fix_date_plus_days),
     Rule("uncalled-method", re.compile(r"takes 1 positional argument but 2 were given|"
-                                       r"compare failed|UncalledMethod:"),
+                                       r"compare failed|UncalledMethod:|and 'method'|"
+                                       r"'method' and"),
          "a method was used without calling it (`col.year` is a method, `col.year()` the "
          "value)", habits.fix_uncalled_method),
     Rule("year-string", re.compile(r"Conversion Error: invalid date field format: \"?\d{4}\b"),

@@ -95,6 +95,10 @@ def fix_rename_mapping(ctx: FixContext, owner: str = "") -> list[Edit]:
         elif call.func.attr == "rename" and not call.args and len(call.keywords) == 1 \
                 and call.keywords[0].arg == "columns":
             pairs = _mapping(call.keywords[0].value)
+            if not isinstance(call.keywords[0].value, ast.Dict):  # a function: `str.upper`
+                edits.append(_recall(ctx, call, "rename", ctx.source.text(
+                    call.keywords[0].value)))
+                continue
         else:
             continue
         if pairs:
@@ -496,6 +500,12 @@ def fix_reset_index(ctx: FixContext, owner: str) -> list[Edit]:
                 k.arg == "drop" for k in c.keywords)]
 
 
+#: pandas `.dt` parts whose Ibis name differs (attribute or zero-argument method alike).
+DT_PARTS = {"dayofweek": ".day_of_week.index()", "weekday": ".day_of_week.index()",
+            "day_name": ".day_of_week.full_name()", "dayofyear": ".day_of_year()",
+            "day_of_year": ".day_of_year()", "date": ".date()"}
+
+
 def fix_dt_accessor(ctx: FixContext, owner: str) -> list[Edit]:
     """`d.dt.year` → `d.year()`, `d.dt.strftime(f)` → `d.strftime(f)`: no `.dt` accessor in
     Ibis, and its datetime parts are methods."""
@@ -507,11 +517,17 @@ def fix_dt_accessor(ctx: FixContext, owner: str) -> list[Edit]:
             continue
         base = _value(ctx, n.value.value)
         temporal = isinstance(base, (ir.DateValue, ir.TimestampValue, ir.TimeValue))
+        start, end = ctx.source.span(n.value.value)[1], ctx.source.span(n)[1]
+        if temporal and n.attr in DT_PARTS:
+            call = next((c for c in ast.walk(ctx.tree) if isinstance(c, ast.Call)
+                         and c.func is n and not c.args), None)
+            end = ctx.source.span(call)[1] if call else end
+            edits.append(Edit(start, end, DT_PARTS[n.attr]))
+            continue
         if not temporal or not callable(getattr(base, n.attr, None)):
             continue
-        call = "" if id(n) in called else "()"
-        edits.append(Edit(ctx.source.span(n.value.value)[1], ctx.source.span(n)[1],
-                          f".{n.attr}{call}"))
+        call_parens = "" if id(n) in called else "()"
+        edits.append(Edit(start, end, f".{n.attr}{call_parens}"))
     return edits
 
 

@@ -23,6 +23,7 @@ from ibert_tasks_sql.editing.fix_rules import (
     advice,
     dynamic_fix,
 )
+from ibert_tasks_sql.editing.operator_rules import fix_sql_null_and_c_operators
 from ibert_tasks_sql.editing.silent_rules import fix_assignment_in_call, fix_sql_operators, lint
 
 MAX_ROUNDS = 3
@@ -168,7 +169,8 @@ ASSIGNMENT_REASON = ("`=` inside a call is an assignment in Python (a keyword ar
                      "comparison is `==`")
 
 
-SQL_OPERATORS_REASON = "SQL's AND/OR/NOT and <> are Python's and/or/not and !="
+SQL_OPERATORS_REASON = ("SQL's AND/OR/NOT, <> and IS [NOT] NULL (and C's ||/&&) are Python's "
+                        "and/or/not, != and .isnull()/.notnull()")
 
 
 def _dynamic_step(s: _State, message: str, schema: Schema | None, dialect: str) -> None:
@@ -179,7 +181,8 @@ def _dynamic_step(s: _State, message: str, schema: Schema | None, dialect: str) 
         s.code = new_code
         s.outcome = build(new_code, schema, dialect)
         return
-    sql_words = fix_sql_operators(s.code) if s.outcome.error_type == "SyntaxError" else None
+    sql_words = (fix_sql_operators(s.code) or fix_sql_null_and_c_operators(s.code)
+                 if s.outcome.error_type == "SyntaxError" else None)
     if sql_words is not None:
         s.changes.append(Change("sql-operators", SQL_OPERATORS_REASON, s.code, sql_words, 1,
                                 "dynamic"))
