@@ -1130,6 +1130,33 @@ expr = (
 ''',
     ),
     (
+        'group_by_all',
+        (
+            "SELECT country, date_trunc('year', signup_date) AS y, COUNT(*) AS n, "
+            "SUM(score) AS s FROM customers GROUP BY ALL"
+        ),
+        '''\
+expr = (
+    customers.group_by("country", y=_.signup_date.truncate("Y"))
+    .agg(n=_.count(), s=_.score.sum())
+)
+''',
+    ),
+    (
+        'group_by_all_of_aggregates_only',
+        'SELECT COUNT(*) AS n FROM orders GROUP BY ALL',
+        '''\
+expr = orders.agg(n=_.count())
+''',
+    ),
+    (
+        'order_by_all_desc',
+        'SELECT status, COUNT(*) AS n FROM orders GROUP BY ALL ORDER BY ALL DESC',
+        '''\
+expr = orders.group_by("status").agg(n=_.count()).order_by(ibis.desc("status"), ibis.desc("n"))
+''',
+    ),
+    (
         'keyword_columns',
         'SELECT COUNT(*) AS count, SUM(amount) AS sum FROM orders',
         '''\
@@ -1147,3 +1174,20 @@ def test_translation_is_the_expected_code(shop, sql, expected):
 @pytest.mark.parametrize("sql", [c[1] for c in CASES], ids=[c[0] for c in CASES])
 def test_translation_returns_the_sql_result(shop, sql):
     shop.check(sql)
+
+
+def test_group_by_all_and_order_by_all_in_snowflake(ibert_cli, tmp_path, shop_schema):
+    """Snowflake spells the shorthands as DuckDB does, but sqlglot reads its ORDER BY ALL
+    as a column named ALL (and writes `ORDER BY "ALL"` for DuckDB, which fails): the
+    translation and the validator's reference must both read it as the shorthand."""
+    import json
+
+    schema = tmp_path / "shop.json"
+    schema.write_text(json.dumps({t.name: t.as_dict() for t in shop_schema.tables}))
+    sql = "SELECT status, SUM(amount) AS total FROM orders GROUP BY ALL ORDER BY ALL"
+    code, out, err = ibert_cli(
+        "run", "sql_to_ibis", sql, "--schema", str(schema), "--dialect", "snowflake"
+    )
+    assert code == 0, err
+    # Snowflake names unquoted output columns in upper case
+    assert "group_by(STATUS=_.status)" in out and '.order_by("STATUS", "TOTAL")' in out

@@ -228,12 +228,16 @@ def correct(tree: exp.Expr, dialect: str, schema: Schema) -> tuple[exp.Expr, int
 def reference(sql: str, dialect: str | None, schema: Schema) -> tuple[str, str]:
     """The reference the validator runs for `sql`: the text itself in its dialect, or, when
     a correction applies, the corrected query in DuckDB's SQL."""
+    from ibert_tasks_sql.translation import shorthands
     from ibert_tasks_sql.translation.parse import dialect_name, parse, qualify_tree
 
     try:
         read = dialect_name(dialect)
-        tree = qualify_tree(parse(sql, read), schema, read, sql)
+        tree = parse(sql, read)
+        marked = shorthands.mark(tree)
+        tree = qualify_tree(tree, schema, read, sql)
         tree, changed = correct(tree, read, schema)
+        changed += marked
     except Exception:  # noqa: BLE001 - the translation's own error says why
         return sql, dialect or "duckdb"
     if not changed:

@@ -9,6 +9,7 @@ from ibert_core.types import Schema
 from ibert_tasks_sql.translation.parse import dialect_name, parse, qualify_tree
 from ibert_tasks_sql.translation.readings import correct
 from ibert_tasks_sql.translation.relations import Translator
+from ibert_tasks_sql.translation.shorthands import expand, mark
 
 
 @attrs.frozen
@@ -33,7 +34,8 @@ def translate(sql: str, schema: Schema | None, dialect: str | None = None) -> Tr
         )
     read = dialect_name(dialect)
     tree = parse(sql, read)
-    tree = qualify_tree(tree, schema, read, sql)
+    mark(tree)
+    tree = expand(qualify_tree(tree, schema, read, sql))
     tree, _ = correct(tree, read, schema)
     translator = Translator(schema, sql, read)
     code = translator.translate(tree)
