@@ -257,3 +257,12 @@ def test_refusal_hint_reaches_the_failure_message(context) -> None:
     assert not result.verified
     assert result.answer == code
     assert "what to do: `sum` needs a numeric column" in result.verdict.feedback
+
+
+def test_code_on_its_own_tables_is_checked_up_to_compile(context) -> None:
+    """Fixtures exist only for the schema's tables: code declaring its own table is not
+    executed (it would fail with "table does not exist"), as before answers were run."""
+    code = "t = ibis.table({'a': 'int64'}, name='not_in_schema')\nexpr = t.filter(t.a > 1)"
+    result = engine.run(context, TaskRequest("error_resolution", code, schema=SCHEMA))
+    assert result.verified, result.notes
+    assert "execute" not in [s.name for s in result.verdict.stages]

@@ -10,7 +10,15 @@ import attrs
 
 from ibert_core.engine import Context, candidate
 from ibert_core.errors import IbertError
-from ibert_core.types import STAGES, Attempt, Candidate, TaskRequest, ValidationJob, Verdict
+from ibert_core.types import (
+    STAGES,
+    Attempt,
+    Candidate,
+    Schema,
+    TaskRequest,
+    ValidationJob,
+    Verdict,
+)
 from ibert_tasks_sql.editing.building import with_expr_assignment
 
 BUILD_STAGES = ("parse", "build", "compile")
@@ -93,7 +101,7 @@ class ResolutionHandler:
         sql = request.options.get("sql")
         if sql:
             stages: tuple[str, ...] = STAGES
-        elif request.data is not None or request.schema is not None:
+        elif request.data is not None or _on_schema_tables(candidate.text, request.schema):
             # run it (on the user's data or on fixtures from the schema): a fix that compiles
             # can still fail in DuckDB, e.g. `date_col == "2024"`
             stages = STAGES[:4]
@@ -104,6 +112,22 @@ class ResolutionHandler:
                             stages=stages)
         verdict = self.context.validator("duckdb").validate(job)
         return _with_hint(verdict, candidate.extra.get("hint"))
+
+
+def _on_schema_tables(code: str, schema: Schema | None) -> bool:
+    """Whether the code reads only tables of the schema (fixtures exist for those; code
+    that declares its own `ibis.table(...)` is checked up to compile, as before)."""
+    if schema is None:
+        return False
+    import ibis.expr.operations as ops
+
+    from ibert_tasks_sql.editing.building import build
+
+    out = build(code, schema, compile_sql=False)
+    if not out.ok:
+        return True  # the validator reports the failure itself
+    known = {t.name for t in schema.tables}
+    return all(t.name in known for t in out.expr.op().find(ops.UnboundTable))
 
 
 def _with_hint(verdict: Verdict, hint: str | None) -> Verdict:
