@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from pathlib import Path
 
@@ -11,9 +12,9 @@ import pytest
 
 from ibert_core import hookimpl, hookspecs
 from ibert_core.cli import resolve_schema
-from ibert_core.errors import BadInput
+from ibert_core.errors import BadInput, ModelLoadError, UnknownNameError
 from ibert_core.plugins import make_context
-from ibert_core.registry import AdapterSpec, MinerSpec, TaskSpec, ValidatorSpec
+from ibert_core.registry import AdapterSpec, EmbedderSpec, MinerSpec, TaskSpec, ValidatorSpec
 from ibert_core.testing import register_plugin
 from ibert_core.types import Schema, ValidationJob, Verdict
 
@@ -28,6 +29,7 @@ def test_hook_list_is_what_the_design_names():
         "load_schema",
         "register_adapters",
         "register_commands",
+        "register_embedders",
         "register_miners",
         "register_tasks",
         "register_validators",
@@ -80,6 +82,14 @@ class Everything:
 
     @staticmethod
     @hookimpl
+    def register_embedders(register):
+        # "absent" stands for an embedder whose model is not installed: it is skipped
+        register(EmbedderSpec(name="absent", summary="No model.", factory=lambda c: None))
+        register(EmbedderSpec(name="letters", summary="Letter counts.",
+                              factory=lambda c: Letters(c.config.get("letters", "ab"))))
+
+    @staticmethod
+    @hookimpl
     def register_commands(cli):
         @cli.command(name="hello")
         def hello():
@@ -100,6 +110,18 @@ class Everything:
     @hookimpl
     def load_schema(kind, location):
         return Schema.from_dict({location: {"x": "int8"}}) if kind == "db" else None
+
+
+class Letters:
+    """A real (if crude) embedder: how often each of some letters occurs, L2-normalized."""
+
+    def __init__(self, letters):
+        self.letters = letters
+        self.identity = f"letters:{letters}"
+
+    def encode(self, texts):
+        rows = [[t.count(ch) for ch in self.letters] for t in texts]
+        return [[v / (sum(x * x for x in row) ** 0.5 or 1) for v in row] for row in rows]
 
 
 class Yes:
@@ -141,6 +163,37 @@ def test_hook_register_miners(pm):
 
 def test_hook_register_adapters(pm):
     assert make_context(pm).model_source("mine", "lora-1") == ("mine", "lora-1")
+
+
+def test_hook_register_embedders(pm):
+    assert pm.registries.embedders.names() == ["absent", "letters"]
+    context = make_context(pm)
+    embedder = context.embedder()  # the first one whose model is installed
+    assert embedder is context.embedder()  # built once per context
+    assert embedder.identity == "letters:ab"
+    assert embedder.encode(["aab", "b"]) == [[2 / 5**0.5, 1 / 5**0.5], [0.0, 1.0]]
+    chosen = make_context(pm, {"embedder": "letters", "letters": "xyz"}).embedder()
+    assert chosen.identity == "letters:xyz"
+    # a named embedder without its model is an error naming it, never another embedder
+    with pytest.raises(ModelLoadError, match="embedder 'absent' found no model installed"):
+        make_context(pm, {"embedder": "absent"}).embedder()
+    with pytest.raises(UnknownNameError, match="did you mean 'letters'"):
+        make_context(pm, {"embedder": "leters"}).embedder()
+
+
+def test_plugins_lists_embedders(pm):
+    from click.testing import CliRunner
+
+    from ibert_core.cli import make_cli
+
+    text = CliRunner().invoke(make_cli(lambda: pm), ["plugins"]).output
+    assert "adapters: a1; embedders: absent, letters" in text
+    rows = json.loads(CliRunner().invoke(make_cli(lambda: pm), ["plugins", "--json"]).output)
+    assert rows[0]["embedders"] == ["absent", "letters"]
+
+
+def test_no_embedder_installed_means_none(plugin_manager):
+    assert make_context(plugin_manager).embedder() is None
 
 
 def test_hook_register_commands(pm):

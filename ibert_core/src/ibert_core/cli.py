@@ -359,7 +359,7 @@ def plugins_command(include_all: bool, as_json: bool) -> None:
             continue
         parts = [
             f"{kind}: {', '.join(r[kind])}"
-            for kind in ("tasks", "validators", "miners", "adapters")
+            for kind in ("tasks", "validators", "miners", "adapters", "embedders")
             if r.get(kind)
         ]
         version = f" {r['version']}" if r.get("version") else ""

@@ -21,6 +21,7 @@ from ibert_core.types import (
     Attempt,
     Candidate,
     CandidateSource,
+    Embedder,
     Provenance,
     TaskHandler,
     TaskRequest,
@@ -42,6 +43,9 @@ class Context:
     resolve_model: Callable[[str, str | None], str | None] | None = None
     _validators: dict[str, Validator] = attrs.field(factory=dict, alias="_validators")
     _handlers: dict[str, TaskHandler] = attrs.field(factory=dict, alias="_handlers")
+    _embedders: dict[str | None, Embedder | None] = attrs.field(
+        factory=dict, alias="_embedders"
+    )
 
     def validator(self, name: str = "duckdb") -> Validator:
         """The named validator, started on first use and shared afterwards."""
@@ -55,6 +59,34 @@ class Context:
             spec = self.registries.tasks.get(task)
             self._handlers[task] = spec.factory(self)
         return self._handlers[task]
+
+    def embedder(self) -> Embedder | None:
+        """The embedder for dense retrieval, or None when no embedder's model is installed.
+
+        `embedder = "NAME"` in the configuration (`IBERT_EMBEDDER`) picks one, and it
+        finding no model is an error naming it (no other is substituted); otherwise the
+        first registered embedder whose factory finds its model. Built once per context.
+        """
+        name = self.config.get("embedder") or None
+        if name not in self._embedders:
+            self._embedders[name] = self._pick_embedder(name)
+        return self._embedders[name]
+
+    def _pick_embedder(self, name: str | None) -> Embedder | None:
+        if name is not None:
+            found: Embedder | None = self.registries.embedders.get(str(name)).factory(self)
+            if found is None:
+                raise ModelLoadError(
+                    f"embedder {name!r} found no model installed",
+                    "install its model (e.g. pip install ibert-adapters[embeddings]) or "
+                    "unset `embedder` / IBERT_EMBEDDER",
+                )
+            return found
+        for spec in self.registries.embedders:
+            found = spec.factory(self)
+            if found is not None:
+                return found
+        return None
 
     def model_source(self, model: str, adapter: str | None) -> CandidateSource:
         """The backend serving `model`; an error naming it when nothing can load it."""

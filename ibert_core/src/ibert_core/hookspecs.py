@@ -14,7 +14,13 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from ibert_core.registry import AdapterSpec, MinerSpec, TaskSpec, ValidatorSpec
+    from ibert_core.registry import (
+        AdapterSpec,
+        EmbedderSpec,
+        MinerSpec,
+        TaskSpec,
+        ValidatorSpec,
+    )
     from ibert_core.types import Schema
 
 hookspec = pluggy.HookspecMarker("ibert")
@@ -53,6 +59,16 @@ def register_adapters(register: Callable[[AdapterSpec], None]) -> None:
     """Add model backends or adapter providers (for example Hugging Face + LoRA).
 
     Runs once when the registries are built. Call `register(AdapterSpec(...))`.
+    """
+
+
+@hookspec
+def register_embedders(register: Callable[[EmbedderSpec], None]) -> None:
+    """Add text embedders that dense retrieval (the `qa` task's index) can use.
+
+    Runs once when the registries are built. Call `register(EmbedderSpec(...))`; a task
+    asks `context.embedder()`, which picks the configured one (`embedder = NAME`) or the
+    first whose model is installed, so no task imports a model library itself.
     """
 
 

@@ -161,6 +161,7 @@ _REGISTER_HOOKS: Mapping[str, str] = {
     "validators": "register_validators",
     "miners": "register_miners",
     "adapters": "register_adapters",
+    "embedders": "register_embedders",
 }
 
 

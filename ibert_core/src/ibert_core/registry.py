@@ -78,8 +78,24 @@ class AdapterSpec:
     distribution: str | None = None
 
 
-Spec = TaskSpec | ValidatorSpec | MinerSpec | AdapterSpec
-S = TypeVar("S", TaskSpec, ValidatorSpec, MinerSpec, AdapterSpec)
+@attrs.frozen
+class EmbedderSpec:
+    """A text embedder for dense retrieval; `factory(context)` → `Embedder`, or None when
+    its model is not installed (a factory never downloads one). A model the user named
+    that cannot be used is a `ModelLoadError` naming it, not None. Loading the weights
+    may wait for the first `encode`: vectors cached under the embedder's `identity` then
+    cost no model load at all.
+    """
+
+    name: str
+    summary: str
+    factory: Callable[..., Any]
+    plugin: str | None = None
+    distribution: str | None = None
+
+
+Spec = TaskSpec | ValidatorSpec | MinerSpec | AdapterSpec | EmbedderSpec
+S = TypeVar("S", TaskSpec, ValidatorSpec, MinerSpec, AdapterSpec, EmbedderSpec)
 
 
 class Registry(Generic[S]):
@@ -143,7 +159,7 @@ def _origin(spec: Spec) -> str:
 
 @attrs.define
 class Registries:
-    """The four registries, filled once per plugin manager."""
+    """The registries, filled once per plugin manager."""
 
     tasks: Registry[TaskSpec] = attrs.field(factory=lambda: Registry("task", TaskSpec))
     validators: Registry[ValidatorSpec] = attrs.field(
@@ -151,6 +167,9 @@ class Registries:
     )
     miners: Registry[MinerSpec] = attrs.field(factory=lambda: Registry("miner", MinerSpec))
     adapters: Registry[AdapterSpec] = attrs.field(factory=lambda: Registry("adapter", AdapterSpec))
+    embedders: Registry[EmbedderSpec] = attrs.field(
+        factory=lambda: Registry("embedder", EmbedderSpec)
+    )
 
     def as_mapping(self) -> Mapping[str, Registry[Any]]:
         return {
@@ -158,4 +177,5 @@ class Registries:
             "validators": self.validators,
             "miners": self.miners,
             "adapters": self.adapters,
+            "embedders": self.embedders,
         }

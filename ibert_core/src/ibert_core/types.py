@@ -346,3 +346,19 @@ class TaskHandler(CandidateSource, Protocol):
     """A task: its deterministic engine (as a candidate source) and how to judge a candidate."""
 
     def validate(self, request: TaskRequest, candidate: Candidate) -> Verdict: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into vectors for dense retrieval; built by an `EmbedderSpec.factory`.
+
+    `encode(texts)` returns a numpy float32 array with one L2-normalized row per text, so a
+    dot product is the cosine (the core itself never encodes, and imports no numpy).
+    `identity` names the model and everything that shapes its vectors (files, version,
+    pooling): callers cache vectors under it, so two embedders with one identity must
+    give the same vectors, and a changed model must change it.
+    """
+
+    identity: str
+
+    def encode(self, texts: Sequence[str]) -> Any: ...
