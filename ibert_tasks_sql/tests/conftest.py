@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -141,3 +141,24 @@ def shop(shop_schema: Schema) -> Shop:
         marks = ", ".join("?" for _ in SHOP_SCHEMA[name])
         raw.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
     return Shop(con, shop_schema)
+
+
+@pytest.fixture(scope="module")
+def context(installed_plugin_manager: Any) -> Iterator[Any]:
+    """A task context with every installed plugin (the DuckDB validator's pool included),
+    closed after the module that used it."""
+    from ibert_core.plugins import make_context
+
+    ctx = make_context(installed_plugin_manager)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture(scope="session")
+def ecommerce() -> Schema:
+    """The bundled example schema that `make run` translates against."""
+    from ibert_core.schema import load
+    from ibert_tasks_sql.examples import example_path
+
+    return load(str(example_path("ecommerce.yaml")), lambda kind, location: None)
+

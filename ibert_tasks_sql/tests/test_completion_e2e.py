@@ -22,8 +22,8 @@ class TestCompletionConformance(TaskConformance):
     bad_candidate = "expr = orders.nope"
 
 
-def test_answer_is_checked_code_and_json_lists_completions(task_context_completion) -> None:
-    result = engine.run(task_context_completion, request('orders.group_by("category").', n=3))
+def test_answer_is_checked_code_and_json_lists_completions(context) -> None:
+    result = engine.run(context, request('orders.group_by("category").', n=3))
     assert result.verified and result.provenance.engine == "type_introspection"
     assert result.answer == 'orders.group_by("category").agg(total=_.price.sum())'
     listing = result.to_dict()["extra"]["completions"]
@@ -33,35 +33,26 @@ def test_answer_is_checked_code_and_json_lists_completions(task_context_completi
     assert "SELECT" in result.verdict.artifacts["sql"]
 
 
-def test_aggregate_snippet_counts_rows_rather_than_summing_a_key(task_context_completion) -> None:
+def test_aggregate_snippet_counts_rows_rather_than_summing_a_key(context) -> None:
     """With no measure column, `agg` counts rows: a sum of `order_id` answers nothing."""
     keys_only = Schema.from_dict(
         {"orders": {"order_id": "int64", "customer_id": "int64", "status": "string"}}
     )
     result = engine.run(
-        task_context_completion,
+        context,
         TaskRequest("code_completion", 'orders.group_by("status").', schema=keys_only),
     )
     assert result.verified
     assert result.answer == 'orders.group_by("status").agg(n=_.count())'
 
 
-def test_cursor_option_and_closing_a_call(task_context_completion) -> None:
-    result = engine.run(task_context_completion,
+def test_cursor_option_and_closing_a_call(context) -> None:
+    result = engine.run(context,
                         request('expr = orders.select("category"', cursor="1:31"))
     assert result.verified
     assert result.answer == 'expr = orders.select("category")'
 
 
-def test_nothing_to_complete_is_a_user_error(task_context_completion) -> None:
+def test_nothing_to_complete_is_a_user_error(context) -> None:
     with pytest.raises(IbertError, match="nothing to complete"):
-        engine.run(task_context_completion, request("orders.nosuch."))
-
-
-@pytest.fixture(scope="module")
-def task_context_completion(installed_plugin_manager):
-    from ibert_core.plugins import make_context
-
-    context = make_context(installed_plugin_manager)
-    yield context
-    context.close()
+        engine.run(context, request("orders.nosuch."))

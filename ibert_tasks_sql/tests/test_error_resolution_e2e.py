@@ -3,8 +3,6 @@ matching a reference SQL by executing both on synthesized fixtures."""
 
 from __future__ import annotations
 
-import pytest
-
 from ibert_core import engine
 from ibert_core.testing import TaskConformance
 from ibert_core.types import Schema, TaskRequest
@@ -26,14 +24,6 @@ class TestResolutionConformance(TaskConformance):
     )
     bad_candidate = "expr = orders.groupby('category')"
 
-
-@pytest.fixture(scope="module")
-def context(installed_plugin_manager):
-    from ibert_core.plugins import make_context
-
-    ctx = make_context(installed_plugin_manager)
-    yield ctx
-    ctx.close()
 
 
 def test_fix_matches_reference_sql(context) -> None:

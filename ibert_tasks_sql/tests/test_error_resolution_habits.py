@@ -231,14 +231,6 @@ def test_code_ending_in_a_bare_expression_on_a_later_line_builds() -> None:
     assert out.ok, out.message
 
 
-@pytest.fixture(scope="module")
-def context(installed_plugin_manager):
-    from ibert_core.plugins import make_context
-
-    ctx = make_context(installed_plugin_manager)
-    yield ctx
-    ctx.close()
-
 
 def test_fix_that_fails_only_when_executed_is_run_and_fixed(context) -> None:
     """`date == "2023"` compiles; DuckDB cannot cast "2023" to a date. The answer is run on

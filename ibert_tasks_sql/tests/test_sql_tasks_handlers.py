@@ -11,7 +11,6 @@ import pytest
 
 from ibert_core import engine
 from ibert_core.errors import BadInput, UnknownNameError
-from ibert_core.plugins import make_context
 from ibert_core.testing import TaskConformance
 from ibert_core.types import Candidate, DataSource, Schema, TaskRequest
 from ibert_tasks_sql.examples import example_path
@@ -47,12 +46,6 @@ class TestIbisToSqlConformance(TaskConformance):
     good_requests = (TaskRequest("ibis_to_sql", IBIS, schema=SCHEMA, options={"to": "postgres"}),)
     bad_candidate = "SELECT 1"
 
-
-@pytest.fixture(scope="module")
-def context(installed_plugin_manager):
-    ctx = make_context(installed_plugin_manager)
-    yield ctx
-    ctx.close()
 
 
 def test_sql_to_ibis_answers_verified_code_with_provenance(context):

@@ -9,9 +9,7 @@ import pytest
 
 from ibert_core import engine
 from ibert_core.errors import UnsupportedConstruct
-from ibert_core.plugins import make_context
 from ibert_core.types import TaskRequest
-from ibert_tasks_sql.examples import example_path
 from ibert_tasks_sql.translation.translate import translate
 
 # (id, dialect, sql, expected code, ordered result)
@@ -465,18 +463,6 @@ ECOMMERCE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def context(installed_plugin_manager):
-    ctx = make_context(installed_plugin_manager)
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture(scope="module")
-def ecommerce():
-    from ibert_core.schema import load
-
-    return load(str(example_path("ecommerce.yaml")), lambda kind, location: None)
 
 
 @pytest.mark.parametrize("sql", ECOMMERCE)

@@ -800,21 +800,6 @@ REFUSED = {
 SETS = {"1": HELDOUT, "2": FRESH, "3": THIRD}
 
 
-@pytest.fixture(scope="module")
-def context(installed_plugin_manager):
-    from ibert_core.plugins import make_context
-
-    ctx = make_context(installed_plugin_manager)
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture(scope="module")
-def ecommerce():
-    from ibert_core.schema import load
-    from ibert_tasks_sql.examples import example_path
-
-    return load(str(example_path("ecommerce.yaml")), lambda kind, location: None)
 
 
 @pytest.mark.parametrize(
