@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ibert_core import hookimpl
-from ibert_core.registry import AdapterSpec
+from ibert_core.registry import AdapterSpec, EmbedderSpec
 
 if TYPE_CHECKING:
     import click
@@ -25,6 +25,24 @@ def register_adapters(register: Callable[[AdapterSpec], None]) -> None:
             name="hf",
             summary="Hugging Face causal LM (local folder or hub id), hot-swapped LoRA adapters",
             factory=_hf_factory,
+        )
+    )
+
+
+def _embedder_factory(context: Any) -> Any:
+    from ibert_adapters.embeddings import factory
+
+    return factory(context)
+
+
+@hookimpl
+def register_embedders(register: Callable[[EmbedderSpec], None]) -> None:
+    register(
+        EmbedderSpec(
+            name="hf-encoder",
+            summary="Local Hugging Face encoder (all-MiniLM-L6-v2 with [embeddings] or "
+            "IBERT_EMBEDDING_MODEL), mean-pooled and normalized",
+            factory=_embedder_factory,
         )
     )
 

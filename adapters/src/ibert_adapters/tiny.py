@@ -149,3 +149,55 @@ def build(out: Path, spec: TinySpec = TinySpec(), data: Path | None = None) -> P
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)  # type: ignore[attr-defined]
     return out
+
+
+ENCODER_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def build_encoder(out: Path, spec: TinySpec = TinySpec(), texts: Iterable[str] = ()) -> Path:
+    """Write a tiny random-weight BERT encoder and a WordPiece tokenizer to `out`.
+
+    The shape of all-MiniLM-L6-v2 (a BERT with an uncased WordPiece vocabulary), only
+    tiny, so the embedder runs for real in tests without downloading the real one.
+    """
+    import torch
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=spec.vocab_size, special_tokens=list(ENCODER_SPECIAL_TOKENS),
+        show_progress=False,
+    )
+    tok.train_from_iterator(list(texts) or seed_text(seed=spec.seed), trainer=trainer)
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+        sep_token="[SEP]", mask_token="[MASK]", model_max_length=spec.max_positions,
+    )
+    config = BertConfig(
+        vocab_size=len(fast), hidden_size=spec.hidden_size, num_hidden_layers=spec.layers,
+        num_attention_heads=spec.heads, intermediate_size=spec.intermediate_size,
+        max_position_embeddings=spec.max_positions, pad_token_id=fast.pad_token_id,
+    )
+    torch.manual_seed(spec.seed)
+    model = BertModel(config)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    fast.save_pretrained(out)
+    return out
