@@ -45,7 +45,7 @@ def qa_index(packages: tuple[str, ...], docs: tuple[str, ...], rebuild: bool,
     sources = [load_package(p, root=root, rebuild=rebuild)[1] for p in packages or ("ibis",)]
     sources += [load_docs(Path(d), root=root, rebuild=rebuild)[1] for d in docs]
     seconds = time.perf_counter() - t0
-    retrieval = "bm25+dense+graph" if dense.available(config) else "bm25+graph"
+    retrieval = "bm25+dense+graph" if dense.embedder_for(None, config) else "bm25+graph"
     total = sum(s.symbols for s in sources)
     rows: list[dict[str, Any]] = []
     for s in sources:

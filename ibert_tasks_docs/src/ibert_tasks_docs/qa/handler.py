@@ -45,7 +45,7 @@ class QaHandler:
         opts = request.options
         packages = tuple(dict.fromkeys(("ibis", *(opts.get("package") or ()))))
         return open_index(packages, tuple(opts.get("docs") or ()), config=self.config,
-                          rebuild=bool(opts.get("rebuild")))
+                          rebuild=bool(opts.get("rebuild")), context=self.context)
 
     def candidates(self, request: TaskRequest, feedback: Sequence[Attempt]) -> Iterable[Candidate]:
         if feedback:

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -25,6 +25,9 @@ from ibert_tasks_docs.qa import dense, docs_files
 from ibert_tasks_docs.qa.graph import build_graph
 from ibert_tasks_docs.qa.symbols import IBIS_MODULES, Symbol, _strs, extract_package
 from ibert_tasks_docs.qa.tokens import query_terms, terms
+
+if TYPE_CHECKING:
+    from ibert_core.types import Embedder
 
 #: Bumped whenever what a cached index holds changes, so old caches are not reused.
 INDEX_FORMAT = 6
@@ -303,7 +306,8 @@ class ApiIndex:
         self,
         symbols: Sequence[Symbol],
         sources: Sequence[SourceInfo] = (),
-        embedder: dense.Embedder | None = None,
+        embedder: Embedder | None = None,
+        vectors: np.ndarray | None = None,
     ) -> None:
         import bm25s
 
@@ -340,9 +344,10 @@ class ApiIndex:
                 if sym.kind != "doc":
                     self.by_last.setdefault(name.rsplit(".", 1)[-1], set()).add(i)
         self.embedder = embedder
-        self.vectors = (
-            embedder.encode([f"{s.short}: {s.summary}" for s in self.symbols]) if embedder else None
-        )
+        if embedder is not None and vectors is None:
+            vectors = np.asarray(embedder.encode([dense.symbol_text(s) for s in self.symbols]),
+                                 dtype=np.float32)
+        self.vectors = vectors if embedder is not None else None
 
     @property
     def retrieval(self) -> str:
@@ -379,8 +384,8 @@ class ApiIndex:
         base = lexical / top if top > 0 else lexical
         sims = None
         if self.embedder is not None and self.vectors is not None:
-            sims = self.vectors @ self.embedder.encode([question])[0]
-            base = 0.6 * base + 0.4 * np.clip(sims, 0, None)
+            sims = self.vectors @ np.asarray(self.embedder.encode([question]), np.float32)[0]
+            base = dense.fuse(base, sims)
         base = base * self.priors
         asked = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
         for mask, domain_words in self.domains.values():
@@ -422,17 +427,20 @@ def open_index(
     modules: dict[str, Sequence[str]] | None = None,
     config: dict[str, Any] | None = None,
     rebuild: bool = False,
+    context: Any = None,
 ) -> ApiIndex:
     """The index over `packages` and `docs`, kept in memory per process and cache state.
 
-    The key is every source's cache path (which holds its version), so a process that
-    keeps running still sees an upgraded package or an edited docs folder.
+    The key is every source's cache path (which holds its version) and the embedder's
+    identity, so a process that keeps running still sees an upgraded package, an edited
+    docs folder or another model. The embedder is the registry's (`context.embedder()`);
+    its symbol vectors are cached on disk like the symbols.
     """
     root = cache_dir(config)
     paths = [package_source(p, (modules or {}).get(p), root)[0] for p in packages]
     paths += [docs_source(Path(d), root)[0] for d in docs]
-    model = dense.model_path(config) if dense.available(config) else None
-    key = (tuple(str(p) for p in paths), model)
+    embedder = dense.embedder_for(context, config)
+    key = (tuple(str(p) for p in paths), embedder.identity if embedder else None)
     if key in _LOADED and not rebuild:
         return _LOADED[key]
     symbols: list[Symbol] = []
@@ -445,6 +453,6 @@ def open_index(
         syms, info = load_docs(Path(folder), root, rebuild)
         symbols += syms
         sources.append(info)
-    embedder = dense.Embedder(model) if model else None
-    _LOADED[key] = ApiIndex(symbols, sources, embedder)
+    vectors = dense.symbol_vectors(embedder, symbols, root) if embedder else None
+    _LOADED[key] = ApiIndex(symbols, sources, embedder, vectors)
     return _LOADED[key]
