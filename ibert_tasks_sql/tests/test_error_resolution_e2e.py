@@ -25,7 +25,6 @@ class TestResolutionConformance(TaskConformance):
     bad_candidate = "expr = orders.groupby('category')"
 
 
-
 def test_fix_matches_reference_sql(context) -> None:
     code = 'expr = orders.filter(orders.qty > "2" and orders.category == "a").select("id")'
     sql = "SELECT id FROM orders WHERE qty > 2 AND category = 'a'"

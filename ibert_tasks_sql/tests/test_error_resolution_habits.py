@@ -231,7 +231,6 @@ def test_code_ending_in_a_bare_expression_on_a_later_line_builds() -> None:
     assert out.ok, out.message
 
 
-
 def test_fix_that_fails_only_when_executed_is_run_and_fixed(context) -> None:
     """`date == "2023"` compiles; DuckDB cannot cast "2023" to a date. The answer is run on
     fixtures, so the failure is seen and the year rule fixes it."""

@@ -47,7 +47,6 @@ class TestIbisToSqlConformance(TaskConformance):
     bad_candidate = "SELECT 1"
 
 
-
 def test_sql_to_ibis_answers_verified_code_with_provenance(context):
     result = engine.run(context, TaskRequest("sql_to_ibis", SQL, schema=SCHEMA))
     assert result.verified

@@ -463,8 +463,6 @@ ECOMMERCE = [
 ]
 
 
-
-
 @pytest.mark.parametrize("sql", ECOMMERCE)
 def test_analyst_query_is_verified_by_the_validator(context, ecommerce, sql):
     result = engine.run(context, TaskRequest("sql_to_ibis", sql, schema=ecommerce))

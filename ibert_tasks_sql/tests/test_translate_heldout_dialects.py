@@ -800,8 +800,6 @@ REFUSED = {
 SETS = {"1": HELDOUT, "2": FRESH, "3": THIRD}
 
 
-
-
 @pytest.mark.parametrize(
     ("dialect", "sql"),
     [

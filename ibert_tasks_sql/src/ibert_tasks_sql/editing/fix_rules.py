@@ -358,6 +358,17 @@ ATTRIBUTE_FIXES: dict[str, Callable[[FixContext, str], list[Edit]]] = {
 }
 
 
+def fix_sql_text(ctx: FixContext) -> list[Edit]:
+    """A string of SQL passed where ibis takes columns (`filter("a > 1")`): translated."""
+    from ibert_tasks_sql.editing.sql_text import fix_sql_text as translate_sql_text
+
+    assert ctx.match is not None
+    text = ctx.match.group(1) or ctx.match.group(2)
+    if re.fullmatch(r"\w+", text):
+        return []  # a misspelt column: the column-not-found rule's business
+    return translate_sql_text(ctx, text)
+
+
 def fix_column_not_found(ctx: FixContext) -> list[Edit]:
     assert ctx.match is not None
     name = ctx.match.group(1)
@@ -550,6 +561,9 @@ RULES: tuple[Rule, ...] = (
          re.compile(r"Column '([^']+)' is not found in table\.(?: Existing columns: (.*))?"),
          "no such column; replaced with the closest existing column name",
          fix_column_not_found),
+    Rule("sql-text", re.compile(r"""Column (?:'([^']+)'|"([^"]+)") is not found in table"""),
+         "the string is SQL, not a column name; the SQL was translated into Ibis",
+         fix_sql_text),
     Rule("quoted-number", re.compile(r"Literal\(([^)]*)\):string.*not comparable"),
          "a numeric column was compared with a quoted number; compare with a number",
          fix_quoted_number),
