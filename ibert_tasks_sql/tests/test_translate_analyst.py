@@ -430,6 +430,17 @@ REFUSED = [
         "SELECT DISTINCT ON (country) country, name FROM customers",
         "DISTINCT ON without ORDER BY",
     ),
+    (  # a plain limit would drop the rows tied with the last one
+        "tsql",
+        "SELECT TOP 2 WITH TIES name, score FROM customers ORDER BY score DESC",
+        "WITH TIES",
+    ),
+    ("tsql", "SELECT TOP 10 PERCENT name FROM customers ORDER BY score", "PERCENT"),
+    (
+        "postgres",
+        "SELECT name FROM customers ORDER BY score FETCH FIRST 2 ROWS WITH TIES",
+        "WITH TIES",
+    ),
 ]
 
 

@@ -1077,13 +1077,15 @@ class Translator:
             return chain
         n: ast.expr = py.lit(None)
         if limit is not None:
-            if isinstance(limit, exp.Fetch):
-                opts = limit.args.get("limit_options")
-                if opts is not None and (opts.args.get("percent") or opts.args.get("with_ties")):
-                    raise self.unsupported(limit, "FETCH ... PERCENT / WITH TIES")
-                count = limit.args.get("count")
-            else:
-                count = limit.expression
+            # T-SQL's TOP n WITH TIES / PERCENT reads as a LIMIT with these options, the
+            # standard FETCH FIRST ... as a FETCH: a plain limit would drop the tied rows
+            opts = limit.args.get("limit_options")
+            for option, words in (("with_ties", "WITH TIES"), ("percent", "PERCENT")):
+                if opts is not None and opts.args.get(option):
+                    raise self.unsupported(
+                        limit, f"TOP / FETCH FIRST ... {words} (write a rank() filter)"
+                    )
+            count = limit.args.get("count") if isinstance(limit, exp.Fetch) else limit.expression
             try:
                 n = py.lit(int(literal_value(count)))  # type: ignore[arg-type]
             except (ValueError, TypeError):
