@@ -208,6 +208,19 @@ IDIOMS = [
         " DATE_TRUNC(order_date, WEEK(MONDAY)) AS m FROM orders",
         '(_.order_date + ibis.interval(days=1)).truncate("W") - ibis.interval(days=1)',
     ),
+    (  # CONCAT casts numbers and dates to text; ibis's concat takes strings only
+        "mysql_concat_of_numbers",
+        "mysql",
+        "SELECT CONCAT(YEAR(order_date), '-Q', QUARTER(order_date)) AS q, COUNT(*) AS n"
+        " FROM orders GROUP BY 1",
+        '_.order_date.year().cast("string").concat("-Q", _.order_date.quarter().cast("string"))',
+    ),
+    (
+        "postgres_concat_of_a_key",
+        "postgres",
+        "SELECT CONCAT(name, ' #', customer_id) AS label FROM customers",
+        '_.customer_id.cast("string").fill_null("")',  # Postgres CONCAT skips NULLs
+    ),
 ]
 
 

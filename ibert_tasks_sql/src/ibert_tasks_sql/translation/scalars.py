@@ -357,8 +357,20 @@ def _dpipe(s: Scalars, node: exp.DPipe) -> ast.expr:
     return py.binop(left, "+", right)
 
 
+def _as_text(node: exp.Expr, part: ast.expr) -> ast.expr:
+    """A CONCAT argument as text: SQL's CONCAT casts numbers and dates to text, ibis's
+    `concat` takes strings only (`CONCAT(YEAR(d), '-Q', QUARTER(d))`). The operand types
+    come from annotating the query (`translate`); an unknown type is left as it is."""
+    kind = node.type
+    if kind is None or kind.is_type(*exp.DataType.TEXT_TYPES, exp.DataType.Type.UNKNOWN):
+        return part
+    if isinstance(part, ast.Constant):
+        return py.lit(str(part.value)) if isinstance(part.value, int) else part
+    return py.method(part, "cast", py.lit("string"))
+
+
 def _concat(s: Scalars, node: exp.Concat) -> ast.expr:
-    parts = [s(e) for e in node.expressions]
+    parts = [_as_text(e, s(e)) for e in node.expressions]
     if node.args.get("coalesce"):
         # CONCAT skips NULL arguments in this dialect; ibis's concat propagates them
         parts = [p if is_literal(p) else py.method(p, "fill_null", py.lit("")) for p in parts]
