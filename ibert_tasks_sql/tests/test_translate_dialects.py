@@ -221,6 +221,73 @@ IDIOMS = [
         "SELECT CONCAT(name, ' #', customer_id) AS label FROM customers",
         '_.customer_id.cast("string").fill_null("")',  # Postgres CONCAT skips NULLs
     ),
+    (
+        "snowflake_dayname_monthname_three_letters",
+        "snowflake",
+        "SELECT DAYNAME(order_date) AS wd, MONTHNAME(order_date) AS m, COUNT(*) AS n"
+        " FROM orders GROUP BY DAYNAME(order_date), MONTHNAME(order_date)",
+        'WD=_.order_date.strftime("%a"), M=_.order_date.strftime("%b")',
+    ),
+    (
+        "mysql_dayname_whole_name",
+        "mysql",
+        "SELECT order_id, DAYNAME(order_date) AS wd FROM orders",
+        '_.order_date.strftime("%A")',
+    ),
+    (
+        "tsql_datename_weekday_and_month",
+        "tsql",
+        "SELECT order_id, DATENAME(weekday, order_date) AS wd, DATENAME(month, order_date) AS m"
+        " FROM orders",
+        'strftime("%A")',
+    ),
+    (
+        "bigquery_format_date_weekday",
+        "bigquery",
+        "SELECT order_id, FORMAT_DATE('%A', order_date) AS wd FROM orders",
+        '_.order_date.strftime("%A")',
+    ),
+    (
+        "postgres_regex_match_case_insensitive",
+        "postgres",
+        "SELECT name, name ~* '^c' AS c, name !~* 'E$' AS e, name ~ '^[A-Z]' AS u,"
+        " name !~ 'a' AS a FROM customers",
+        '_.name.re_search("(?i)^c")',
+    ),
+    (
+        "tsql_datefromparts",
+        "tsql",
+        "SELECT order_id FROM orders"
+        " WHERE order_date >= DATEFROMPARTS(YEAR(order_date), MONTH(order_date), 15)",
+        "ibis.date(_.order_date.year(), _.order_date.month(), 15)",
+    ),
+    (
+        "snowflake_date_from_parts_literal_month_day",
+        "snowflake",
+        "SELECT order_id, DATE_FROM_PARTS(YEAR(order_date) - 1, 1, 31) AS y FROM orders",
+        "ibis.date(_.order_date.year() - 1, 1, 31)",
+    ),
+    (
+        "postgres_make_date",
+        "postgres",
+        "SELECT customer_id, make_date(2024, 2, 29) - signup_date AS d,"
+        " make_date(YEAR(signup_date), 12, 31) AS e FROM customers",
+        'delta(ibis.date(2024, 2, 29), unit="day")',
+    ),
+    (
+        "duckdb_max_by_skips_null_values",  # order 14 of customer 3 has no status
+        "duckdb",
+        "SELECT customer_id, max_by(status, order_id) AS last_status,"
+        " min_by(amount, order_id) AS first_amount FROM orders GROUP BY customer_id",
+        "where=_.status.notnull() & _.order_id.notnull()",
+    ),
+    (
+        "duckdb_max_by_with_filter",
+        "duckdb",
+        "SELECT customer_id, max_by(status, order_id) FILTER (WHERE amount < 200) AS s"
+        " FROM orders GROUP BY customer_id",
+        "& (_.amount < 200)",
+    ),
 ]
 
 
@@ -386,6 +453,18 @@ REFUSED = [
         " ORDER BY country",
         "DISTINCT ON with GROUP BY",
     ),
+    (
+        "snowflake",
+        "SELECT customer_id, MAX_BY(status, order_id) AS s FROM orders GROUP BY customer_id",
+        "MAX_BY/MIN_BY in snowflake",
+    ),
+    (
+        "snowflake",
+        "SELECT DATE_FROM_PARTS(2024, MONTH(order_date) + 1, 1) AS d FROM orders",
+        "computed or out-of-range month or day",
+    ),
+    ("snowflake", "SELECT DATE_FROM_PARTS(2024, 4, 31) AS d FROM orders", "out-of-range"),
+    ("postgres", "SELECT name ~* country AS m FROM customers", "computed pattern"),
 ]
 
 

@@ -199,7 +199,9 @@ def _plain_temporal(s: Scalars, node: exp.Expr, other: exp.Expr) -> ast.expr:
 
 def _is_date(s: Scalars, node: exp.Expr) -> bool:
     """A DATE value the translator can tell from the SQL alone (column, literal, today)."""
-    if isinstance(node, exp.CurrentDate):
+    if isinstance(node, (exp.CurrentDate, exp.DateFromParts)):
+        return True
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "make_date":
         return True
     if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.DATE:
         return True
@@ -852,6 +854,45 @@ def _method(meth: str, *arg_names: str) -> Handler:
     return handler
 
 
+def _day_or_month_name(full: str, short: str) -> Handler:
+    """`DAYNAME(d)` / `MONTHNAME(d)`: Snowflake's are three letters ('Mon', 'Jan'; sqlglot
+    marks them `abbreviated`), MySQL's and DuckDB's the whole English name ('Monday').
+    strftime's `%a`/`%A`, `%b`/`%B` give those names (English, as the warehouses' default
+    language does)."""
+
+    def handler(s: Scalars, node: exp.Func) -> ast.expr:
+        code = short if node.args.get("abbreviated") else full
+        return py.method(s.value(node.this), "strftime", py.lit(code))
+
+    return handler
+
+
+#: the days of each month in every year (February's 29th is not in every year)
+_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _date_from_parts(s: Scalars, node: exp.DateFromParts) -> ast.expr:
+    """`DATEFROMPARTS(y, m, d)` (T-SQL), `DATE_FROM_PARTS` (Snowflake), `make_date` (DuckDB),
+    `DATE(y, m, d)` (BigQuery) → `ibis.date(y, m, d)`. An invalid date is an error in each
+    but Snowflake, which carries a month or day out of range over (month 13 is next
+    January); there, only a literal month and day that make a date in every year translate."""
+    found = [node.args.get(k) for k in ("year", "month", "day")]
+    parts = [p for p in found if isinstance(p, exp.Expr)]
+    if len(parts) != 3:
+        raise s.tr.unsupported(node, describe(node), "give year, month and day")
+    if node.args.get("allow_overflow"):
+        month, day = _int_literal(parts[1]), _int_literal(parts[2])
+        if month is None or day is None or not (1 <= month <= 12 and 1 <= day <= _DAYS[month]):
+            raise s.tr.unsupported(
+                node,
+                f"{describe(node)} with a computed or out-of-range month or day",
+                "Snowflake carries an overflow into the next month or year; give a literal "
+                "month and day that exist in every year, or add INTERVALs to "
+                "DATE_FROM_PARTS(y, 1, 1)",
+            )
+    return py.ibis_call("date", *[s(p) for p in parts])
+
+
 def _trim(s: Scalars, node: exp.Trim) -> ast.expr:
     if node.expression is not None:
         raise s.tr.unsupported(node, "TRIM of characters other than spaces")
@@ -967,6 +1008,17 @@ def _regexp_like(s: Scalars, node: exp.RegexpLike) -> ast.expr:
     return py.method(s.value(node.this), "re_search", s(node.expression))
 
 
+def _regexp_ilike(s: Scalars, node: exp.RegexpILike) -> ast.expr:
+    """Postgres `x ~* 'p'` (and `!~*`, a NOT around it): a case-insensitive search, RE2's
+    inline `(?i)` in front of a literal pattern."""
+    pattern = _regex_text(node.expression)
+    if pattern is None or node.args.get("flag"):
+        raise s.tr.unsupported(
+            node, "case-insensitive regex match with a computed pattern", "use a literal pattern"
+        )
+    return py.method(s.value(node.this), "re_search", py.lit("(?i)" + pattern))
+
+
 #: regex flags with an RE2 inline spelling: 'i' case-insensitive, 'c' case-sensitive
 _CASE_FLAGS = {"i": "(?i)", "c": ""}
 #: one escape of a replacement (`\1`, `\\`, `\&`), read left to right
@@ -1068,6 +1120,8 @@ def _anonymous(s: Scalars, node: exp.Anonymous) -> ast.expr:
         return py.ibis_call("null", dtype)
     if name in ("iff", "iif") and len(args) == 3:
         return py.ibis_call("ifelse", *[s(a) for a in args])
+    if name == "make_date" and len(args) == 3:  # Postgres; an invalid date is an error
+        return py.ibis_call("date", *[s(a) for a in args])
     raise s.tr.unsupported(node, describe(node))
 
 
@@ -1115,6 +1169,10 @@ def _filter(s: Scalars, node: exp.Filter) -> ast.expr:
     cond = s(node.expression.this)
     if not isinstance(agg, ast.Call):
         raise s.tr.unsupported(node, "FILTER on a non-aggregate")
+    for keyword in agg.keywords:
+        if keyword.arg == "where":  # the aggregate has its own condition (MAX_BY's NULLs)
+            keyword.value = py.binop(keyword.value, "&", cond)
+            return agg
     agg.keywords.append(ast.keyword(arg="where", value=cond))
     return agg
 
@@ -1241,9 +1299,41 @@ def _ignore_nulls(s: Scalars, node: exp.IgnoreNulls) -> ast.expr:
     raise s.tr.unsupported(node, f"{describe(node.this)} IGNORE NULLS")
 
 
+#: dialects whose MAX_BY/MIN_BY skip rows with a NULL value as well as a NULL key (DuckDB's
+#: `arg_max`; `arg_max_null` would keep them), and those that return a NULL value found at
+#: the extreme key (Spark, Trino: only NULL keys are skipped)
+_ARG_MAX_SKIPS = {
+    "duckdb": ("this", "expression"),
+    "": ("this", "expression"),
+    "spark": ("expression",),
+    "databricks": ("expression",),
+    "trino": ("expression",),
+    "presto": ("expression",),
+    "athena": ("expression",),
+}
+
+
 def _arg_max(meth: str) -> Handler:
+    """`max_by(v, k)` → `v.argmax(k, where=...)`. ibis compiles argmax to
+    `FIRST(v ORDER BY k DESC)`, which takes the first row whatever its NULLs; the warehouse
+    skips rows with a NULL key, and DuckDB also those with a NULL value (its `max_by` gives
+    the value of the highest key among non-NULL values). Where a dialect's rule is not
+    known, it is refused rather than guessed."""
+
     def handler(s: Scalars, node: exp.AggFunc) -> ast.expr:
-        return py.method(s.value(node.this), meth, s(node.expression))
+        skipped = _ARG_MAX_SKIPS.get(s.tr.dialect)
+        if skipped is None:
+            raise s.tr.unsupported(
+                node,
+                f"MAX_BY/MIN_BY in {s.tr.dialect}",
+                "which rows with NULLs it skips is not known here; keep the row with "
+                "ROW_NUMBER() OVER (PARTITION BY ... ORDER BY key DESC) = 1",
+            )
+        present = [py.method(s.value(node.args[arg]), "notnull") for arg in skipped]
+        where = present[0]
+        for cond in present[1:]:
+            where = py.binop(where, "&", cond)
+        return py.method(s.value(node.this), meth, s(node.expression), where=where)
 
     return handler
 
@@ -1330,6 +1420,9 @@ HANDLERS: dict[type, Handler] = {
     exp.Day: _part("DAY"),
     exp.DayOfWeek: _part("DOW"),
     exp.DayOfYear: _part("DOY"),
+    exp.Dayname: _day_or_month_name("%A", "%a"),
+    exp.Monthname: _day_or_month_name("%B", "%b"),
+    exp.DateFromParts: _date_from_parts,
     exp.DateTrunc: _trunc,
     exp.TimestampTrunc: _trunc,
     exp.Upper: _method("upper"),
@@ -1346,6 +1439,7 @@ HANDLERS: dict[type, Handler] = {
     exp.Contains: _method("contains", "expression"),
     exp.EndsWith: _method("endswith", "expression"),
     exp.RegexpLike: _regexp_like,
+    exp.RegexpILike: _regexp_ilike,
     exp.RegexpReplace: _regexp_replace,
     exp.Abs: _method("abs"),
     exp.Ceil: _method("ceil"),
