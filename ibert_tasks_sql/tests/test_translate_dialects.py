@@ -275,6 +275,16 @@ IDIOMS = [
         'delta(ibis.date(2024, 2, 29), unit="day")',
     ),
     (
+        "postgres_window_over_columns_of_two_joined_tables",
+        "postgres",
+        "SELECT p.category, p.name, t.n,"
+        " dense_rank() OVER (PARTITION BY p.category ORDER BY t.n DESC) AS r,"
+        " row_number() OVER (PARTITION BY p.category ORDER BY t.n DESC, p.name) AS k"
+        " FROM (SELECT product_id, count(*) AS n FROM items GROUP BY product_id) AS t"
+        " JOIN products p USING (product_id) WHERE p.name ~* 'A'",
+        "ibis.dense_rank().over(group_by=_.category, order_by=_.n.desc(",
+    ),
+    (
         "duckdb_max_by_skips_null_values",  # order 14 of customer 3 has no status
         "duckdb",
         "SELECT customer_id, max_by(status, order_id) AS last_status,"
@@ -442,12 +452,6 @@ REFUSED = [
     ("postgres", "SELECT lpad(name, 8, 'ab') AS p FROM customers", "one literal character"),
     ("snowflake", "SELECT LAST_DAY(order_date, 'week') AS p FROM orders", "LAST_DAY of a week"),
     (
-        "duckdb",
-        "SELECT DISTINCT ON (country) order_id, country FROM customers c JOIN orders o"
-        " ON o.customer_id = c.customer_id ORDER BY country, order_id DESC",
-        "two joined tables",
-    ),
-    (
         "postgres",
         "SELECT DISTINCT ON (country) country, count(*) FROM customers GROUP BY country"
         " ORDER BY country",
@@ -493,6 +497,11 @@ DISTINCT_ON = [
         "postgres",
         "SELECT DISTINCT ON (category, name) category, name, product_id FROM products"
         " ORDER BY category, name, product_id DESC",
+    ),
+    (
+        "duckdb",
+        "SELECT DISTINCT ON (country) order_id, country FROM customers c JOIN orders o"
+        " ON o.customer_id = c.customer_id ORDER BY country, order_id DESC",
     ),
 ]
 

@@ -1565,19 +1565,31 @@ class Translator:
             and not node.args.get("order")
         ):
             raise self.unsupported(node, "named WINDOW", "spell the window out in OVER (...)")
-        func = node.this
-        if isinstance(func, (exp.IgnoreNulls, exp.RespectNulls)):
+        if isinstance(node.this, (exp.IgnoreNulls, exp.RespectNulls)):
             raise self.unsupported(node, "IGNORE/RESPECT NULLS")
-        kwargs: dict[str, ast.expr] = {}
         framing = [*(node.args.get("partition_by") or []), node.args.get("order")]
         tables = {c.table for f in framing if f is not None for c in f.find_all(exp.Column)}
-        if len(tables - {""}) > 1 and not s.lookup:
-            # ibis: "Window frame can only depend on a single relation"
+        if len(tables - {""}) < 2 or s.lookup:
+            return self.window_over(node, s)
+        # ibis: "Window frame can only depend on a single relation" when the frame names
+        # the joined tables; the join's own output columns (`_.category`) are one relation
+        frame = s.frame
+        if frame.current is not None or len(frame.sources) < 2 or frame.deferred:
             raise self.unsupported(
                 node,
                 "a window partitioned or ordered by columns of two joined tables",
                 "select the join's columns in a CTE first, then window over it",
             )
+        frame.deferred = True
+        try:
+            return self.window_over(node, s)
+        finally:
+            frame.deferred = False
+
+    def window_over(self, node: exp.Window, s: Scalars) -> ast.expr:
+        """`func.over(group_by=..., order_by=..., rows/range=...)` for one OVER (...)."""
+        func = node.this
+        kwargs: dict[str, ast.expr] = {}
         partition = [s(p) for p in node.args.get("partition_by") or []]
         if partition:
             kwargs["group_by"] = (
