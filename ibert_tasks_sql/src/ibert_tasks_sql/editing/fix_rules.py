@@ -19,6 +19,7 @@ import attrs
 import ibis.expr.types as ir
 
 from ibert_core.types import Schema
+from ibert_tasks_sql.editing import frame_rules as frames
 from ibert_tasks_sql.editing import habit_rules as habits
 from ibert_tasks_sql.editing import members
 from ibert_tasks_sql.editing import operator_rules as ops
@@ -169,7 +170,12 @@ RENAMES: dict[str, str] = {
 }
 
 #: Table methods of pandas and SQL (checked before ibis's own "did you mean" guess).
-TABLE_RENAMES: dict[str, str] = {"where": "filter", "assign": "mutate"}
+TABLE_RENAMES: dict[str, str] = {"where": "filter", "assign": "mutate",
+                                 "with_columns": "mutate", "with_column": "mutate"}
+
+#: pandas names with no Ibis counterpart of the same shape: when their fixer (in
+#: ATTRIBUTE_FIXES) cannot rewrite the call, no near name (`shift` → `std`) means the same.
+NO_NEAR_NAME = frozenset({"shift", "diff", "pct_change", "replace"})
 
 _AGG_METHODS = ("mean", "sum", "max", "min", "median", "std", "var", "first", "last", "nunique")
 
@@ -188,6 +194,8 @@ def fix_missing_attribute(ctx: FixContext) -> list[Edit]:
         edits = special(ctx, owner)
         if edits:
             return edits
+    if attr in NO_NEAR_NAME:
+        return []
     if owner == "GroupedTable" and attr in _AGG_METHODS:
         return _grouped_reduction(ctx, attr)
     if owner == "Table" and attr in TABLE_RENAMES:
@@ -198,7 +206,7 @@ def fix_missing_attribute(ctx: FixContext) -> list[Edit]:
     elif _member_elsewhere(cls, attr) and not hasattr(ir.StringValue, attr):
         return []  # e.g. `mean` of a string column: no rename can give it that meaning
     suggestion = re.search(r"did you mean '(\w+)'", ctx.message)
-    if suggestion:
+    if suggestion and _fits(ctx, cls, attr, suggestion.group(1)):
         return _rename_attr(ctx, attr, suggestion.group(1))
     if attr in RENAMES:
         return _rename_attr(ctx, attr, RENAMES[attr])
@@ -215,10 +223,19 @@ def fix_missing_attribute(ctx: FixContext) -> list[Edit]:
     if owner == "Table" and not called:
         near = _closest(attr, _receiver_columns(ctx, attr))
     elif cls is not None and called:
-        near = _closest(attr, [m.name for m in members.type_members(cls)])
+        near = _closest(attr, [m.name for m in members.type_members(cls)
+                               if _fits(ctx, cls, attr, m.name)])
     elif owner == "ibis":
         near = _closest(attr, [m.name for m in members.module_members(__import__("ibis"))])
     return _rename_attr(ctx, attr, near) if near else []
+
+
+def _fits(ctx: FixContext, cls: type | None, attr: str, name: str) -> bool:
+    """Whether `name` can replace `attr` as used: a called `attr` needs a method (not a
+    property such as `Table.columns`, which `with_columns(...)` once became)."""
+    if cls is None or not _is_called(ctx, attr):
+        return True
+    return callable(getattr(cls, name, None))
 
 
 #: Every kind of Ibis value expression (scalars and columns of each type).
@@ -355,6 +372,11 @@ ATTRIBUTE_FIXES: dict[str, Callable[[FixContext, str], list[Edit]]] = {
     "avg": habits.fix_ibis_reduction,
     "max": habits.fix_ibis_reduction,
     "min": habits.fix_ibis_reduction,
+    "desc": frames.fix_list_sort_key,
+    "asc": frames.fix_list_sort_key,
+    "replace": frames.fix_replace_mapping,
+    "shift": frames.fix_row_offset,
+    "diff": frames.fix_row_offset,
 }
 
 
@@ -544,6 +566,9 @@ RULES: tuple[Rule, ...] = (
          "parentheses", habits.fix_chained_comparison),
     Rule("sql-null", re.compile(r"NameError: name 'NULL' is not defined"),
          "SQL's NULL is Python's None (tested with `.isnull()`/`.notnull()`)", ops.fix_null_name),
+    Rule("polars-expression", re.compile(r"NameError: name 'pl' is not defined"),
+         "polars `pl.col(\"x\")` is `_.x` in Ibis (`pl.lit` → `ibis.literal`, `pl.len()` → "
+         "`_.count()`)", frames.fix_polars),
     Rule("unknown-name", re.compile(r"NameError: name '(\w+)' is not defined"),
          "the name is not a table or variable; replaced with the closest one", fix_unknown_name),
     Rule("pandas-len", re.compile(r"Use \.count\(\) instead"),
@@ -584,6 +609,15 @@ RULES: tuple[Rule, ...] = (
     Rule("keyword-argument", re.compile(r"got an unexpected keyword argument|positional-only "
                                         r"arguments passed as keyword"),
          "Ibis spells this argument differently (or takes it by position)", habits.fix_keyword),
+    Rule("keyword-argument", re.compile(r"got an unexpected keyword argument"),
+         "Ibis spells this argument differently", frames.fix_frame_keyword),
+    Rule("replace-mapping", re.compile(r"replace\(\) missing 1 required positional argument"),
+         "pandas `replace({old: new})` maps whole values; Ibis spells it `substitute`",
+         frames.fix_replace_mapping),
+    Rule("strftime-number", re.compile(r"Arguments Strftime\(.*\):string and Literal\(-?\d+\)"
+                                       r":\w+ are not comparable"),
+         "`strftime` gives text, compared here with a number; the date part as a number is "
+         "`.year()`/`.month()`/...", frames.fix_strftime_number),
     Rule("isin-list", re.compile(r"isin\(\) takes 2 positional arguments"),
          "`isin` takes one list of values", habits.fix_isin_varargs),
     Rule("between-bounds", re.compile(r"between\(\) missing 1 required positional argument"),
@@ -664,6 +698,21 @@ ADVICE: tuple[tuple[re.Pattern[str], str], ...] = (
                 r"'(sum|mean|avg|median|std|var|cumsum)'"),
      "`{1}` needs a numeric column and this is a {0} column: aggregate a numeric column, "
      "or `.cast(\"float64\")` it first if its text holds numbers"),
+    (re.compile(r"has no attribute 'pct_change'"),
+     "write the change as `t.x / t.x.lag().over(ibis.window(order_by=\"k\")) - 1` with `k` "
+     "the column that orders the rows (pandas forward-fills missing values first and gives "
+     "inf after a 0: fill or filter them if that matters)"),
+    (re.compile(r"has no attribute '(shift|diff)'"),
+     "`{0}` needs the rows in an order, and Ibis rows have none: order the table and use a "
+     "window, `t.order_by(\"k\").mutate(prev=t.x.lag().over(ibis.window(order_by=\"k\")))` "
+     "with `k` the column that orders the rows"),
+    (re.compile(r"Arguments Strftime\(\w+, '([^']*)'\):string and Literal\((-?\d+)\)"),
+     "`strftime('{0}')` gives text: compare it with text in that format (\"{1}\" only if it "
+     "has the same zero-padding), or compare a date part, `col.year() == 2024`"),
+    (re.compile(r"rank\(\) got an unexpected keyword argument 'method'"),
+     "Ibis ranks from 0 with ties at the lowest rank: pandas `method=\"min\"` is "
+     "`col.rank() + 1`, `\"dense\"` is `col.dense_rank() + 1`, `\"first\"` is "
+     "`ibis.row_number().over(order_by=col) + 1`; `\"average\"` has no Ibis counterpart"),
     (re.compile(r"has no attribute 'query'"),
      "Ibis has no query strings: write the condition as an expression, "
      "`t.filter((t.a == 1) & (t.b > 2))`"),

@@ -209,21 +209,27 @@ KEYWORD_FIXES: dict[tuple[str, str], Callable[[FixContext, ast.Call, ast.keyword
     ("join", "right_on"): _join_left_right_on,
 }
 
+
 _UNEXPECTED = re.compile(r"(\w+)\(\) got an unexpected keyword argument '(\w+)'")
 _POSITIONAL_ONLY = re.compile(
     r"(\w+)\(\) got some positional-only arguments passed as keyword arguments: '(\w+)'")
 
 
-def fix_keyword(ctx: FixContext) -> list[Edit]:
-    """A keyword argument Ibis does not take: the known pandas/SQL spellings, and any
-    positional-only parameter passed by name."""
+KeywordFixer = Callable[["FixContext", ast.Call, ast.keyword], list[Edit]]
+
+
+def fix_keyword(ctx: FixContext,
+                table: dict[tuple[str, str], KeywordFixer] | None = None) -> list[Edit]:
+    """A keyword argument Ibis does not take: the known pandas/SQL spellings (`table`,
+    by default this module's), and any positional-only parameter passed by name."""
     m = _UNEXPECTED.search(ctx.message)
     positional_only = m is None
     m = m or _POSITIONAL_ONLY.search(ctx.message)
     if m is None:
         return []
     method, name = m.groups()
-    fixer = _positional if positional_only else KEYWORD_FIXES.get((method, name))
+    fixer = _positional if positional_only else (
+        KEYWORD_FIXES if table is None else table).get((method, name))
     if fixer is None:
         return []
     edits = []
