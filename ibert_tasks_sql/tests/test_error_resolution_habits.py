@@ -196,6 +196,8 @@ CASES += [
      "replace-mapping"),
     ("expr = orders.mutate(q=orders.qty.replace({1: 10}))",
      "expr = orders.mutate(q=orders.qty.substitute({1: 10}))", "missing-attribute"),
+    ("expr = orders.mutate(q=orders.qty.replace(-1, 0))",
+     "expr = orders.mutate(q=orders.qty.substitute({-1: 0}))", "missing-attribute"),
     ('expr = orders.order_by("placed").mutate(nxt=orders.price.shift(-1))',
      'expr = orders.order_by("placed").mutate(nxt=orders.price.lead().over('
      'ibis.window(order_by="placed")))', "missing-attribute"),
@@ -238,6 +240,9 @@ REFUSALS = [
      "compare it with text in that format"),
     # pandas "average" ranks have no Ibis counterpart (ties get the mean rank)
     ('expr = orders.mutate(r=orders.price.rank(method="average"))', "rank"),
+    # pandas replace(old, new) on a number, with values that are not literals
+    ("expr = orders.mutate(q=orders.qty.replace(orders.id, 1))",
+     "col.substitute({old: new})"),
     # pandas pct_change fills missing values and gives inf after a 0: written by the user
     ('expr = orders.order_by("placed").mutate(g=orders.price.pct_change())', "lag()"),
 ]

@@ -698,6 +698,9 @@ ADVICE: tuple[tuple[re.Pattern[str], str], ...] = (
                 r"'(sum|mean|avg|median|std|var|cumsum)'"),
      "`{1}` needs a numeric column and this is a {0} column: aggregate a numeric column, "
      "or `.cast(\"float64\")` it first if its text holds numbers"),
+    (re.compile(r"'(\w+)' object has no attribute 'replace'"),
+     "pandas `replace(old, new)` swaps whole values: `col.substitute({{old: new}})` "
+     "({0} has no `replace`; a string's `replace(a, b)` swaps substrings)"),
     (re.compile(r"has no attribute 'pct_change'"),
      "write the change as `t.x / t.x.lag().over(ibis.window(order_by=\"k\")) - 1` with `k` "
      "the column that orders the rows (pandas forward-fills missing values first and gives "

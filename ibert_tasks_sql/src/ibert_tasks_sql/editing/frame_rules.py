@@ -57,14 +57,21 @@ def fix_list_sort_key(ctx: FixContext, owner: str = "") -> list[Edit]:
 
 def fix_replace_mapping(ctx: FixContext, owner: str = "") -> list[Edit]:
     """pandas `col.replace({"a": "A"})` maps whole values (others kept) → Ibis
-    `col.substitute({"a": "A"})`. Ibis's string `replace(a, b)` replaces substrings, so
-    only the one-dict form is rewritten."""
+    `col.substitute({"a": "A"})`; `num.replace(0, 1)` → `num.substitute({0: 1})`. Ibis's
+    string `replace(a, b)` replaces substrings, so on text only the dict form is rewritten."""
     edits = []
     for c in _calls(ctx, "replace"):
         recv = c.func.value  # type: ignore[attr-defined]
-        if len(c.args) == 1 and not c.keywords and isinstance(c.args[0], ast.Dict) \
-                and isinstance(_value(ctx, recv), ir.Value):
+        value = _value(ctx, recv)
+        if c.keywords or not isinstance(value, ir.Value):
+            continue
+        if len(c.args) == 1 and isinstance(c.args[0], ast.Dict):
             edits.append(_recall(ctx, c, "substitute", ctx.source.text(c.args[0])))
+        elif len(c.args) == 2 and not isinstance(value, ir.StringValue) and all(
+                isinstance(a.operand if isinstance(a, ast.UnaryOp) else a, ast.Constant)
+                for a in c.args):
+            old, new = (ctx.source.text(a) for a in c.args)
+            edits.append(_recall(ctx, c, "substitute", f"{{{old}: {new}}}"))
     return edits
 
 
