@@ -265,7 +265,7 @@ def _grouped_reduction(ctx: FixContext, reduction: str) -> list[Edit]:
         if not (isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute)
                 and receiver.func.attr == "group_by"):
             continue
-        table = _evaluate_quietly(ctx, receiver.func.value)
+        table = habits._value(ctx, receiver.func.value)
         if not isinstance(table, ir.Table):
             continue
         keys = {a.value for a in receiver.args if isinstance(a, ast.Constant)}
@@ -275,15 +275,6 @@ def _grouped_reduction(ctx: FixContext, reduction: str) -> list[Edit]:
         args = ", ".join(f"{c}=_.{c}.{reduction}()" for c in cols)
         edits.append(Edit(ctx.source.span(receiver)[1], ctx.source.span(call)[1], f".agg({args})"))
     return edits
-
-
-def _evaluate_quietly(ctx: FixContext, node: ast.AST) -> Any:
-    from ibert_tasks_sql.editing.building import evaluate
-
-    try:
-        return evaluate(ctx.source.text(node), ctx.names)
-    except Exception:  # noqa: BLE001
-        return None
 
 
 def _fix_apply(ctx: FixContext, owner: str) -> list[Edit]:

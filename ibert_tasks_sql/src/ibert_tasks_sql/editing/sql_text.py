@@ -17,11 +17,12 @@ The translated arguments use `_`, so they read the same on the receiver, whateve
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import ibis.expr.types as ir
 
 from ibert_tasks_sql.editing.edits import Edit
+from ibert_tasks_sql.editing.habit_rules import _value
 
 if TYPE_CHECKING:
     from ibert_tasks_sql.editing.fix_rules import FixContext
@@ -29,18 +30,16 @@ if TYPE_CHECKING:
 #: The one table the translated query reads (a name no user code uses).
 TABLE = "sql_text_input"
 
-#: method → how its string arguments become a query (the items, then the clause).
-QUERIES = {
-    "filter": lambda items: f"SELECT * FROM {TABLE} WHERE " + " AND ".join(
-        f"({i})" for i in items),
-    "select": lambda items: f"SELECT {', '.join(items)} FROM {TABLE}",
-    "mutate": lambda items: f"SELECT {', '.join(items)} FROM {TABLE}",
-    "agg": lambda items: f"SELECT {', '.join(items)} FROM {TABLE}",
-    "aggregate": lambda items: f"SELECT {', '.join(items)} FROM {TABLE}",
-}
-#: the method the translation of each query must call on the table
+#: method whose string arguments are SQL → the method the translation must call on TABLE
+#: (`filter` strings are WHERE conditions; the others are SELECT items)
 EXPECTED = {"filter": "filter", "select": "select", "mutate": "select", "agg": "agg",
             "aggregate": "agg"}
+
+
+def _query(method: str, items: list[str]) -> str:
+    if method == "filter":
+        return f"SELECT * FROM {TABLE} WHERE " + " AND ".join(f"({i})" for i in items)
+    return f"SELECT {', '.join(items)} FROM {TABLE}"
 
 
 def fix_sql_text(ctx: FixContext, text: str) -> list[Edit]:
@@ -57,7 +56,7 @@ def _calls_with(tree: ast.Module, text: str) -> list[ast.Call]:
     out = []
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in QUERIES):
+                and node.func.attr in EXPECTED):
             continue
         values = [*node.args, *(k.value for k in node.keywords)]
         if any(isinstance(v, ast.Constant) and v.value == text for v in values):
@@ -74,7 +73,7 @@ def _rewrite(ctx: FixContext, call: ast.Call) -> Edit | None:
     items = _items(call, method)
     if items is None:
         return None
-    args = _translated_args(QUERIES[method](items), table, EXPECTED[method])
+    args = _translated_args(_query(method, items), table, EXPECTED[method])
     if args is None:
         return None
     start = ctx.source.span(call.func.value)[1]
@@ -83,13 +82,9 @@ def _rewrite(ctx: FixContext, call: ast.Call) -> Edit | None:
 
 def _receiver_table(ctx: FixContext, node: ast.AST) -> ir.Table | None:
     """The table the call's SQL reads: the receiver, or the table under a grouping."""
-    from ibert_tasks_sql.editing.building import evaluate
     from ibert_tasks_sql.editing.members import grouped_table
 
-    try:
-        value: Any = evaluate(ctx.source.text(node), ctx.names)
-    except Exception:  # noqa: BLE001 - a receiver that does not build: nothing to read
-        return None
+    value = _value(ctx, node)  # None when the receiver does not build: nothing to read
     if isinstance(value, ir.Table):
         return value
     return grouped_table(value) if type(value).__name__ == "GroupedTable" else None
