@@ -13,6 +13,8 @@ from typing import Any
 
 import ibis.expr.types as ir
 
+from ibert_tasks_sql.editing.ranking import is_key
+
 Columns = Sequence[tuple[str, str]]  # (name, dtype string)
 
 
@@ -26,13 +28,9 @@ def _of(cols: Columns, *prefixes: str) -> str | None:
 NUMERIC = ("int", "uint", "float", "decimal")
 
 
-def _is_key(name: str) -> bool:
-    return name == "id" or name.endswith(("_id", "key"))
-
-
 def _measure(cols: Columns) -> str | None:
     """A numeric column that is a measure, not a key: summing `order_id` answers nothing."""
-    return _of([(n, d) for n, d in cols if not _is_key(n)], *NUMERIC)
+    return _of([(n, d) for n, d in cols if not is_key(n)], *NUMERIC)
 
 
 def _numeric(cols: Columns) -> str | None:
