@@ -19,13 +19,10 @@ def mark(tree: exp.Expr) -> int:
     the bare word DuckDB's reading gives, which qualifying leaves be. How many changed."""
     changed = 0
     for select in tree.find_all(exp.Select):
-        order = select.args.get("order")
-        if order is not None and len(order.expressions) == 1:
-            (only,) = order.expressions
-            column = isinstance(only, exp.Ordered) and isinstance(only.this, exp.Column)
-            if column and _is_all(only.this):
-                only.set("this", exp.var("ALL"))
-                changed += 1
+        only = _order_by_all_key(select)
+        if only is not None and isinstance(only.this, exp.Column):
+            only.set("this", exp.var("ALL"))
+            changed += 1
     return changed
 
 
@@ -50,12 +47,18 @@ def _group_by_all(select: exp.Select) -> None:
     select.set("group", exp.Group(expressions=keys) if keys else None)
 
 
-def _order_by_all(select: exp.Select) -> None:
+def _order_by_all_key(select: exp.Select) -> exp.Ordered | None:
+    """The ORDER BY's one key when it is ALL, however the dialect read the word."""
     order = select.args.get("order")
     if order is None or len(order.expressions) != 1:
-        return
+        return None
     (only,) = order.expressions
-    if not (isinstance(only, exp.Ordered) and _is_all(only.this)):
+    return only if isinstance(only, exp.Ordered) and _is_all(only.this) else None
+
+
+def _order_by_all(select: exp.Select) -> None:
+    only = _order_by_all_key(select)
+    if only is None:
         return
     # by output name (qualifying gave every item one), as ORDER BY <alias> is written
     keys = [
