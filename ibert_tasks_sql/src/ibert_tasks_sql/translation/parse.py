@@ -127,6 +127,17 @@ def sql_type(dtype: str) -> str:
     return _SQL_TYPES.get(base, "UNKNOWN")
 
 
+def annotate(tree: exp.Expr, schema: Schema, dialect: str | None = None) -> exp.Expr:
+    """Every node of the qualified `tree` typed, once per tree: readings, integer division
+    and CONCAT's operands all read the types, and annotating costs a walk of the query."""
+    if not tree.meta.get("ibert_typed"):
+        from sqlglot.optimizer.annotate_types import annotate_types
+
+        annotate_types(tree, schema=_sqlglot_schema(schema), dialect=dialect or None)
+        tree.meta["ibert_typed"] = True
+    return tree
+
+
 @functools.lru_cache(maxsize=64)
 def _sqlglot_schema(schema: Schema) -> dict[str, Any]:
     """The schema as sqlglot wants it: `{table: {column: SQL type}}`."""

@@ -206,11 +206,9 @@ def correct(tree: exp.Expr, dialect: str, schema: Schema) -> tuple[exp.Expr, int
     if not found:
         return tree, 0
     if any(isinstance(n, _TYPED) for n in found):
-        from sqlglot.optimizer.annotate_types import annotate_types
+        from ibert_tasks_sql.translation.parse import annotate
 
-        from ibert_tasks_sql.translation.parse import _sqlglot_schema
-
-        annotate_types(tree, schema=_sqlglot_schema(schema), dialect=dialect or None)
+        annotate(tree, schema, dialect)
     changed = 0
     for node in found:
         fixed = CORRECTIONS[type(node)](node, dialect)
@@ -221,6 +219,8 @@ def correct(tree: exp.Expr, dialect: str, schema: Schema) -> tuple[exp.Expr, int
             else:
                 node.replace(fixed)
             changed += 1
+    if changed:  # the corrected nodes carry no types: annotate again when types are read
+        tree.meta.pop("ibert_typed", None)
     return tree, changed
 
 

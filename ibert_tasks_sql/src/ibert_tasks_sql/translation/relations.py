@@ -401,7 +401,6 @@ class Translator:
         self.program = py.Program(reserved=set(schema.names) | {"ibis", "_", "expr"})
         self.ctes: list[dict[str, Rel]] = []
         self.table_attrs = TABLE_ATTRS
-        self._typed = False
         self.tree: exp.Expr | None = None
 
     # -- errors -----------------------------------------------------------------------------
@@ -411,15 +410,16 @@ class Translator:
     ) -> UnsupportedConstruct:
         return unsupported(node, construct, detail, self.sql)
 
+    def typed(self) -> None:
+        """Types on the query's nodes (annotated once, when a translation first needs them)."""
+        if self.tree is not None:
+            from ibert_tasks_sql.translation.parse import annotate
+
+            annotate(self.tree, self.schema, self.dialect)
+
     def integer_division(self, node: exp.Div) -> bool:
         """Whether both operands of a dialect's truncating `/` are integers (then unsupported)."""
-        if not self._typed and self.tree is not None:
-            from sqlglot.optimizer.annotate_types import annotate_types
-
-            from ibert_tasks_sql.translation.parse import _sqlglot_schema
-
-            annotate_types(self.tree, schema=_sqlglot_schema(self.schema))
-            self._typed = True
+        self.typed()
         types = (node.this.type, node.expression.type)
         return all(t is not None and t.is_type(*exp.DataType.INTEGER_TYPES) for t in types)
 

@@ -359,10 +359,11 @@ def _dpipe(s: Scalars, node: exp.DPipe) -> ast.expr:
     return py.binop(left, "+", right)
 
 
-def _as_text(node: exp.Expr, part: ast.expr) -> ast.expr:
+def _as_text(s: Scalars, node: exp.Expr, part: ast.expr) -> ast.expr:
     """A CONCAT argument as text: SQL's CONCAT casts numbers and dates to text, ibis's
     `concat` takes strings only (`CONCAT(YEAR(d), '-Q', QUARTER(d))`). The operand types
-    come from annotating the query (`translate`); an unknown type is left as it is."""
+    come from annotating the query; an unknown type is left as it is."""
+    s.tr.typed()
     kind = node.type
     if kind is None or kind.is_type(*exp.DataType.TEXT_TYPES, exp.DataType.Type.UNKNOWN):
         return part
@@ -372,7 +373,7 @@ def _as_text(node: exp.Expr, part: ast.expr) -> ast.expr:
 
 
 def _concat(s: Scalars, node: exp.Concat) -> ast.expr:
-    parts = [_as_text(e, s(e)) for e in node.expressions]
+    parts = [_as_text(s, e, s(e)) for e in node.expressions]
     if node.args.get("coalesce"):
         # CONCAT skips NULL arguments in this dialect; ibis's concat propagates them
         parts = [p if is_literal(p) else py.method(p, "fill_null", py.lit("")) for p in parts]

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import attrs
-from sqlglot import exp
-from sqlglot.optimizer.annotate_types import annotate_types
 
 from ibert_core.errors import BadInput
 from ibert_core.types import Schema
-from ibert_tasks_sql.translation.parse import _sqlglot_schema as sqlglot_schema
 from ibert_tasks_sql.translation.parse import dialect_name, parse, qualify_tree
 from ibert_tasks_sql.translation.readings import correct
 from ibert_tasks_sql.translation.relations import Translator
@@ -40,8 +37,6 @@ def translate(sql: str, schema: Schema | None, dialect: str | None = None) -> Tr
     mark(tree)
     tree = expand(qualify_tree(tree, schema, read, sql))
     tree, _ = correct(tree, read, schema)
-    if tree.find(exp.Concat):  # CONCAT casts its operands to text: their types are needed
-        annotate_types(tree, schema=sqlglot_schema(schema), dialect=read or None)
     translator = Translator(schema, sql, read)
     code = translator.translate(tree)
     used = tuple(t.name for t in schema.tables if _mentions(code, t.name))
