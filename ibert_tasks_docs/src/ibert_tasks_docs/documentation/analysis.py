@@ -9,7 +9,7 @@ first, then from defaults, then from how the body uses the name (a parameter who
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import attrs
 
@@ -385,9 +385,14 @@ def _n(value: str) -> str:
     return value if value.isdigit() else f"`{value}`"
 
 
-def _list(items: Sequence[str]) -> str:
-    items = [f"`{i}`" for i in items]
+def sentence_list(items: Iterable[str]) -> str:
+    """`a`, `a and b`, `a, b and c`: items as a sentence lists them."""
+    items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+def _list(items: Sequence[str]) -> str:
+    return sentence_list(f"`{i}`" for i in items)
 
 
 def _named(args: Sequence[str], kwargs: dict[str, str]) -> list[str]:

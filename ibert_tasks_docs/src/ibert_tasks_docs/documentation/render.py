@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from ibert_tasks_docs.documentation.analysis import (
     FunctionInfo,
     Param,
     Raise,
     describe_pipeline,
+    sentence_list,
 )
 
 #: Leading words taken as the verb of the summary line (`load_orders` → "Load orders.").
@@ -73,13 +74,8 @@ def _role(p: Param) -> str | None:
         return "Name of the column to read."
     calls = [u[8:-1] for u in p.uses if u.startswith("[arg of ")]
     if calls:
-        return f"Passed to {_and(f'`.{c}()`' for c in calls)}."
+        return f"Passed to {sentence_list(f'`.{c}()`' for c in calls)}."
     return None
-
-
-def _and(items: Iterable[str]) -> str:
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
 
 
 def param_description(p: Param, info: FunctionInfo) -> str:
