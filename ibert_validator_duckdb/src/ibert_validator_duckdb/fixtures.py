@@ -86,6 +86,11 @@ class Fixture:
 
     seed: int
     tables: Mapping[str, list[tuple[Any, ...]]]
+    #: per table, what its literal rows take instead of their copy's values (`_own_values`):
+    #: a function of the rows alone, so worked out once, not on every check
+    own_values: dict[str, list[list[Any]]] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False
+    )
 
 
 def _rng(*parts: object) -> random.Random:
@@ -559,6 +564,14 @@ def _own_values(schema: Schema, fixture: Fixture, table: TableSchema) -> list[li
     """Per column, the values literal rows take instead of their copy's: for a foreign
     key, the parents' keys by how few rows of `table` point at them; for a non-key string,
     strings no fixture row holds; nothing for other columns (they keep the copy's)."""
+    if table.name not in fixture.own_values:
+        fixture.own_values[table.name] = _work_out_own_values(schema, fixture, table)
+    return fixture.own_values[table.name]
+
+
+def _work_out_own_values(
+    schema: Schema, fixture: Fixture, table: TableSchema
+) -> list[list[Any]]:
     base = fixture.tables.get(table.name) or []
     out: list[list[Any]] = []
     for j, c in enumerate(table.columns):
