@@ -104,13 +104,6 @@ def _rename_attr(ctx: FixContext, old: str, new: str) -> list[Edit]:
     return [_attr_edit(ctx.source, n, new) for n in _attributes(ctx, old)]
 
 
-def _method_calls(ctx: FixContext, *methods: str) -> list[ast.Call]:
-    return [
-        n for n in ast.walk(ctx.tree)
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in methods
-    ]
-
-
 # --- the rules ------------------------------------------------------------------------------
 
 
@@ -258,7 +251,7 @@ def _is_called(ctx: FixContext, attr: str) -> bool:
 def _grouped_reduction(ctx: FixContext, reduction: str) -> list[Edit]:
     """`t.group_by(k).mean()` (pandas) → an explicit `agg` over the numeric columns."""
     edits = []
-    for call in _method_calls(ctx, reduction):
+    for call in habits._calls(ctx, reduction):
         func = call.func
         assert isinstance(func, ast.Attribute)
         receiver = func.value
@@ -280,7 +273,7 @@ def _grouped_reduction(ctx: FixContext, reduction: str) -> list[Edit]:
 def _fix_apply(ctx: FixContext, owner: str) -> list[Edit]:
     """`col.apply(lambda x: x * 2)` → `(col * 2)`: inline the lambda on the column."""
     edits = []
-    for call in _method_calls(ctx, "apply", "map"):
+    for call in habits._calls(ctx, "apply", "map"):
         if len(call.args) != 1 or not isinstance(call.args[0], ast.Lambda):
             continue
         lam = call.args[0]
@@ -409,7 +402,7 @@ def _requote(literal: str, value: str) -> str:
 def fix_agg_dict(ctx: FixContext) -> list[Edit]:
     """pandas `agg({"a": "sum"})` → `agg(a=_.a.sum())`."""
     edits = []
-    for call in _method_calls(ctx, "agg", "aggregate"):
+    for call in habits._calls(ctx, "agg", "aggregate"):
         if len(call.args) != 1 or not isinstance(call.args[0], ast.Dict):
             continue
         parts = []
@@ -452,7 +445,7 @@ def fix_relation_changed(ctx: FixContext) -> list[Edit]:
     """A column of a table from before a join/aggregation used after it → `_.column`."""
     tables = _tables(ctx)
     edits = []
-    for call in _method_calls(ctx, *_RELATION_METHODS):
+    for call in habits._calls(ctx, *_RELATION_METHODS):
         assert isinstance(call.func, ast.Attribute)
         receiver = call.func.value
         receiver_name = receiver.id if isinstance(receiver, ast.Name) else None
@@ -483,7 +476,7 @@ def fix_new_column_on_old_table(ctx: FixContext) -> list[Edit]:
 def fix_grouped_filter(ctx: FixContext) -> list[Edit]:
     """`t.group_by(k).filter(agg > x)` → `.having(...)`: grouped tables filter with having."""
     edits = []
-    for call in _method_calls(ctx, "filter"):
+    for call in habits._calls(ctx, "filter"):
         assert isinstance(call.func, ast.Attribute)
         recv = call.func.value
         if (isinstance(recv, ast.Call) and isinstance(recv.func, ast.Attribute)
@@ -496,7 +489,7 @@ def fix_duplicate_names(ctx: FixContext) -> list[Edit]:
     """Unnamed expressions in `agg`/`select`/`mutate` whose default names clash → keywords."""
     edits = []
     used: set[str] = set()
-    for call in _method_calls(ctx, "agg", "aggregate", "select", "mutate"):
+    for call in habits._calls(ctx, "agg", "aggregate", "select", "mutate"):
         for arg in call.args:
             if isinstance(arg, (ast.Constant, ast.Name, ast.Starred)):
                 continue
