@@ -31,6 +31,7 @@ def test_hook_list_is_what_the_design_names():
         "register_commands",
         "register_embedders",
         "register_miners",
+        "register_sql_readers",
         "register_tasks",
         "register_validators",
         "resolve_model",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         AdapterSpec,
         EmbedderSpec,
         MinerSpec,
+        SqlReaderSpec,
         TaskSpec,
         ValidatorSpec,
     )
@@ -69,6 +70,17 @@ def register_embedders(register: Callable[[EmbedderSpec], None]) -> None:
     Runs once when the registries are built. Call `register(EmbedderSpec(...))`; a task
     asks `context.embedder()`, which picks the configured one (`embedder = NAME`) or the
     first whose model is installed, so no task imports a model library itself.
+    """
+
+
+@hookspec
+def register_sql_readers(register: Callable[[SqlReaderSpec], None]) -> None:
+    """Add readers that say what SQL in a dialect means, as DuckDB SQL.
+
+    Runs once when the registries are built. Call `register(SqlReaderSpec(...))`; its
+    `read(sql, dialect, schema)` corrects what sqlglot's transpilation misreads (a
+    function the warehouse defines otherwise). `ibert validate --dialect X` reads its
+    reference with the configured one (`sql_reader = NAME`) or the first registered.
     """
 
 

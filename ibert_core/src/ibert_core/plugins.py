@@ -162,6 +162,7 @@ _REGISTER_HOOKS: Mapping[str, str] = {
     "miners": "register_miners",
     "adapters": "register_adapters",
     "embedders": "register_embedders",
+    "sql_readers": "register_sql_readers",
 }
 
 

@@ -9,11 +9,14 @@ and answers unknown names with the closest one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
 from ibert_core.errors import BadInput, DuplicateNameError, UnknownNameError
+
+if TYPE_CHECKING:
+    from ibert_core.types import Schema
 
 
 def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
@@ -94,8 +97,24 @@ class EmbedderSpec:
     distribution: str | None = None
 
 
-Spec = TaskSpec | ValidatorSpec | MinerSpec | AdapterSpec | EmbedderSpec
-S = TypeVar("S", TaskSpec, ValidatorSpec, MinerSpec, AdapterSpec, EmbedderSpec)
+@attrs.frozen
+class SqlReaderSpec:
+    """A reader of SQL dialects: `read(sql, dialect, schema)` → the DuckDB SQL that means
+    what `sql` means in `dialect` (whose warehouse may read a function otherwise than
+    sqlglot's transpilation does). It raises, with what to write instead, for SQL it
+    refuses. The validator's CLI reads a reference in another dialect with it, so a
+    validator needs no task's corrections imported.
+    """
+
+    name: str
+    summary: str
+    read: Callable[[str, str | None, Schema | None], str]
+    plugin: str | None = None
+    distribution: str | None = None
+
+
+Spec = TaskSpec | ValidatorSpec | MinerSpec | AdapterSpec | EmbedderSpec | SqlReaderSpec
+S = TypeVar("S", TaskSpec, ValidatorSpec, MinerSpec, AdapterSpec, EmbedderSpec, SqlReaderSpec)
 
 
 class Registry(Generic[S]):
@@ -170,6 +189,9 @@ class Registries:
     embedders: Registry[EmbedderSpec] = attrs.field(
         factory=lambda: Registry("embedder", EmbedderSpec)
     )
+    sql_readers: Registry[SqlReaderSpec] = attrs.field(
+        factory=lambda: Registry("SQL reader", SqlReaderSpec)
+    )
 
     def as_mapping(self) -> Mapping[str, Registry[Any]]:
         return {
@@ -178,4 +200,13 @@ class Registries:
             "miners": self.miners,
             "adapters": self.adapters,
             "embedders": self.embedders,
+            "sql_readers": self.sql_readers,
         }
+
+    def sql_reader(self, name: str | None = None) -> SqlReaderSpec | None:
+        """The reader to read SQL dialects with: the one named (`sql_reader = "NAME"`,
+        `IBERT_SQL_READER`; an unknown name is an error suggesting the closest), else the
+        first registered, else None (callers then transpile with plain sqlglot)."""
+        if name:
+            return self.sql_readers.get(name)
+        return next(iter(self.sql_readers), None)
