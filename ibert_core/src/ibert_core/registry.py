@@ -101,9 +101,10 @@ class EmbedderSpec:
 class SqlReaderSpec:
     """A reader of SQL dialects: `read(sql, dialect, schema)` → the DuckDB SQL that means
     what `sql` means in `dialect` (whose warehouse may read a function otherwise than
-    sqlglot's transpilation does). It raises, with what to write instead, for SQL it
-    refuses. The validator's CLI reads a reference in another dialect with it, so a
-    validator needs no task's corrections imported.
+    sqlglot's transpilation does). For SQL it refuses it raises an `IbertError` saying
+    what to write instead (any other exception is its bug). The validator's CLI reads a
+    reference in another dialect with it, so a validator needs no task's corrections
+    imported.
     """
 
     name: str
