@@ -6,10 +6,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ibert_core import hookimpl
-from ibert_core.registry import TaskSpec
+from ibert_core.registry import SqlReaderSpec, TaskSpec
 
 if TYPE_CHECKING:
     import click
+
+    from ibert_core.types import Schema
 
 
 @hookimpl
@@ -19,6 +21,38 @@ def register_tasks(register: Callable[[TaskSpec], None]) -> None:
 
     for spec in (*translation_tasks, *editing_tasks):
         register(spec)
+
+
+def _read_sql(sql: str, dialect: str | None, schema: Schema | None) -> str:
+    """The reference the translation is checked against, always in DuckDB's SQL: corrected
+    where sqlglot misreads the dialect, else sqlglot's own transpilation."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    from ibert_core.errors import BadInput
+    from ibert_core.types import Schema
+    from ibert_tasks_sql.translation.readings import reference
+
+    text, read = reference(sql, dialect, schema if schema is not None else Schema(()))
+    if read == "duckdb":
+        return text
+    try:
+        return ";\n".join(sqlglot.transpile(text, read=read, write="duckdb"))
+    except SqlglotError as err:
+        why = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise BadInput(f"sqlglot cannot parse it: {why}") from None
+
+
+@hookimpl
+def register_sql_readers(register: Callable[[SqlReaderSpec], None]) -> None:
+    register(
+        SqlReaderSpec(
+            name="sql_readings",
+            summary="Reads dialect SQL as the SQL→Ibis translator does (Redshift "
+            "REGEXP_REPLACE and TRUNC, Snowflake TO_CHAR, T-SQL CONVERT styles ...)",
+            read=_read_sql,
+        )
+    )
 
 
 @hookimpl

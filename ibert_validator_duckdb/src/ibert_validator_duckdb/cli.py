@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
-from ibert_core.cli import read_input, resolve_schema, schema_options
-from ibert_core.errors import BadInput
+from ibert_core.cli import current_pm, read_input, resolve_schema, schema_options
+from ibert_core.errors import BadInput, IbertError
 from ibert_core.types import STAGES, Schema, ValidationJob, Verdict, to_jsonable
 
 #: What the build stage says of a free name the (empty) schema does not define.
@@ -30,10 +32,39 @@ def _check_dialect(dialect: str) -> None:
                        "(duckdb, postgres, snowflake, bigquery, tsql ...)") from None
 
 
-def _print(verdict: Verdict, as_json: bool) -> None:
+def _read_reference(
+    sql: str, dialect: str, schema: Schema | None, config: Mapping[str, Any]
+) -> tuple[str, str, str | None]:
+    """The reference as the validator runs it, its dialect, and the reader that read it.
+
+    sqlglot's transpilation misreads some dialects' functions (Redshift's REGEXP_REPLACE
+    replaces every match, not the first): an installed SQL reader (`register_sql_readers`,
+    e.g. ibert-tasks-sql's, which the SQL→Ibis translator uses too) says what the query
+    means in DuckDB's SQL. With none installed the validator transpiles it with sqlglot.
+    """
+    if dialect == "duckdb":
+        return sql, dialect, None
+    reader = current_pm().registries.sql_reader(config.get("sql_reader") or None)
+    if reader is None:
+        return sql, dialect, None
+    try:
+        duck = reader.read(sql, dialect, schema)
+    except IbertError as err:  # the reader refuses this SQL; anything else is its bug
+        lines = str(err).strip().splitlines()
+        source = f" from {reader.distribution}" if reader.distribution else ""
+        raise BadInput(
+            f"SQL reader {reader.name!r}{source} cannot read --sql as {dialect}: "
+            f"{lines[0].rstrip('.') if lines else type(err).__name__}",
+            "fix --sql, or pick another reader (sql_reader = NAME, IBERT_SQL_READER)",
+        ) from None
+    return duck, "duckdb", reader.name
+
+
+def _print(verdict: Verdict, as_json: bool, reader: str | None = None) -> None:
     if as_json:
         data = to_jsonable(verdict)
         data["passed"] = verdict.passed
+        data["reference_reader"] = reader
         click.echo(json.dumps(data, indent=2, default=str))
         return
     for stage in verdict.stages:
@@ -113,6 +144,10 @@ def validate_command(
         raise BadInput("--sql is empty", "pass the reference query (text or a file), or leave "
                        "--sql out to check only that the code runs")
     _check_dialect(dialect)
+    config = load_config()
+    reader = None
+    if reference is not None:
+        reference, dialect, reader = _read_reference(reference, dialect, schema_value, config)
     job = ValidationJob(
         code=read_input(code),
         schema=schema_value,
@@ -122,12 +157,12 @@ def validate_command(
         stages=STAGES if reference else STAGES[:4],
         options=options,
     )
-    with from_config(load_config(), workers=1) as validator:  # [validators.duckdb] limits
+    with from_config(config, workers=1) as validator:  # [validators.duckdb] limits
         verdict = validator.validate(job)
     failed = verdict.failed
     if tableless and failed is not None and failed.name == "build" and UNDEFINED in failed.message:
         raise BadInput(f"no schema given: {failed.message}", "pass --schema, --db or --parquet")
-    _print(verdict, as_json)
+    _print(verdict, as_json, reader)
     if "reference_error" in verdict.artifacts:
         raise BadInput(
             f"the reference SQL cannot be used: {verdict.artifacts['reference_error']}",
