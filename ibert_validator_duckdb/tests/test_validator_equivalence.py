@@ -195,6 +195,31 @@ def test_stage_prefix_and_artifacts(validator, shop):
     assert "SELECT" in verdict.artifacts["dialect_sql"]
 
 
+def test_the_checked_sql_is_what_ibis_to_sql_writes(validator, shop):
+    """Corpus records and `ibis_to_sql` answers show this SQL: it must be ibis's own."""
+    import ibis
+
+    users = ibis.table(shop.table("users").as_dict(), name="users")
+    orders = ibis.table(shop.table("orders").as_dict(), name="orders")
+    codes = {
+        "expr = users.filter(users.age > 1).select('name')": users.filter(users.age > 1).select(
+            "name"
+        ),
+        "expr = users.join(orders, users.id == orders.user_id).group_by('city')"
+        ".agg(n=_.count()).order_by(ibis.desc('n'))": users.join(
+            orders, users.id == orders.user_id
+        )
+        .group_by("city")
+        .agg(n=ibis._.count())
+        .order_by(ibis.desc("n")),
+    }
+    verdicts = validator.validate_many(
+        [ValidationJob(code=c, schema=shop, stages=("parse", "build", "compile")) for c in codes]
+    )
+    for verdict, expr in zip(verdicts, codes.values(), strict=True):
+        assert verdict.artifacts["sql"] == ibis.to_sql(expr, dialect="duckdb")
+
+
 def test_compile_dialects_report_each_dialect_without_failing(validator, shop):
     job = ValidationJob(
         code="expr = users.filter(users.age > 1).select('name')",

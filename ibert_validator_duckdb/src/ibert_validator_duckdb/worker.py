@@ -370,9 +370,18 @@ def _stage_build(run: Run) -> str:
     return f"{type(expr).__name__}"
 
 
+def duckdb_sql(expr: Any) -> str:
+    """`ibis.to_sql(expr, dialect="duckdb")`, the same text, without its per-call work: it
+    first rebinds the expression to unbound tables (a walk of the whole graph), which
+    sandboxed code never holds (its tables are `ibis.table`s); 0.15 ms of a 1.7 ms compile."""
+    from ibis.backends.sql.compilers.duckdb import compiler
+
+    return str(compiler.to_sqlglot(expr).sql(dialect=compiler.dialect, pretty=True))
+
+
 def _stage_compile(run: Run) -> str:
     try:
-        run.sql = ibis.to_sql(run.expr, dialect="duckdb")
+        run.sql = duckdb_sql(run.expr)
     except Exception as err:  # noqa: BLE001
         raise StageFailed(describe(err, run.env, run.schema)) from None
     run.artifacts["sql"] = run.sql
