@@ -103,6 +103,19 @@ def test_sql_the_reader_refuses_is_a_usage_error(ibert_cli: Any) -> None:
     )
 
 
+def test_sql_whose_meaning_the_reader_is_not_sure_of_is_refused(ibert_cli: Any) -> None:
+    """T-SQL style 101 is mm/dd/yyyy; VARCHAR(7) cuts it mid-year, which the translator
+    refuses. The reference must not fall back to sqlglot's reading (the whole date), which
+    would call the uncut candidate equivalent."""
+    sql = "SELECT id, CONVERT(VARCHAR(7), d, 101) AS m FROM users"
+    uncut = "expr = users.select('id', m=users.d.strftime('%m/%d/%Y'))"
+    assert_usage_error(
+        validate(ibert_cli, "tsql", sql, uncut),
+        "SQL reader 'sql_readings' from ibert-tasks-sql cannot read --sql as tsql",
+        contains="CONVERT(VARCHAR(7), ..., 101)",
+    )
+
+
 def test_an_unknown_configured_reader_suggests_the_installed_one(
     ibert_cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

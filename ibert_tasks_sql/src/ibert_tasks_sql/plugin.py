@@ -29,11 +29,14 @@ def _read_sql(sql: str, dialect: str | None, schema: Schema | None) -> str:
     import sqlglot
     from sqlglot.errors import SqlglotError
 
-    from ibert_core.errors import BadInput
+    from ibert_core.errors import BadInput, UnsupportedConstruct
     from ibert_core.types import Schema
-    from ibert_tasks_sql.translation.readings import reference
+    from ibert_tasks_sql.translation.readings import corrected
 
-    text, read = reference(sql, dialect, schema if schema is not None else Schema(()))
+    try:
+        text, read = corrected(sql, dialect, schema if schema is not None else Schema(()))
+    except UnsupportedConstruct as err:  # its meaning in the dialect is not certain
+        raise BadInput(str(err)) from None
     if read == "duckdb":
         return text
     try:

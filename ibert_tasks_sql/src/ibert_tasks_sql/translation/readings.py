@@ -227,7 +227,18 @@ def correct(tree: exp.Expr, dialect: str, schema: Schema) -> tuple[exp.Expr, int
 @functools.lru_cache(maxsize=256)
 def reference(sql: str, dialect: str | None, schema: Schema) -> tuple[str, str]:
     """The reference the validator runs for `sql`: the text itself in its dialect, or, when
-    a correction applies, the corrected query in DuckDB's SQL."""
+    a correction applies, the corrected query in DuckDB's SQL. A query the translator
+    refuses comes back as it is (the translation's own error says why)."""
+    try:
+        return corrected(sql, dialect, schema)
+    except Exception:  # noqa: BLE001
+        return sql, dialect or "duckdb"
+
+
+def corrected(sql: str, dialect: str | None, schema: Schema) -> tuple[str, str]:
+    """`reference`, except that a correction's refusal is raised (`UnsupportedConstruct`:
+    the query's meaning in the dialect is not certain), for an SQL reader to report;
+    SQL that does not parse or qualify is returned as it is, for sqlglot to read."""
     from ibert_tasks_sql.translation import shorthands
     from ibert_tasks_sql.translation.parse import dialect_name, parse, qualify_tree
 
@@ -236,10 +247,9 @@ def reference(sql: str, dialect: str | None, schema: Schema) -> tuple[str, str]:
         tree = parse(sql, read)
         marked = shorthands.mark(tree)
         tree = qualify_tree(tree, schema, read, sql)
-        tree, changed = correct(tree, read, schema)
-        changed += marked
-    except Exception:  # noqa: BLE001 - the translation's own error says why
+    except Exception:  # noqa: BLE001 - sqlglot's own reading (or error) then applies
         return sql, dialect or "duckdb"
-    if not changed:
+    tree, changed = correct(tree, read, schema)
+    if not changed + marked:
         return sql, dialect or "duckdb"
     return tree.sql(dialect="duckdb"), "duckdb"
