@@ -126,3 +126,8 @@ def test_an_unknown_configured_reader_suggests_the_installed_one(
         "unknown SQL reader 'sql_reading'",
         contains="did you mean 'sql_readings'?",
     )
+
+
+def test_ibert_plugins_lists_the_reader(ibert_cli: Any) -> None:
+    code, out, _ = ibert_cli("plugins")
+    assert code == 0 and "sql_readers: sql_readings" in out

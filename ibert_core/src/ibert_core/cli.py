@@ -28,7 +28,7 @@ from ibert_core.plugins import (
     get_plugin_manager,
     make_context,
 )
-from ibert_core.registry import TaskSpec
+from ibert_core.registry import KINDS, TaskSpec
 from ibert_core.schema import load as load_schema_value
 from ibert_core.schema import load_with_plugin
 from ibert_core.types import DataSource, Schema, TaskRequest
@@ -359,7 +359,7 @@ def plugins_command(include_all: bool, as_json: bool) -> None:
             continue
         parts = [
             f"{kind}: {', '.join(r[kind])}"
-            for kind in ("tasks", "validators", "miners", "adapters", "embedders")
+            for kind in KINDS
             if r.get(kind)
         ]
         version = f" {r['version']}" if r.get("version") else ""

@@ -177,6 +177,9 @@ def _origin(spec: Spec) -> str:
     return spec.distribution or spec.plugin or "an unnamed plugin"
 
 
+#: What plugins register, in the order `ibert plugins` lists them (a `Registries` field each).
+KINDS = ("tasks", "validators", "miners", "adapters", "embedders", "sql_readers")
+
 @attrs.define
 class Registries:
     """The registries, filled once per plugin manager."""
@@ -195,14 +198,7 @@ class Registries:
     )
 
     def as_mapping(self) -> Mapping[str, Registry[Any]]:
-        return {
-            "tasks": self.tasks,
-            "validators": self.validators,
-            "miners": self.miners,
-            "adapters": self.adapters,
-            "embedders": self.embedders,
-            "sql_readers": self.sql_readers,
-        }
+        return {kind: getattr(self, kind) for kind in KINDS}
 
     def sql_reader(self, name: str | None = None) -> SqlReaderSpec | None:
         """The reader to read SQL dialects with: the one named (`sql_reader = "NAME"`,
