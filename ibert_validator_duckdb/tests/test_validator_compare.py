@@ -103,3 +103,15 @@ def test_reference_transpiled_from_dialect():
 def test_type_difference_is_named():
     message = same([(1, "a"), (2, "b")], [("1", "a"), ("2", "b")])
     assert "column 1 holds str values where the reference has number" in message
+
+
+def test_reference_counts_are_the_thresholds_a_row_count_is_compared_with():
+    """They decide the fixture's tally groups: constants elsewhere are not counts."""
+    counts = {
+        "SELECT a FROM t GROUP BY a HAVING count(*) > 3": (3,),
+        "SELECT a FROM t GROUP BY a HAVING count(*) >= 2 AND sum(b) > 100": (2, 100),
+        "SELECT a, count(*) = 1 AS single FROM t GROUP BY a": (1,),
+        "SELECT a FROM t WHERE b > 5 ORDER BY a LIMIT 3": (),
+    }
+    for sql, expected in counts.items():
+        assert prepare(sql).counts == expected, sql

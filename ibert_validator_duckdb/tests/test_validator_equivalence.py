@@ -139,10 +139,40 @@ BOUNDARY = [
 ]
 
 
-@pytest.mark.parametrize("index", range(len(BOUNDARY)))
-def test_boundary_near_misses_are_caught_by_one_seed(validator, shop, index):
-    sql, code = BOUNDARY[index]
-    (verdict,) = validator.validate_many([_job(shop, sql, code, seeds=1)])
+#: Near misses whose difference needs a particular shape of data, which the literal rows
+#: build from the query's constants on whichever seed comes first.
+SHAPED = [
+    (  # a group of exactly 3 rows: `> 3` against `>= 3`
+        "SELECT city, count(*) AS n FROM users GROUP BY city HAVING count(*) > 3",
+        "t = users.group_by('city').aggregate(n=_.count())\nexpr = t.filter(t.n >= 3)",
+    ),
+    (  # a group of exactly 4 rows: the threshold off by one
+        "SELECT city, count(*) AS n FROM users GROUP BY city HAVING count(*) > 3",
+        "t = users.group_by('city').aggregate(n=_.count())\nexpr = t.filter(t.n > 4)",
+    ),
+    (  # the same, counted per parent (a foreign key)
+        "SELECT user_id FROM orders GROUP BY user_id HAVING count(*) >= 2",
+        "t = orders.group_by('user_id').aggregate(n=_.count())\n"
+        "expr = t.filter(t.n > 2).select('user_id')",
+    ),
+    (  # a boundary row whose other column is NULL
+        "SELECT status, amount FROM orders WHERE amount <= 0 AND status IS NOT NULL",
+        "expr = orders.filter(orders.amount <= 0).select('status', 'amount')",
+    ),
+    (  # a group holding two of the constants' neighbours: max and min differ
+        "SELECT u.city, max(o.amount) AS m FROM users u JOIN orders o ON u.id = o.user_id "
+        "WHERE o.amount >= 42 GROUP BY u.city",
+        "j = users.join(orders, users.id == orders.user_id).filter(_.amount >= 42)\n"
+        "expr = j.group_by('city').aggregate(m=_.amount.min())",
+    ),
+]
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("index", range(len(BOUNDARY) + len(SHAPED)))
+def test_near_misses_are_caught_by_one_seed_whichever_it_is(validator, shop, index, seed):
+    sql, code = (BOUNDARY + SHAPED)[index]
+    (verdict,) = validator.validate_many([_job(shop, sql, code, seeds=[seed])])
     assert not verdict.passed and verdict.failed.name == "compare", verdict.feedback
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from ibert_core.types import Schema
 from ibert_validator_duckdb.fixtures import (
+    LAYOUTS,
     MAX_ROWS,
     MIN_ROWS,
     create_tables,
@@ -170,35 +171,71 @@ def test_literal_rows_put_query_constants_into_matching_columns():
     assert "Ax" in names and "aX" in names
     signups = {r[2] for _, r in rows["customers"]}
     assert dt.date(2021, 6, 30) in signups and dt.date(2021, 7, 1) in signups
-    for table in ("customers", "orders"):  # primary keys kept
-        for index, row in rows[table]:
-            assert row[:1] == fixture.tables[table][index][:1]
+    for table in ("customers", "orders"):  # primary keys of their own: a key stays a key
+        keys = [r[0] for r in fixture.tables[table]] + [r[0] for _, r in rows[table]]
+        assert len(keys) == len(set(keys))
 
 
 def test_literal_rows_stand_out_from_the_rows_they_copy():
-    """A boundary row must not hide behind fixture rows under IN, EXISTS or DISTINCT: its
-    foreign keys point at the parents with the fewest children and its other strings are
-    its own, shared only by the literal rows holding the same constants."""
+    """A boundary row must not hide behind fixture rows under IN, EXISTS or DISTINCT: in
+    the "apart" cycles its foreign key points at the parents with the fewest children and
+    its other strings are its own, shared only by the rows holding the same constant."""
     fixture = make_fixture(WIDE, 0)
-    rows = literal_rows(WIDE, fixture, [100])["orders"]
+    rows = [r for _, r in literal_rows(WIDE, fixture, [100])["orders"]]
+    cycle = 3  # 99, 100, 101
+    apart = [r for n, r in enumerate(rows) if LAYOUTS[n // cycle % len(LAYOUTS)] == "apart"]
     customers = {r[0] for r in fixture.tables["customers"]}
     children = {c: 0 for c in customers}
     for r in fixture.tables["orders"]:
         if r[1] in children:
             children[r[1]] += 1
     fewest = min(children.values())
-    pointed = {r[1] for _, r in rows if r[1] is not None}
-    assert pointed <= customers  # the rows still join
+    pointed = {r[1] for r in apart}
+    assert None not in pointed and pointed <= customers  # the rows still join
     assert any(children[c] == fewest for c in pointed)
     fixture_notes = {r[4] for r in fixture.tables["orders"]}
-    notes = {r[4] for _, r in rows if r[4] is not None}
-    assert notes and not notes & fixture_notes
+    notes = {r[4] for r in apart}
+    assert None not in notes and not notes & fixture_notes
     by_total: dict[float, set[str]] = {}
-    for _, r in rows:
-        if r[4] is not None:
-            by_total.setdefault(r[2], set()).add(r[4])
+    for r in apart:
+        by_total.setdefault(r[2], set()).add(r[4])
     assert all(len(v) == 1 for v in by_total.values())  # twins share their string
     assert len(set().union(*by_total.values())) == len(by_total)  # and no one else does
+    assert all(len([r for r in apart if r[2] == t]) == 2 for t in by_total)  # twins
+
+
+def test_literal_rows_also_share_a_parent_with_nulls_beside_them():
+    """One cycle of the constants shares a parent (so a group holds every constant: max
+    against min shows) and has NULL in its other nullable columns (so a dropped
+    `notnull()` shows on the boundary)."""
+    fixture = make_fixture(WIDE, 0)
+    rows = [r for _, r in literal_rows(WIDE, fixture, [100])["orders"]]
+    start = 3 * LAYOUTS.index("shared")
+    shared = rows[start : start + 3]
+    assert {r[2] for r in shared} == {99.0, 100.0, 101.0}
+    (parent,) = {r[1] for r in shared}
+    assert parent in {r[0] for r in fixture.tables["customers"]}
+    assert all(r[3] is None and r[4] is None for r in shared)
+    assert all(r[0] is not None for r in shared)  # the primary key stays
+
+
+def test_tally_rows_make_groups_of_exactly_k_and_k_plus_1():
+    """A row-count threshold (`HAVING count(*) > 3`) gets groups of exactly 3 and 4 rows,
+    each with its own string and parent, whatever the seed's own groups."""
+    for seed in range(3):
+        fixture = make_fixture(WIDE, seed)
+        rows = [r for _, r in literal_rows(WIDE, fixture, [3], seed, counts=[3])["orders"]]
+        fixture_notes = {r[4] for r in fixture.tables["orders"]}
+        sizes: dict[str, int] = {}
+        for r in rows:
+            if r[4] is not None:
+                sizes[r[4]] = sizes.get(r[4], 0) + 1
+        assert not set(sizes) & fixture_notes
+        assert 3 in sizes.values() and 4 in sizes.values()
+    fixture = make_fixture(WIDE, 0)
+    assert len(literal_rows(WIDE, fixture, [3])["orders"]) == len(LAYOUTS) * 3  # not a count
+    too_big = literal_rows(WIDE, fixture, [300], counts=[300])["orders"]
+    assert len(too_big) == len(LAYOUTS) * 3
 
 
 def test_literal_rows_are_added_and_rolled_back():

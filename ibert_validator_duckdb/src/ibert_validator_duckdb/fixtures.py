@@ -442,6 +442,17 @@ def seeds_from(option: int | Sequence[int] | None) -> tuple[int, ...]:
 # --- rows built around the query's own constants ------------------------------------------
 
 LITERAL_ROWS = 6
+#: How the literal rows' other columns are filled, one layout per cycle of the constants:
+#: "apart": a row's own strings and foreign keys are shared only with the rows holding the
+#: same constant (a boundary row changes DISTINCT, IN and EXISTS results on its own), and
+#: it comes twice, so duplicates among the rows that pass a filter show;
+#: "shared": the cycle shares one parent and one set of strings, except that its nullable
+#: columns are NULL: a group holds every constant (max against min, counts per parent) and
+#: a boundary row has NULLs beside it (a dropped `notnull()`).
+LAYOUTS = ("apart", "apart", "shared")
+#: Row-count thresholds up to this get groups of exactly that many rows (and one more).
+TALLY_LIMIT = 10
+MAX_TALLY_ROWS = 24
 MAX_LITERAL_ROWS = 24
 MAX_LITERALS = 16
 
@@ -513,17 +524,21 @@ def literal_rows(
     literals: Sequence[Any],
     seed: int = 0,
     only: Collection[str] | None = None,
+    counts: Collection[int] = (),
 ) -> dict[str, list[tuple[int, tuple[Any, ...]]]]:
     """Fixture rows rewritten to hold the query's constants (and their neighbours) in the
     columns of matching type, so `>` versus `>=` or a wrong LIKE pattern shows.
 
     Returns (row index, new row) pairs: each new row is a copy of the fixture row at that
-    index, keeping its primary key. So that a row on the boundary (`x = 5` under `x > 5`
+    index, with a primary key of its own. So that a row on the boundary (`x = 5` under `x > 5`
     versus `x >= 5`) cannot hide behind the rows it copies, it is made to stand out where
     those would mask it: its foreign keys point at the parents with the fewest children
     (an `IN`/`EXISTS` over it then changes which parents match) and its other strings are
     its own (a `DISTINCT` or `GROUP BY` over them then changes). `only` (lower-cased names)
     limits the tables; each table's rows do not depend on the others.
+
+    The constants come in cycles, one `LAYOUTS` entry each, and `counts` (the thresholds a
+    row count is compared with) add groups of exactly that many rows (`_tally_rows`).
     """
     literals = list(dict.fromkeys(literals))[:MAX_LITERALS]
     out: dict[str, list[tuple[int, tuple[Any, ...]]]] = {}
@@ -539,24 +554,88 @@ def literal_rows(
             dtype = _dtype(c.dtype)
             keyish = key_domain(table.name, c.name) is not None
             pools.append([] if keyish else _literal_values(dtype, literals))
-        if not any(pools):
-            continue
         own = _own_values(schema, fixture, table)
+        nullable = [c.nullable and not _is_primary(table.name, c.name) for c in table.columns]
+        keys = [key_domain(table.name, c.name) is not None for c in table.columns]
         cycle = max(len(p) for p in pools)
-        count = min(max(LITERAL_ROWS, *(len(p) for p in pools)), MAX_LITERAL_ROWS, len(base))
+        count = min(max(LITERAL_ROWS, len(LAYOUTS) * cycle), MAX_LITERAL_ROWS, len(base))
+        if not cycle:
+            count = cycle = 1  # no constant fits this table; its tallies may still count
         replaced = []
         for i, index in enumerate(sorted(rng.sample(range(len(base)), count))):
             row = list(base[index])
+            turn, place = divmod(i, cycle)
+            layout = LAYOUTS[turn % len(LAYOUTS)]
             for j, pool in enumerate(pools):
                 if pool:
                     row[j] = pool[i % len(pool)]
-                elif own[j] and row[j] is not None:
-                    # the rows repeat the constants in cycles; a row shares its own value
-                    # with the rows holding the same constants, so it stands out from the
-                    # fixture's rows and yet duplicates among the literal rows still show
-                    row[j] = own[j][(i % cycle) % len(own[j])]
+                elif layout == "shared" and nullable[j] and not keys[j]:
+                    row[j] = None
+                elif own[j]:
+                    at = place if layout == "apart" else cycle + turn
+                    row[j] = own[j][at % len(own[j])]
             replaced.append((index, tuple(row)))
-        out[table.name] = replaced
+        if not any(pools):
+            replaced = []
+        # the tallies' strings and parents follow those the cycles above took
+        replaced += _tally_rows(base, pools, own, counts, rng, first=cycle + count // cycle + 1)
+        if replaced:
+            out[table.name] = _fresh_keys(table, replaced, len(base))
+    return out
+
+
+def _tally_rows(
+    base: Sequence[tuple[Any, ...]],
+    pools: Sequence[Sequence[Any]],
+    own: Sequence[Sequence[Any]],
+    counts: Collection[int],
+    rng: random.Random,
+    first: int,
+) -> list[tuple[int, tuple[Any, ...]]]:
+    """Groups of exactly k and k + 1 rows for each row-count threshold k of the query, so
+    its boundary (`> k` against `>= k`, `k` against `k + 1`) shows whatever the seed's own
+    group sizes. A group shares its own strings and one parent (`first` on in `own`), and
+    comes twice: with the query's largest constant (+1) in its numeric columns and with
+    its smallest (-1), so a filter before the grouping keeps one of the two whole."""
+    sizes = sorted({n for k in counts if 1 <= k <= TALLY_LIMIT for n in (k, k + 1)})
+    groups = [(size, pick) for pick in (max, min) for size in sizes]
+    if not groups or not any(o for o in own):
+        return []
+    out: list[tuple[int, tuple[Any, ...]]] = []
+    for g, (size, pick) in enumerate(groups):
+        if len(out) + size > MAX_TALLY_ROWS:
+            break
+        index = rng.randrange(len(base))
+        row = list(base[index])
+        for j, pool in enumerate(pools):
+            if own[j]:  # strings and foreign keys: the group's own
+                row[j] = own[j][(first + g) % len(own[j])]
+            elif pool:
+                row[j] = pick(pool)
+        out.extend((index, tuple(row)) for _ in range(size))
+    return out
+
+
+def _fresh_keys(
+    table: TableSchema, rows: list[tuple[int, tuple[Any, ...]]], taken: int
+) -> list[tuple[int, tuple[Any, ...]]]:
+    """The rows with primary keys of their own (after the fixture's 1..`taken`), as the
+    fixture's duplicate rows have: a copy keeping its original's key would make a key
+    column hold one value twice, and an equivalent query that relies on the key (GROUP BY
+    the key, COUNT(DISTINCT key) for a count of rows) would look different."""
+    keys = [
+        j
+        for j, c in enumerate(table.columns)
+        if _is_primary(table.name, c.name) and key_domain(table.name, c.name) is not None
+    ]
+    if not keys:
+        return rows
+    out = []
+    for n, (index, row) in enumerate(rows, start=taken + 1):
+        values = list(row)
+        for j in keys:
+            values[j] = _key_value(n, _dtype(table.columns[j].dtype))
+        out.append((index, tuple(values)))
     return out
 
 
@@ -583,7 +662,7 @@ def _work_out_own_values(
                 uses[row[j]] = uses.get(row[j], 0) + 1
             out.append(sorted(parents, key=lambda v: (uses.get(v, 0), v)))
         elif domain is None and _dtype(c.dtype).is_string():
-            out.append([f"{c.name} {n}" for n in range(1, MAX_LITERAL_ROWS + 1)])
+            out.append([f"{c.name} {n}" for n in range(1, MAX_LITERAL_ROWS + MAX_TALLY_ROWS + 1)])
         else:
             out.append([])
     return out
@@ -605,7 +684,7 @@ def _primary_values(schema: Schema, fixture: Fixture, domain: str, exclude: str)
 def insert_statements(rows: Mapping[str, Sequence[tuple[int, tuple[Any, ...]]]]) -> list[str]:
     """One INSERT per table adding `rows` next to the fixture rows they copy. Adding costs
     one DuckDB statement per table where replacing in place cost two (DELETE + INSERT);
-    the copies keep their keys, like the duplicate rows fixtures already hold."""
+    the copies have keys of their own, like the duplicate rows fixtures already hold."""
     return [
         f"INSERT INTO {_quote(table)} VALUES "
         + ", ".join("(" + ", ".join(map(sql_literal, r)) + ")" for _, r in pairs)

@@ -31,6 +31,9 @@ class Reference:
     #: Output columns that are `array_agg(x)` without an ORDER BY: their element order is
     #: not defined, so results compare them as bags.
     unordered_lists: tuple[int, ...] = ()
+    #: Integer constants a row count is compared with (`HAVING count(*) > 3`): fixtures
+    #: hold groups of exactly that many rows and one more.
+    counts: tuple[int, ...] = ()
 
 
 @lru_cache(maxsize=512)
@@ -69,7 +72,23 @@ def prepare(sql: str, dialect: str = "duckdb") -> Reference:
         _literals(tree),
         _tables(tree),
         _unordered_lists(tree),
+        _counts(tree),
     )
+
+
+def _counts(tree: object) -> tuple[int, ...]:
+    """Integer constants in a HAVING clause, or compared with a COUNT anywhere."""
+    from sqlglot import exp
+
+    assert isinstance(tree, exp.Expression)
+    scopes: list[exp.Expression] = list(tree.find_all(exp.Having))
+    scopes += [
+        c.parent
+        for c in tree.find_all(exp.Count)
+        if isinstance(c.parent, (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.EQ, exp.NEQ))
+    ]
+    out = [int(lit.this) for scope in scopes for lit in scope.find_all(exp.Literal) if lit.is_int]
+    return tuple(dict.fromkeys(out))
 
 
 def _unordered_lists(tree: object) -> tuple[int, ...]:

@@ -278,6 +278,7 @@ class Run:
     artifacts: dict[str, Any] = attrs.field(factory=dict)
     code_literals: tuple[Any, ...] = ()
     literals: tuple[Any, ...] = ()
+    counts: tuple[int, ...] = ()  # the reference's row-count thresholds (fixture tallies)
     tx: Any = None  # the connection holding this job's literal rows (rolled back after)
     memtables: tuple[Any, ...] | None = None  # the expression's InMemoryTable ops, once found
     registered: list[tuple[Any, str]] = attrs.field(factory=list)  # memtables to unregister
@@ -485,6 +486,7 @@ def _query_literals(run: Run) -> tuple[Any, ...]:
         else:
             found.extend(ref.literals)
             tables |= ref.tables
+            run.counts = ref.counts
     if run.expr is not None:
         tables |= {t.name.lower() for t in run.expr.op().find(ops.PhysicalTable)}
     run.read_tables = frozenset(tables)
@@ -502,7 +504,9 @@ def _add_literal_rows(run: Run, seed: int | None) -> None:
     if seed is None or not run.literals or run.job.options.get("literal_rows") is False:
         return
     con, schema, fixture = run.state.connection(run.job, seed)
-    rows = fixtures.literal_rows(schema, fixture, run.literals, seed, only=run.read_tables)
+    rows = fixtures.literal_rows(
+        schema, fixture, run.literals, seed, only=run.read_tables, counts=run.counts
+    )
     if not rows:
         run.literals = ()
         return
@@ -537,9 +541,12 @@ def _stage_execute(run: Run) -> str:
 
 
 def _literals_in(run: Run, seed: int | None) -> tuple[Any, ...]:
-    """The literals whose rows `seed`'s data holds during this check (part of a result's
-    cache key): only the first seed gets them, and only when rows were added."""
-    return run.literals if run.tx is not None and seed == run.seeds[0] else ()
+    """The literals (and row-count thresholds) whose rows `seed`'s data holds during this
+    check (part of a result's cache key): only the first seed gets them, and only when
+    rows were added."""
+    if run.tx is not None and seed == run.seeds[0]:
+        return (*run.literals, ("counts", run.counts))
+    return ()
 
 
 def _candidate_rows(run: Run, seed: int | None) -> tuple[list[str], list[tuple[Any, ...]]]:
