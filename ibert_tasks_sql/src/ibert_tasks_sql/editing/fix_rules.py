@@ -24,6 +24,7 @@ from ibert_tasks_sql.editing import habit_rules as habits
 from ibert_tasks_sql.editing import members
 from ibert_tasks_sql.editing import operator_rules as ops
 from ibert_tasks_sql.editing import silent_rules as silent
+from ibert_tasks_sql.editing.ast_helpers import calls, value_of
 from ibert_tasks_sql.editing.edits import Edit, Source, operand
 
 
@@ -244,21 +245,20 @@ def _member_elsewhere(cls: type, attr: str) -> bool:
 
 
 def _is_called(ctx: FixContext, attr: str) -> bool:
-    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-               and n.func.attr == attr for n in ast.walk(ctx.tree))
+    return bool(calls(ctx, attr))
 
 
 def _grouped_reduction(ctx: FixContext, reduction: str) -> list[Edit]:
     """`t.group_by(k).mean()` (pandas) → an explicit `agg` over the numeric columns."""
     edits = []
-    for call in habits._calls(ctx, reduction):
+    for call in calls(ctx, reduction):
         func = call.func
         assert isinstance(func, ast.Attribute)
         receiver = func.value
         if not (isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute)
                 and receiver.func.attr == "group_by"):
             continue
-        table = habits._value(ctx, receiver.func.value)
+        table = value_of(ctx, receiver.func.value)
         if not isinstance(table, ir.Table):
             continue
         keys = {a.value for a in receiver.args if isinstance(a, ast.Constant)}
@@ -273,7 +273,7 @@ def _grouped_reduction(ctx: FixContext, reduction: str) -> list[Edit]:
 def _fix_apply(ctx: FixContext, owner: str) -> list[Edit]:
     """`col.apply(lambda x: x * 2)` → `(col * 2)`: inline the lambda on the column."""
     edits = []
-    for call in habits._calls(ctx, "apply", "map"):
+    for call in calls(ctx, "apply", "map"):
         if len(call.args) != 1 or not isinstance(call.args[0], ast.Lambda):
             continue
         lam = call.args[0]
@@ -402,7 +402,7 @@ def _requote(literal: str, value: str) -> str:
 def fix_agg_dict(ctx: FixContext) -> list[Edit]:
     """pandas `agg({"a": "sum"})` → `agg(a=_.a.sum())`."""
     edits = []
-    for call in habits._calls(ctx, "agg", "aggregate"):
+    for call in calls(ctx, "agg", "aggregate"):
         if len(call.args) != 1 or not isinstance(call.args[0], ast.Dict):
             continue
         parts = []
@@ -445,7 +445,7 @@ def fix_relation_changed(ctx: FixContext) -> list[Edit]:
     """A column of a table from before a join/aggregation used after it → `_.column`."""
     tables = _tables(ctx)
     edits = []
-    for call in habits._calls(ctx, *_RELATION_METHODS):
+    for call in calls(ctx, *_RELATION_METHODS):
         assert isinstance(call.func, ast.Attribute)
         receiver = call.func.value
         receiver_name = receiver.id if isinstance(receiver, ast.Name) else None
@@ -476,7 +476,7 @@ def fix_new_column_on_old_table(ctx: FixContext) -> list[Edit]:
 def fix_grouped_filter(ctx: FixContext) -> list[Edit]:
     """`t.group_by(k).filter(agg > x)` → `.having(...)`: grouped tables filter with having."""
     edits = []
-    for call in habits._calls(ctx, "filter"):
+    for call in calls(ctx, "filter"):
         assert isinstance(call.func, ast.Attribute)
         recv = call.func.value
         if (isinstance(recv, ast.Call) and isinstance(recv.func, ast.Attribute)
@@ -489,7 +489,7 @@ def fix_duplicate_names(ctx: FixContext) -> list[Edit]:
     """Unnamed expressions in `agg`/`select`/`mutate` whose default names clash → keywords."""
     edits = []
     used: set[str] = set()
-    for call in habits._calls(ctx, "agg", "aggregate", "select", "mutate"):
+    for call in calls(ctx, "agg", "aggregate", "select", "mutate"):
         for arg in call.args:
             if isinstance(arg, (ast.Constant, ast.Name, ast.Starred)):
                 continue

@@ -16,16 +16,9 @@ from typing import TYPE_CHECKING
 
 import ibis.expr.types as ir
 
+from ibert_tasks_sql.editing.ast_helpers import calls, keyword, recall, str_const, value_of
 from ibert_tasks_sql.editing.edits import Edit, Source, apply_edits, needs_parens, operand
-from ibert_tasks_sql.editing.habit_rules import (
-    KeywordFixer,
-    _calls,
-    _keyword,
-    _recall,
-    _str_const,
-    _value,
-    fix_keyword,
-)
+from ibert_tasks_sql.editing.habit_rules import KeywordFixer, fix_keyword
 
 if TYPE_CHECKING:
     from ibert_tasks_sql.editing.fix_rules import FixContext
@@ -38,9 +31,9 @@ def fix_list_sort_key(ctx: FixContext, owner: str = "") -> list[Edit]:
     """`order_by(ibis.desc(["a", "b"]))` → `order_by(ibis.desc("a"), ibis.desc("b"))`: `desc`
     takes one key, so a list of keys is spread into one key each (only as an argument of
     `order_by`, where the spread keys stay arguments)."""
-    keys = {id(a) for c in _calls(ctx, "order_by") for a in c.args}
+    keys = {id(a) for c in calls(ctx, "order_by") for a in c.args}
     edits = []
-    for c in _calls(ctx, "desc", "asc"):
+    for c in calls(ctx, "desc", "asc"):
         func = c.func
         assert isinstance(func, ast.Attribute)
         if (id(c) in keys and isinstance(func.value, ast.Name) and func.value.id == "ibis"
@@ -60,18 +53,18 @@ def fix_replace_mapping(ctx: FixContext, owner: str = "") -> list[Edit]:
     `col.substitute({"a": "A"})`; `num.replace(0, 1)` → `num.substitute({0: 1})`. Ibis's
     string `replace(a, b)` replaces substrings, so on text only the dict form is rewritten."""
     edits = []
-    for c in _calls(ctx, "replace"):
+    for c in calls(ctx, "replace"):
         recv = c.func.value  # type: ignore[attr-defined]
-        value = _value(ctx, recv)
+        value = value_of(ctx, recv)
         if c.keywords or not isinstance(value, ir.Value):
             continue
         if len(c.args) == 1 and isinstance(c.args[0], ast.Dict):
-            edits.append(_recall(ctx, c, "substitute", ctx.source.text(c.args[0])))
+            edits.append(recall(ctx, c, "substitute", ctx.source.text(c.args[0])))
         elif len(c.args) == 2 and not isinstance(value, ir.StringValue) and all(
                 isinstance(a.operand if isinstance(a, ast.UnaryOp) else a, ast.Constant)
                 for a in c.args):
             old, new = (ctx.source.text(a) for a in c.args)
-            edits.append(_recall(ctx, c, "substitute", f"{{{old}: {new}}}"))
+            edits.append(recall(ctx, c, "substitute", f"{{{old}: {new}}}"))
     return edits
 
 
@@ -98,7 +91,7 @@ def _enclosing_order(ctx: FixContext, node: ast.AST) -> str | None:
 
 def _periods(call: ast.Call) -> int | None:
     """pandas `periods` (positional or keyword; default 1), an int literal only."""
-    kw = _keyword(call, "periods")
+    kw = keyword(call, "periods")
     if len(call.args) + len(call.keywords) > 1 or (call.keywords and kw is None):
         return None
     node = call.args[0] if call.args else (kw.value if kw else ast.Constant(1))
@@ -117,12 +110,12 @@ def fix_row_offset(ctx: FixContext, owner: str = "") -> list[Edit]:
     the rows. (`pct_change` is left to the advice: pandas fills missing values first and
     divides by 0 into inf, SQL does neither.)"""
     edits = []
-    for c in _calls(ctx, "shift", "diff"):
+    for c in calls(ctx, "shift", "diff"):
         func = c.func
         assert isinstance(func, ast.Attribute)
         periods, order = _periods(c), _enclosing_order(ctx, c)
         if periods is None or order is None or not isinstance(
-                _value(ctx, func.value), ir.Column):
+                value_of(ctx, func.value), ir.Column):
             continue
         if func.attr != "shift" and periods != 1:
             continue
@@ -144,7 +137,7 @@ _RANKS = {"min": "rank", "dense": "dense_rank"}
 def fix_rank_method(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edit]:
     """`col.rank(method="dense")` → `ibis.cases((col.notnull(), col.dense_rank() + 1))`
     (`"min"` → `rank`): pandas ranks from 1 and leaves a missing value's rank missing."""
-    method = _str_const(kw.value)
+    method = str_const(kw.value)
     if call.args or len(call.keywords) != 1 or method not in _RANKS:
         return []
     assert isinstance(call.func, ast.Attribute)
@@ -173,7 +166,7 @@ def fix_descending(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edi
         return []
     args = ", ".join(f"ibis.desc({ctx.source.text(a)})" if f.value  # type: ignore[attr-defined]
                      else ctx.source.text(a) for a, f in zip(keys, flags, strict=True))
-    return [_recall(ctx, call, "order_by", args)]
+    return [recall(ctx, call, "order_by", args)]
 
 
 #: Keyword arguments of pandas/polars whose Ibis spelling has another shape.
@@ -204,7 +197,7 @@ def _polars_edits(src: Source, tree: ast.AST) -> list[Edit]:
     edits = []
     for c in _polars_calls(tree):
         attr = c.func.attr  # type: ignore[attr-defined]
-        name = _str_const(c.args[0]) if len(c.args) == 1 else None
+        name = str_const(c.args[0]) if len(c.args) == 1 else None
         if attr == "col" and name is not None:
             edits.append(src.replace(c, f"_.{name}" if name.isidentifier() else f"_[{name!r}]"))
         elif attr == "lit" and len(c.args) == 1:
@@ -225,7 +218,7 @@ def _polars_name(arg: ast.AST) -> str | None:
     if not roots:
         return None
     first = roots[0][1]
-    return _str_const(first.args[0]) if first.args else first.func.attr  # type: ignore[attr-defined]
+    return str_const(first.args[0]) if first.args else first.func.attr  # type: ignore[attr-defined]
 
 
 def fix_polars(ctx: FixContext) -> list[Edit]:
@@ -233,7 +226,7 @@ def fix_polars(ctx: FixContext) -> list[Edit]:
     polars). An unnamed expression in `with_columns`/`agg`/`select` keeps polars' name
     (its leftmost column, so `with_columns(pl.col("a") * 2)` still replaces `a`)."""
     edits, done = [], set()
-    for call in _calls(ctx, "with_columns", "mutate", "agg", "aggregate", "select"):
+    for call in calls(ctx, "with_columns", "mutate", "agg", "aggregate", "select"):
         for arg in call.args:
             name = _polars_name(arg)
             if name is None:
@@ -270,8 +263,8 @@ def fix_strftime_number(ctx: FixContext) -> list[Edit]:
                     and not side.keywords and isinstance(other, ast.Constant)
                     and isinstance(other.value, int) and not isinstance(other.value, bool)):
                 continue
-            part = _PARTS.get(_str_const(side.args[0]) or "")
+            part = _PARTS.get(str_const(side.args[0]) or "")
             temporal = (ir.DateValue, ir.TimestampValue, ir.TimeValue)
-            if part and isinstance(_value(ctx, side.func.value), temporal):
-                edits.append(_recall(ctx, side, part, ""))
+            if part and isinstance(value_of(ctx, side.func.value), temporal):
+                edits.append(recall(ctx, side, part, ""))
     return edits

@@ -21,28 +21,11 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
+from ibert_tasks_sql.editing.ast_helpers import calls, keyword, recall, str_const, value_of
 from ibert_tasks_sql.editing.edits import Edit, operand
 
 if TYPE_CHECKING:
     from ibert_tasks_sql.editing.fix_rules import FixContext
-
-
-def _calls(ctx: FixContext, *methods: str) -> list[ast.Call]:
-    return [n for n in ast.walk(ctx.tree) if isinstance(n, ast.Call)
-            and isinstance(n.func, ast.Attribute) and n.func.attr in methods]
-
-
-def _value(ctx: FixContext, node: ast.AST) -> Any:
-    from ibert_tasks_sql.editing.building import evaluate
-
-    try:
-        return evaluate(ctx.source.text(node), ctx.names)
-    except Exception:  # noqa: BLE001 - any failure means "unknown"
-        return None
-
-
-def _str_const(node: ast.AST | None) -> str | None:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
 def _args_text(ctx: FixContext, call: ast.Call, drop: str | None = None,
@@ -51,17 +34,6 @@ def _args_text(ctx: FixContext, call: ast.Call, drop: str | None = None,
     parts += [f"{k.arg}={ctx.source.text(k.value)}" if k.arg else f"**{ctx.source.text(k.value)}"
               for k in call.keywords if k.arg != drop]
     return ", ".join([*parts, *extra])
-
-
-def _recall(ctx: FixContext, call: ast.Call, method: str, args: str) -> Edit:
-    """Replace `recv.m(...)` from the method name on, keeping the receiver's text."""
-    assert isinstance(call.func, ast.Attribute)
-    start = ctx.source.span(call.func.value)[1]
-    return Edit(start, ctx.source.span(call)[1], f".{method}({args})")
-
-
-def _keyword(call: ast.Call, name: str) -> ast.keyword | None:
-    return next((k for k in call.keywords if k.arg == name), None)
 
 
 # --- renames whose mapping runs the other way ------------------------------------------------
@@ -77,8 +49,8 @@ def _inverted_rename(pairs: dict[str, str]) -> str:
 def _mapping(node: ast.AST | None) -> dict[str, str] | None:
     if not isinstance(node, ast.Dict):
         return None
-    keys = [_str_const(k) for k in node.keys]
-    values = [_str_const(v) for v in node.values]
+    keys = [str_const(k) for k in node.keys]
+    values = [str_const(v) for v in node.values]
     if any(k is None for k in keys) or any(v is None for v in values):
         return None
     return dict(zip(keys, values, strict=True))  # type: ignore[arg-type]
@@ -88,7 +60,7 @@ def fix_rename_mapping(ctx: FixContext, owner: str = "") -> list[Edit]:
     """`t.relabel({"old": "new"})` / `t.rename(columns={"old": "new"})` → `t.rename(new="old")`:
     both map old → new, Ibis 12's `rename` maps new → old."""
     edits = []
-    for call in _calls(ctx, "relabel", "rename"):
+    for call in calls(ctx, "relabel", "rename"):
         assert isinstance(call.func, ast.Attribute)
         if call.func.attr == "relabel" and len(call.args) == 1 and not call.keywords:
             pairs = _mapping(call.args[0])
@@ -96,13 +68,13 @@ def fix_rename_mapping(ctx: FixContext, owner: str = "") -> list[Edit]:
                 and call.keywords[0].arg == "columns":
             pairs = _mapping(call.keywords[0].value)
             if not isinstance(call.keywords[0].value, ast.Dict):  # a function: `str.upper`
-                edits.append(_recall(ctx, call, "rename", ctx.source.text(
+                edits.append(recall(ctx, call, "rename", ctx.source.text(
                     call.keywords[0].value)))
                 continue
         else:
             continue
         if pairs:
-            edits.append(_recall(ctx, call, "rename", _inverted_rename(pairs)))
+            edits.append(recall(ctx, call, "rename", _inverted_rename(pairs)))
     return edits
 
 
@@ -120,7 +92,7 @@ def _order_by_ascending(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> lis
         return []
     args = ", ".join(ctx.source.text(a) if f.value else f"ibis.desc({ctx.source.text(a)})"  # type: ignore[attr-defined]
                      for a, f in zip(keys, flags, strict=True))
-    return [_recall(ctx, call, "order_by", args)]
+    return [recall(ctx, call, "order_by", args)]
 
 
 def _positional(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edit]:
@@ -128,21 +100,21 @@ def _positional(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edit]:
     args = [ctx.source.text(a) for a in call.args] + [ctx.source.text(kw.value)]
     args += [f"{k.arg}={ctx.source.text(k.value)}" for k in call.keywords if k is not kw]
     method = {"fillna": "fill_null", "dropna": "drop_null"}.get(call.func.attr, call.func.attr)
-    return [_recall(ctx, call, method, ", ".join(args))]
+    return [recall(ctx, call, method, ", ".join(args))]
 
 
 def _over_partition_by(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edit]:
     args = [ctx.source.text(a) for a in call.args]
     args += [f"{'group_by' if k is kw else k.arg}={ctx.source.text(k.value)}"
              for k in call.keywords]
-    return [_recall(ctx, call, "over", ", ".join(args))]
+    return [recall(ctx, call, "over", ", ".join(args))]
 
 
 def _contains_regex(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edit]:
     if not isinstance(kw.value, ast.Constant) or len(call.args) != 1:
         return []
     rest = _args_text(ctx, call, drop="regex")
-    return [_recall(ctx, call, "re_search" if kw.value.value else "contains", rest)]
+    return [recall(ctx, call, "re_search" if kw.value.value else "contains", rest)]
 
 
 def _contains_case(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edit]:
@@ -150,11 +122,11 @@ def _contains_case(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edi
     if not isinstance(kw.value, ast.Constant) or len(call.args) != 1:
         return []
     if kw.value.value:
-        return [_recall(ctx, call, "contains", _args_text(ctx, call, drop="case"))]
-    needle = _str_const(call.args[0])
+        return [recall(ctx, call, "contains", _args_text(ctx, call, drop="case"))]
+    needle = str_const(call.args[0])
     if needle is None or any(k.arg not in ("case", "regex") for k in call.keywords):
         return []
-    regex = _keyword(call, "regex")
+    regex = keyword(call, "regex")
     if regex is not None and not (isinstance(regex.value, ast.Constant) and not regex.value.value):
         return []
     assert isinstance(call.func, ast.Attribute)
@@ -167,7 +139,7 @@ def _drop_columns(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edit
     if call.args or len(call.keywords) != 1:
         return []
     names = kw.value.elts if isinstance(kw.value, (ast.List, ast.Tuple)) else [kw.value]
-    return [_recall(ctx, call, "drop", ", ".join(ctx.source.text(n) for n in names))]
+    return [recall(ctx, call, "drop", ", ".join(ctx.source.text(n) for n in names))]
 
 
 def _count_distinct(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edit]:
@@ -175,15 +147,15 @@ def _count_distinct(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Ed
     if call.args or len(call.keywords) != 1 or not (
             isinstance(kw.value, ast.Constant) and kw.value.value is True):
         return []
-    return [_recall(ctx, call, "nunique", "")]
+    return [recall(ctx, call, "nunique", "")]
 
 
 def _join_left_right_on(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> list[Edit]:
     """pandas `join(r, left_on="a", right_on="b")` → `join(r, l.a == r.b)`."""
-    left, right = _keyword(call, "left_on"), _keyword(call, "right_on")
+    left, right = keyword(call, "left_on"), keyword(call, "right_on")
     if left is None or right is None or len(call.args) != 1:
         return []
-    lcol, rcol = _str_const(left.value), _str_const(right.value)
+    lcol, rcol = str_const(left.value), str_const(right.value)
     assert isinstance(call.func, ast.Attribute)
     lt, rt = call.func.value, call.args[0]
     if lcol is None or rcol is None or not isinstance(lt, ast.Name) \
@@ -192,7 +164,7 @@ def _join_left_right_on(ctx: FixContext, call: ast.Call, kw: ast.keyword) -> lis
     rest = [f"{k.arg}={ctx.source.text(k.value)}" for k in call.keywords
             if k.arg not in ("left_on", "right_on")]
     args = ", ".join([rt.id, f"{lt.id}.{lcol} == {rt.id}.{rcol}", *rest])
-    return [_recall(ctx, call, "join", args)]
+    return [recall(ctx, call, "join", args)]
 
 
 KEYWORD_FIXES: dict[tuple[str, str], Callable[[FixContext, ast.Call, ast.keyword], list[Edit]]] = {
@@ -233,8 +205,8 @@ def fix_keyword(ctx: FixContext,
     if fixer is None:
         return []
     edits = []
-    for call in _calls(ctx, method):
-        kw = _keyword(call, name)
+    for call in calls(ctx, method):
+        kw = keyword(call, name)
         if kw is not None:
             edits += fixer(ctx, call, kw)
     return edits
@@ -245,27 +217,27 @@ def fix_keyword(ctx: FixContext,
 
 def fix_isin_varargs(ctx: FixContext) -> list[Edit]:
     """`col.isin("a", "b")` → `col.isin(["a", "b"])`."""
-    return [_recall(ctx, c, "isin", "[" + ", ".join(ctx.source.text(a) for a in c.args) + "]")
-            for c in _calls(ctx, "isin") if len(c.args) > 1 and not c.keywords]
+    return [recall(ctx, c, "isin", "[" + ", ".join(ctx.source.text(a) for a in c.args) + "]")
+            for c in calls(ctx, "isin") if len(c.args) > 1 and not c.keywords]
 
 
 def fix_between_list(ctx: FixContext) -> list[Edit]:
     """`col.between([lo, hi])` → `col.between(lo, hi)`."""
     edits = []
-    for c in _calls(ctx, "between"):
+    for c in calls(ctx, "between"):
         if len(c.args) == 1 and isinstance(c.args[0], (ast.List, ast.Tuple)) \
                 and len(c.args[0].elts) == 2:
             lo, hi = c.args[0].elts
-            edits.append(_recall(ctx, c, "between",
+            edits.append(recall(ctx, c, "between",
                                  f"{ctx.source.text(lo)}, {ctx.source.text(hi)}"))
     return edits
 
 
 def fix_limit_offset(ctx: FixContext) -> list[Edit]:
     """`t.limit(5, 10)` → `t.limit(5, offset=10)` (the offset is keyword-only)."""
-    return [_recall(ctx, c, "limit", f"{ctx.source.text(c.args[0])}, "
+    return [recall(ctx, c, "limit", f"{ctx.source.text(c.args[0])}, "
                                      f"offset={ctx.source.text(c.args[1])}")
-            for c in _calls(ctx, "limit") if len(c.args) == 2 and not c.keywords]
+            for c in calls(ctx, "limit") if len(c.args) == 2 and not c.keywords]
 
 
 def fix_quoted_operand(ctx: FixContext) -> list[Edit]:
@@ -275,9 +247,9 @@ def fix_quoted_operand(ctx: FixContext) -> list[Edit]:
         if not isinstance(n, ast.BinOp):
             continue
         for side, other in ((n.right, n.left), (n.left, n.right)):
-            text = _str_const(side)
+            text = str_const(side)
             if text is not None and re.fullmatch(r"-?\d+(\.\d+)?", text.strip()) \
-                    and isinstance(_value(ctx, other), ir.NumericValue):
+                    and isinstance(value_of(ctx, other), ir.NumericValue):
                 edits.append(ctx.source.replace(side, text.strip()))
     return edits
 
@@ -288,7 +260,7 @@ def fix_python_builtin(ctx: FixContext) -> list[Edit]:
     for n in ast.walk(ctx.tree):
         if (isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
                 and n.func.id in ("sum", "max", "min") and len(n.args) == 1 and not n.keywords
-                and isinstance(_value(ctx, n.args[0]), ir.Column)):
+                and isinstance(value_of(ctx, n.args[0]), ir.Column)):
             edits.append(ctx.source.replace(n, f"{operand(ctx.source, n.args[0])}.{n.func.id}()"))
     return edits
 
@@ -319,7 +291,7 @@ def fix_python_in(ctx: FixContext) -> list[Edit]:
         if (isinstance(n, ast.Compare) and len(n.ops) == 1
                 and isinstance(n.ops[0], (ast.In, ast.NotIn))
                 and isinstance(n.comparators[0], (ast.List, ast.Tuple, ast.Set))
-                and isinstance(_value(ctx, n.left), ir.Value)):
+                and isinstance(value_of(ctx, n.left), ir.Value)):
             method = "isin" if isinstance(n.ops[0], ast.In) else "notin"
             values = "[" + ", ".join(ctx.source.text(e) for e in n.comparators[0].elts) + "]"
             edits.append(ctx.source.replace(
@@ -337,7 +309,7 @@ def fix_uncalled_method(ctx: FixContext) -> list[Edit]:
     edits = []
     for n in ast.walk(ctx.tree):
         if isinstance(n, ast.Attribute) and id(n) not in called:
-            value = _value(ctx, n)
+            value = value_of(ctx, n)
             if callable(value) and isinstance(getattr(value, "__self__", None), ir.Value):
                 edits.append(Edit(ctx.source.span(n)[1], ctx.source.span(n)[1], "()"))
     return edits
@@ -348,7 +320,7 @@ def fix_string_concat(ctx: FixContext) -> list[Edit]:
     edits = []
     for n in ast.walk(ctx.tree):
         if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add):
-            left, right = _value(ctx, n.left), _value(ctx, n.right)
+            left, right = value_of(ctx, n.left), value_of(ctx, n.right)
             for side, value, other in ((n.right, right, left), (n.left, left, right)):
                 if isinstance(other, ir.StringValue) and isinstance(value, ir.NumericValue):
                     end = ctx.source.span(side)[1]
@@ -364,8 +336,8 @@ def fix_temporal_string(ctx: FixContext) -> list[Edit]:
     for n in ast.walk(ctx.tree):
         if not (isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub))):
             continue
-        text = _str_const(n.right)
-        value = _value(ctx, n.left)
+        text = str_const(n.right)
+        value = value_of(ctx, n.left)
         if text is None or not isinstance(value, (ir.DateValue, ir.TimestampValue)):
             continue
         try:
@@ -388,7 +360,7 @@ def _temporal_literal_sides(ctx: FixContext) -> list[tuple[ast.Compare, ast.AST,
         left, right = n.left, n.comparators[0]
         for expr, lit in ((left, right), (right, left)):
             if isinstance(lit, ast.Constant) and isinstance(
-                    _value(ctx, expr), (ir.DateValue, ir.TimestampValue)):
+                    value_of(ctx, expr), (ir.DateValue, ir.TimestampValue)):
                 out.append((n, lit, lit.value, operand(ctx.source, expr)))
     return out
 
@@ -445,9 +417,9 @@ def fix_nlargest(ctx: FixContext, owner: str) -> list[Edit]:
     """pandas `t.nlargest(n, "col")` → `t.order_by(ibis.desc("col")).head(n)`
     (`nsmallest` → ascending)."""
     edits = []
-    for c in _calls(ctx, "nlargest", "nsmallest"):
+    for c in calls(ctx, "nlargest", "nsmallest"):
         assert isinstance(c.func, ast.Attribute)
-        if len(c.args) != 2 or c.keywords or not isinstance(_value(ctx, c.func.value), ir.Table):
+        if len(c.args) != 2 or c.keywords or not isinstance(value_of(ctx, c.func.value), ir.Table):
             continue
         n, col = (ctx.source.text(a) for a in c.args)
         key = f"ibis.desc({col})" if c.func.attr == "nlargest" else col
@@ -485,7 +457,7 @@ def fix_ibis_reduction(ctx: FixContext, owner: str) -> list[Edit]:
     if owner != "ibis":
         return []
     edits = []
-    for c in _calls(ctx, *_REDUCTIONS):
+    for c in calls(ctx, *_REDUCTIONS):
         assert isinstance(c.func, ast.Attribute)
         if not (isinstance(c.func.value, ast.Name) and c.func.value.id == "ibis") or c.keywords:
             continue
@@ -502,7 +474,7 @@ def fix_reset_index(ctx: FixContext, owner: str) -> list[Edit]:
     if owner != "Table":
         return []
     return [Edit(ctx.source.span(c.func.value)[1], ctx.source.span(c)[1], "")  # type: ignore[attr-defined]
-            for c in _calls(ctx, "reset_index") if not c.args and all(
+            for c in calls(ctx, "reset_index") if not c.args and all(
                 k.arg == "drop" for k in c.keywords)]
 
 
@@ -521,7 +493,7 @@ def fix_dt_accessor(ctx: FixContext, owner: str) -> list[Edit]:
         if not (isinstance(n, ast.Attribute) and isinstance(n.value, ast.Attribute)
                 and n.value.attr == "dt"):
             continue
-        base = _value(ctx, n.value.value)
+        base = value_of(ctx, n.value.value)
         temporal = isinstance(base, (ir.DateValue, ir.TimestampValue, ir.TimeValue))
         start, end = ctx.source.span(n.value.value)[1], ctx.source.span(n)[1]
         if temporal and n.attr in DT_PARTS:
@@ -540,11 +512,11 @@ def fix_dt_accessor(ctx: FixContext, owner: str) -> list[Edit]:
 def fix_unique(ctx: FixContext, owner: str) -> list[Edit]:
     """`t.col.unique()` (pandas: the distinct values) → `t.select("col").distinct()`."""
     edits = []
-    for c in _calls(ctx, "unique"):
+    for c in calls(ctx, "unique"):
         recv = c.func.value  # type: ignore[attr-defined]
         if c.args or c.keywords or not isinstance(recv, ast.Attribute):
             continue
-        if isinstance(_value(ctx, recv.value), ir.Table):
+        if isinstance(value_of(ctx, recv.value), ir.Table):
             edits.append(ctx.source.replace(
                 c, f"{ctx.source.text(recv.value)}.select({recv.attr!r}).distinct()"))
     return edits
@@ -553,14 +525,14 @@ def fix_unique(ctx: FixContext, owner: str) -> list[Edit]:
 def fix_column_agg(ctx: FixContext, owner: str) -> list[Edit]:
     """`t.col.agg(["sum", "mean"])` → `t.aggregate(sum=t.col.sum(), mean=t.col.mean())`."""
     edits = []
-    for c in _calls(ctx, "agg"):
+    for c in calls(ctx, "agg"):
         recv = c.func.value  # type: ignore[attr-defined]
         if len(c.args) != 1 or c.keywords or not isinstance(c.args[0], (ast.List, ast.Tuple)):
             continue
-        names = [_str_const(e) for e in c.args[0].elts]
-        column = _value(ctx, recv)
+        names = [str_const(e) for e in c.args[0].elts]
+        column = value_of(ctx, recv)
         if not isinstance(recv, ast.Attribute) or not isinstance(column, ir.Column) \
-                or not isinstance(_value(ctx, recv.value), ir.Table) or not names \
+                or not isinstance(value_of(ctx, recv.value), ir.Table) or not names \
                 or any(n is None or not callable(getattr(column, n, None)) for n in names):
             continue
         col = ctx.source.text(recv)
@@ -572,7 +544,7 @@ def fix_column_agg(ctx: FixContext, owner: str) -> list[Edit]:
 def fix_offset(ctx: FixContext, owner: str) -> list[Edit]:
     """`t.limit(n).offset(m)` (SQL order of clauses) → `t.limit(n, offset=m)`."""
     edits = []
-    for c in _calls(ctx, "offset"):
+    for c in calls(ctx, "offset"):
         recv = c.func.value  # type: ignore[attr-defined]
         if (len(c.args) == 1 and not c.keywords and isinstance(recv, ast.Call)
                 and isinstance(recv.func, ast.Attribute) and recv.func.attr == "limit"
@@ -589,7 +561,7 @@ def fix_ibis_concat(ctx: FixContext, owner: str) -> list[Edit]:
         return []
     return [ctx.source.replace(c, f"{operand(ctx.source, c.args[0])}.concat("
                                + ", ".join(ctx.source.text(a) for a in c.args[1:]) + ")")
-            for c in _calls(ctx, "concat") if isinstance(c.func.value, ast.Name)  # type: ignore[attr-defined]
+            for c in calls(ctx, "concat") if isinstance(c.func.value, ast.Name)  # type: ignore[attr-defined]
             and c.func.value.id == "ibis" and len(c.args) >= 2 and not c.keywords]  # type: ignore[attr-defined]
 
 
@@ -597,10 +569,10 @@ def fix_query(ctx: FixContext, owner: str) -> list[Edit]:
     """pandas `t.query("a == 1 and b > 2")` → `t.filter(t.a == 1 and t.b > 2)` (its names
     bound to the table's columns; the next round turns `and`/`or` into `&`/`|`)."""
     edits = []
-    for c in _calls(ctx, "query"):
+    for c in calls(ctx, "query"):
         recv = c.func.value  # type: ignore[attr-defined]
-        table = _value(ctx, recv)
-        text = _str_const(c.args[0]) if len(c.args) == 1 and not c.keywords else None
+        table = value_of(ctx, recv)
+        text = str_const(c.args[0]) if len(c.args) == 1 and not c.keywords else None
         if not isinstance(table, ir.Table) or text is None or not isinstance(recv, ast.Name):
             continue
         try:
@@ -610,7 +582,7 @@ def fix_query(ctx: FixContext, owner: str) -> list[Edit]:
         names = {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
         if not names or not names <= set(table.columns) or "@" in text or "\n" in text:
             continue
-        edits.append(_recall(ctx, c, "filter", _qualify(text, names, recv.id)))
+        edits.append(recall(ctx, c, "filter", _qualify(text, names, recv.id)))
     return edits
 
 
@@ -647,8 +619,8 @@ def fix_sql_strings(ctx: FixContext, name: str, existing: list[str]) -> list[Edi
         return [ctx.source.replace(n, text) for n in consts]
     if name == "*":
         return [Edit(ctx.source.span(c.func.value)[1], ctx.source.span(c)[1], "")  # type: ignore[attr-defined]
-                for c in _calls(ctx, "select")
-                if [_str_const(a) for a in c.args] == ["*"] and not c.keywords]
+                for c in calls(ctx, "select")
+                if [str_const(a) for a in c.args] == ["*"] and not c.keywords]
     counts = [c for c in existing if c.endswith("_count")]
     if name == "count" and len(counts) == 1:
         quotes = [ctx.source.text(n)[-1] for n in consts]
@@ -667,7 +639,7 @@ def _order_key(part: str, existing: list[str], quote: str) -> str | None:
 
 
 def _is_order_by_arg(ctx: FixContext, node: ast.AST) -> bool:
-    return any(node in c.args for c in _calls(ctx, "order_by"))
+    return any(node in c.args for c in calls(ctx, "order_by"))
 
 
 def ibis_name(name: str) -> str | None:

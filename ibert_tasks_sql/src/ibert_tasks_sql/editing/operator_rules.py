@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import ibis.expr.types as ir
 from ibis.common.deferred import Deferred
 
+from ibert_tasks_sql.editing.ast_helpers import calls, recall, str_const, value_of
 from ibert_tasks_sql.editing.edits import Edit, operand
-from ibert_tasks_sql.editing.habit_rules import _calls, _recall, _str_const, _value
 
 if TYPE_CHECKING:
     from ibert_tasks_sql.editing.fix_rules import FixContext
@@ -28,9 +28,9 @@ OPERATOR_METHODS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "g
 def fix_operator_method(ctx: FixContext, owner: str) -> list[Edit]:
     """`col.eq("x")` → `(col == "x")`, `a.mul(b)` → `(a * b)`."""
     edits = []
-    for c in _calls(ctx, *OPERATOR_METHODS):
+    for c in calls(ctx, *OPERATOR_METHODS):
         assert isinstance(c.func, ast.Attribute)
-        if len(c.args) != 1 or c.keywords or not isinstance(_value(ctx, c.func.value), ir.Value):
+        if len(c.args) != 1 or c.keywords or not isinstance(value_of(ctx, c.func.value), ir.Value):
             continue
         op = OPERATOR_METHODS[c.func.attr]
         left = operand(ctx.source, c.func.value)
@@ -42,15 +42,15 @@ def fix_str_match(ctx: FixContext, owner: str) -> list[Edit]:
     """pandas `s.str.match(p)` anchors at the start → `s.re_search("^p")`;
     `fullmatch(p)` → `s.re_search("^p$")` (literal patterns only)."""
     edits = []
-    for c in _calls(ctx, "match", "fullmatch"):
+    for c in calls(ctx, "match", "fullmatch"):
         assert isinstance(c.func, ast.Attribute)
-        pattern = _str_const(c.args[0]) if len(c.args) == 1 and not c.keywords else None
-        if pattern is None or not isinstance(_value(ctx, c.func.value), ir.StringValue):
+        pattern = str_const(c.args[0]) if len(c.args) == 1 and not c.keywords else None
+        if pattern is None or not isinstance(value_of(ctx, c.func.value), ir.StringValue):
             continue
         anchored = pattern if pattern.startswith("^") else "^" + pattern
         if c.func.attr == "fullmatch" and not anchored.endswith("$"):
             anchored += "$"
-        edits.append(_recall(ctx, c, "re_search", repr(anchored)))
+        edits.append(recall(ctx, c, "re_search", repr(anchored)))
     return edits
 
 
@@ -63,7 +63,7 @@ def fix_grouped_column(ctx: FixContext) -> list[Edit]:
             continue
         picked = c.func.value
         if isinstance(picked, ast.Subscript):
-            column, grouped = _str_const(picked.slice), picked.value
+            column, grouped = str_const(picked.slice), picked.value
         elif isinstance(picked, ast.Attribute):
             column, grouped = picked.attr, picked.value
         else:
@@ -72,7 +72,7 @@ def fix_grouped_column(ctx: FixContext) -> list[Edit]:
                                   and isinstance(grouped.func, ast.Attribute)
                                   and grouped.func.attr == "group_by"):
             continue
-        table = _value(ctx, grouped.func.value)
+        table = value_of(ctx, grouped.func.value)
         if not isinstance(table, ir.Table) or column not in table.columns \
                 or not callable(getattr(table[column], c.func.attr, None)):
             continue
@@ -83,18 +83,18 @@ def fix_grouped_column(ctx: FixContext) -> list[Edit]:
 
 def fix_scalar_options(ctx: FixContext) -> list[Edit]:
     """`col.isin("a")` / `col.notin("a")`: one value where a list goes → `["a"]`."""
-    return [_recall(ctx, c, c.func.attr, f"[{ctx.source.text(c.args[0])}]")  # type: ignore[attr-defined]
-            for c in _calls(ctx, "isin", "notin")
+    return [recall(ctx, c, c.func.attr, f"[{ctx.source.text(c.args[0])}]")  # type: ignore[attr-defined]
+            for c in calls(ctx, "isin", "notin")
             if len(c.args) == 1 and isinstance(c.args[0], ast.Constant)]
 
 
 def fix_table_count_column(ctx: FixContext) -> list[Edit]:
     """pandas-ish `t.count("col")` (non-null values of a column) → `t.col.count()`."""
     edits = []
-    for c in _calls(ctx, "count"):
+    for c in calls(ctx, "count"):
         assert isinstance(c.func, ast.Attribute)
-        name = _str_const(c.args[0]) if len(c.args) == 1 and not c.keywords else None
-        table = _value(ctx, c.func.value)
+        name = str_const(c.args[0]) if len(c.args) == 1 and not c.keywords else None
+        table = value_of(ctx, c.func.value)
         if name and isinstance(table, ir.Table) and name in table.columns \
                 and name.isidentifier():
             edits.append(Edit(ctx.source.span(c.func.value)[1], ctx.source.span(c)[1],
@@ -110,9 +110,9 @@ def fix_join_kind(ctx: FixContext) -> list[Edit]:
     """SQL's `how="inner join"`, `"LEFT"`, `"full outer join"` → Ibis's `"inner"`, `"left"`,
     `"outer"`."""
     edits = []
-    for c in _calls(ctx, "join"):
+    for c in calls(ctx, "join"):
         for k in c.keywords:
-            text = _str_const(k.value) if k.arg == "how" else None
+            text = str_const(k.value) if k.arg == "how" else None
             if text is None:
                 continue
             words = [w for w in text.lower().replace("_", " ").split() if w not in ("join",)]
@@ -130,10 +130,10 @@ def fix_bool_string(ctx: FixContext) -> list[Edit]:
         if not (isinstance(n, ast.Compare) and len(n.ops) == 1):
             continue
         for side, other in ((n.comparators[0], n.left), (n.left, n.comparators[0])):
-            text = _str_const(side)
+            text = str_const(side)
             # `_.flag` cannot be typed here; the message already says a boolean was compared
             if text is not None and text.lower() in ("true", "false") \
-                    and isinstance(_value(ctx, other), (ir.BooleanValue, Deferred)):
+                    and isinstance(value_of(ctx, other), (ir.BooleanValue, Deferred)):
                 edits.append(ctx.source.replace(side, text.capitalize()))
     return edits
 
@@ -144,7 +144,7 @@ def fix_date_plus_days(ctx: FixContext) -> list[Edit]:
     for n in ast.walk(ctx.tree):
         if (isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub))
                 and isinstance(n.right, ast.Constant) and type(n.right.value) is int
-                and isinstance(_value(ctx, n.left), ir.DateValue)):
+                and isinstance(value_of(ctx, n.left), ir.DateValue)):
             edits.append(ctx.source.replace(n.right, f"ibis.interval(days={n.right.value})"))
     return edits
 
@@ -190,7 +190,7 @@ def _concatenates_text(code: str) -> bool:
     except SyntaxError:
         return False
     return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add)
-               and any(_str_const(side) is not None for side in (n.left, n.right))
+               and any(str_const(side) is not None for side in (n.left, n.right))
                for n in ast.walk(tree))
 
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import ibis.expr.types as ir
 
+from ibert_tasks_sql.editing.ast_helpers import calls, recall, str_const, value_of
 from ibert_tasks_sql.editing.edits import Edit, apply_edits
-from ibert_tasks_sql.editing.habit_rules import _calls, _recall, _str_const, _value
 
 if TYPE_CHECKING:
     from ibert_tasks_sql.editing.fix_rules import FixContext
@@ -98,11 +98,11 @@ def _pandas_groupby_keyword(k: ast.keyword) -> bool:
 
 def _named_agg_tuples(ctx: FixContext) -> list[tuple[ast.Tuple, str, str]]:
     out = []
-    for c in _calls(ctx, "agg", "aggregate"):
+    for c in calls(ctx, "agg", "aggregate"):
         for k in c.keywords:
             v = k.value
             if isinstance(v, ast.Tuple) and len(v.elts) == 2:
-                col, fn = (_str_const(e) for e in v.elts)
+                col, fn = (str_const(e) for e in v.elts)
                 if col is not None and fn is not None:
                     out.append((v, col, fn))
     return out
@@ -111,7 +111,7 @@ def _named_agg_tuples(ctx: FixContext) -> list[tuple[ast.Tuple, str, str]]:
 def _uncalled_in_comparisons(ctx: FixContext) -> list[ast.Attribute]:
     return [side for n in ast.walk(ctx.tree) if isinstance(n, ast.Compare)
             for side in (n.left, *n.comparators) if isinstance(side, ast.Attribute)
-            and callable(v := _value(ctx, side)) and isinstance(getattr(v, "__self__", None),
+            and callable(v := value_of(ctx, side)) and isinstance(getattr(v, "__self__", None),
                                                                   ir.Value)]
 
 
@@ -119,7 +119,7 @@ def lint(ctx: FixContext) -> str | None:
     """A message for code that builds but surely means something else (pandas keywords
     that become group keys, named-aggregation tuples that become literals, a method
     compared without calling it, which is always False); None when nothing is found."""
-    for c in _calls(ctx, "group_by"):
+    for c in calls(ctx, "group_by"):
         for k in c.keywords:
             if _pandas_groupby_keyword(k):
                 return f"PandasHabit: group_by() got the pandas keyword argument '{k.arg}'"
@@ -134,12 +134,12 @@ def lint(ctx: FixContext) -> str | None:
 def fix_groupby_keywords(ctx: FixContext) -> list[Edit]:
     """`group_by("k", as_index=False)` → `group_by("k")`."""
     edits = []
-    for c in _calls(ctx, "group_by"):
+    for c in calls(ctx, "group_by"):
         if any(_pandas_groupby_keyword(k) for k in c.keywords):
             args = [ctx.source.text(a) for a in c.args] + [
                 f"{k.arg}={ctx.source.text(k.value)}" for k in c.keywords
                 if not _pandas_groupby_keyword(k)]
-            edits.append(_recall(ctx, c, "group_by", ", ".join(args)))
+            edits.append(recall(ctx, c, "group_by", ", ".join(args)))
     return edits
 
 

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 import ibis.expr.types as ir
 
+from ibert_tasks_sql.editing.ast_helpers import value_of
 from ibert_tasks_sql.editing.edits import Edit
-from ibert_tasks_sql.editing.habit_rules import _value
 
 if TYPE_CHECKING:
     from ibert_tasks_sql.editing.fix_rules import FixContext
@@ -84,7 +84,7 @@ def _receiver_table(ctx: FixContext, node: ast.AST) -> ir.Table | None:
     """The table the call's SQL reads: the receiver, or the table under a grouping."""
     from ibert_tasks_sql.editing.members import grouped_table
 
-    value = _value(ctx, node)  # None when the receiver does not build: nothing to read
+    value = value_of(ctx, node)  # None when the receiver does not build: nothing to read
     if isinstance(value, ir.Table):
         return value
     return grouped_table(value) if type(value).__name__ == "GroupedTable" else None
