@@ -22,7 +22,7 @@ from ibis.common.deferred import Deferred
 from ibert_core.errors import IbertError
 from ibert_core.types import Schema
 from ibert_tasks_sql.editing import building, members, ranking, snippets
-from ibert_tasks_sql.editing.cursor import Site, analyze, cursor_offset
+from ibert_tasks_sql.editing.cursor import Site, analyze, cursor_offset, scan_code
 from ibert_tasks_sql.editing.usage import COLUMN, ROOT, Usage, context_of
 
 _WORD_HEAD = re.compile(r"[A-Za-z0-9_]*")
@@ -80,9 +80,7 @@ def complete_code(prefix: str, site: Site, completion: Completion, suffix: str) 
 
 
 def closers(text: str) -> str:
-    from ibert_tasks_sql.editing.cursor import _scan
-
-    scan = _scan(text)
+    scan = scan_code(text)
     if scan.open_string is not None:
         return ""
     pairs = {"(": ")", "[": "]", "{": "}"}

@@ -62,7 +62,11 @@ def cursor_offset(code: str, cursor: str | None) -> int:
 
 
 @attrs.define
-class _Scan:
+class Scan:
+    """What one forward pass over partial code found (offsets into the scanned text): the
+    cursor's site (`analyze`) and the brackets a completion must close (`completion.closers`)
+    both read it, so the two agree on what is inside a string or a bracket."""
+
     strings: dict[int, int] = attrs.field(factory=dict)  # end → start of each string literal
     matches: dict[int, int] = attrs.field(factory=dict)  # closing → opening bracket
     stack: list[int] = attrs.field(factory=list)
@@ -73,8 +77,10 @@ class _Scan:
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 
 
-def _scan(text: str) -> _Scan:
-    s = _Scan()
+def scan_code(text: str) -> Scan:
+    """Scan partial code once, left to right: it does not parse, so strings, comments and
+    brackets are tracked by hand; an unclosed string ends the scan (the cursor is in it)."""
+    s = Scan()
     i, n = 0, len(text)
     while i < n:
         c = text[i]
@@ -119,7 +125,7 @@ def _string_start(text: str, i: int) -> int:
     return i
 
 
-def primary_before(text: str, end: int, scan: _Scan) -> int:
+def primary_before(text: str, end: int, scan: Scan) -> int:
     """Start offset of the dotted/called/subscripted expression ending at `end` (exclusive)."""
     i = end
     while i > 0:
@@ -157,7 +163,7 @@ def primary_before(text: str, end: int, scan: _Scan) -> int:
 
 def analyze(prefix: str) -> Site:
     """The completion site at the end of `prefix`."""
-    scan = _scan(prefix)
+    scan = scan_code(prefix)
     before, statement = prefix[: scan.statement_start], prefix[scan.statement_start :]
     offset = scan.statement_start
     opens = []
@@ -193,9 +199,9 @@ def _is_number_dot(text: str) -> bool:
     return bool(re.search(r"(?<![A-Za-z_0-9])\d+\.$", text))
 
 
-def _rebase(scan: _Scan, offset: int) -> _Scan:
+def _rebase(scan: Scan, offset: int) -> Scan:
     """The scan's maps relative to the current statement."""
-    return _Scan(
+    return Scan(
         strings={k - offset: v - offset for k, v in scan.strings.items() if k >= offset},
         matches={k - offset: v - offset for k, v in scan.matches.items() if k >= offset},
     )
