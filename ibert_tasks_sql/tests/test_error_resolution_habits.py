@@ -8,20 +8,11 @@ from __future__ import annotations
 import pytest
 
 from ibert_core import engine
-from ibert_core.types import Schema, TaskRequest
+from ibert_core.types import TaskRequest
 from ibert_tasks_sql.editing.building import build
 from ibert_tasks_sql.editing.resolution import resolve_many
-from ibert_tasks_sql.editing.static_rules import find_semgrep
 
-SCHEMA = Schema.from_dict(
-    {
-        "orders": {"id": "int64", "category": "string", "price": "float64", "qty": "int64",
-                   "customer_id": "int64", "placed": "date"},
-        "customers": {"customer_id": "int64", "name": "string", "age": "int64"},
-    }
-)
-
-needs_semgrep = pytest.mark.skipif(find_semgrep() is None, reason="semgrep is not installed")
+from .error_resolution_shared import SCHEMA, needs_semgrep
 
 # (broken code, fixed code, rule that must be among the changes)
 CASES = [

@@ -9,17 +9,9 @@ from ibert_core.types import Schema
 from ibert_tasks_sql.editing.building import build
 from ibert_tasks_sql.editing.edits import Edit, apply_edits
 from ibert_tasks_sql.editing.resolution import resolve, resolve_many
-from ibert_tasks_sql.editing.static_rules import find_semgrep, may_match, scan
+from ibert_tasks_sql.editing.static_rules import may_match, scan
 
-SCHEMA = Schema.from_dict(
-    {
-        "orders": {"id": "int64", "category": "string", "price": "float64", "qty": "int64",
-                   "customer_id": "int64", "placed": "date"},
-        "customers": {"customer_id": "int64", "name": "string", "age": "int64"},
-    }
-)
-
-needs_semgrep = pytest.mark.skipif(find_semgrep() is None, reason="semgrep is not installed")
+from .error_resolution_shared import SCHEMA, needs_semgrep
 
 # (broken code, fixed code, rule that must be among the changes)
 CASES = [
