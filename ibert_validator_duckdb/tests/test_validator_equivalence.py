@@ -159,6 +159,10 @@ SHAPED = [
         "SELECT status, amount FROM orders WHERE amount <= 0 AND status IS NOT NULL",
         "expr = orders.filter(orders.amount <= 0).select('status', 'amount')",
     ),
+    (  # a timestamp later on the day a date compares with
+        "SELECT id FROM orders WHERE CAST(ts AS DATE) <= DATE '2024-03-31'",
+        "expr = orders.filter(orders.ts <= ibis.timestamp('2024-03-31 00:00:00')).select('id')",
+    ),
     (  # a group holding two of the constants' neighbours: max and min differ
         "SELECT u.city, max(o.amount) AS m FROM users u JOIN orders o ON u.id = o.user_id "
         "WHERE o.amount >= 42 GROUP BY u.city",

@@ -509,12 +509,16 @@ def _literal_values(dtype: Any, literals: Sequence[Any]) -> list[Any]:
                     )
         elif isinstance(lit, str) and dtype.is_string():
             out.extend(_like_variants(lit))
-        elif isinstance(lit, str) and (dtype.is_date() or dtype.is_timestamp()):
-            for day in _date_variants(lit):
-                stamp = dt.datetime(day.year, day.month, day.day)
-                if dtype.is_timestamp() and dtype.timezone:
-                    stamp = stamp.replace(tzinfo=dt.timezone.utc)
-                out.append(day if dtype.is_date() else stamp)
+        elif isinstance(lit, str) and dtype.is_date():
+            out.extend(_date_variants(lit))
+        elif isinstance(lit, str) and dtype.is_timestamp():
+            days = _date_variants(lit)
+            # and the day itself after midnight: a date compared with a timestamp column
+            # (`ts <= '2024-03-31'` for "on or before the 31st") misses that row
+            stamps = [dt.datetime(d.year, d.month, d.day) for d in days]
+            stamps += [stamps[1] + dt.timedelta(hours=12)] if days else []
+            tz = dt.timezone.utc if dtype.timezone else None
+            out.extend(s.replace(tzinfo=tz) for s in stamps)
     return out
 
 
