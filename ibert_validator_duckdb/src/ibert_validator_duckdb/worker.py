@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import datetime
+import importlib
 import logging
 import os
 import resource
@@ -371,18 +372,40 @@ def _stage_build(run: Run) -> str:
     return f"{type(expr).__name__}"
 
 
-def duckdb_sql(expr: Any) -> str:
-    """`ibis.to_sql(expr, dialect="duckdb")`, the same text, without its per-call work: it
-    first rebinds the expression to unbound tables (a walk of the whole graph), which
-    sandboxed code never holds (its tables are `ibis.table`s); 0.15 ms of a 1.7 ms compile."""
-    from ibis.backends.sql.compilers.duckdb import compiler
+def compile_sql(expr: Any, dialect: str = "duckdb") -> str:
+    """`ibis.to_sql(expr, dialect=dialect)`, the same text, from the dialect's compiler
+    module itself: `ibis.to_sql` finds compilers among the names
+    `ibis.backends.sql.compilers` exports, which leave out singlestoredb (ibis 12), and it
+    first rebinds the expression to unbound tables (a walk of the whole graph, 0.15 ms of a
+    1.7 ms compile) that sandboxed code never needs: its tables are `ibis.table`s."""
+    if not dialect.isidentifier():
+        raise ValueError(f"Unknown dialect {dialect}")
+    try:
+        module = importlib.import_module(f"ibis.backends.sql.compilers.{dialect}")
+    except ModuleNotFoundError:
+        raise ValueError(f"Unknown dialect {dialect}") from None
+    if dialect == "pyspark" and ibis.options.pyspark is None:
+        _default_pyspark_options()
+    compiler = module.compiler
+    out = compiler.to_sqlglot(expr)
+    queries = out if isinstance(out, list) else [out]
+    return ";\n".join(q.sql(dialect=compiler.dialect, pretty=True) for q in queries)
 
-    return str(compiler.to_sqlglot(expr).sql(dialect=compiler.dialect, pretty=True))
+
+def _default_pyspark_options() -> None:
+    """The pyspark compiler reads `ibis.options.pyspark.treat_nan_as_null`, an option the
+    pyspark backend registers on import, which needs pyspark itself: without it every
+    float column failed to compile. Its default, as the backend declares it."""
+
+    class PySparkOptions(ibis.config.Config):
+        treat_nan_as_null: bool = False
+
+    ibis.options.pyspark = PySparkOptions()
 
 
 def _stage_compile(run: Run) -> str:
     try:
-        run.sql = duckdb_sql(run.expr)
+        run.sql = compile_sql(run.expr)
     except Exception as err:  # noqa: BLE001
         raise StageFailed(describe(err, run.env, run.schema)) from None
     run.artifacts["sql"] = run.sql
@@ -423,7 +446,7 @@ def _compile_to(expr: Any, dialect: str) -> str:
     """The expression in `dialect`; an error when sqlglot had to leave something out (it
     warns and writes SQL that does not mean the same)."""
     SQLGLOT_WARNINGS.messages.clear()
-    sql = ibis.to_sql(expr, dialect=dialect)
+    sql = compile_sql(expr, dialect)
     if SQLGLOT_WARNINGS.messages:
         raise ValueError("; ".join(dict.fromkeys(SQLGLOT_WARNINGS.messages)))
     return sql
