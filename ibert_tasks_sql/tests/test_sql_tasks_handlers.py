@@ -155,6 +155,15 @@ def test_ibis_to_sql_rejects_broken_code_and_unknown_dialects(context):
         )
 
 
+def test_ibis_to_sql_says_when_the_target_is_what_cannot_express_the_code(context):
+    """Code that compiles to DuckDB is not "broken" because SQLite has no approx_median."""
+    code = "expr = orders.select(m=orders.amount.approx_median())"
+    request = TaskRequest("ibis_to_sql", code, schema=SCHEMA, options={"to": "sqlite"})
+    with pytest.raises(BadInput, match="sqlite cannot express this Ibis code") as err:
+        engine.run(context, request)
+    assert "pick another --to" in str(err.value) and "fix the code" not in str(err.value)
+
+
 def test_bundled_example_is_verified(context):
     from ibert_core.schema import load
 

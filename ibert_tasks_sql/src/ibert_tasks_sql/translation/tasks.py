@@ -129,6 +129,12 @@ class IbisToSql:
         )
         verdict = self.context.validator("duckdb").validate(job)
         if not verdict.passed:
+            failed = verdict.failed
+            if failed is not None and failed.message.startswith(f"cannot compile to {target}"):
+                raise BadInput(
+                    f"{target} cannot express this Ibis code: {failed.message}",
+                    "it compiles to DuckDB; rewrite the part named or pick another --to",
+                )
             raise BadInput(
                 f"the Ibis code does not compile: {verdict.feedback}",
                 "fix the code (it reads tables as free names and assigns `expr`)",
