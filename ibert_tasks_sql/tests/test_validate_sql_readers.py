@@ -131,3 +131,27 @@ def test_an_unknown_configured_reader_suggests_the_installed_one(
 def test_ibert_plugins_lists_the_reader(ibert_cli: Any) -> None:
     code, out, _ = ibert_cli("plugins")
     assert code == 0 and "sql_readers: sql_readings" in out
+
+
+GROUP_BY_ALIAS = "SELECT IFNULL(name, 'unknown') AS name, COUNT(*) AS n FROM users GROUP BY name"
+BY_ALIAS = "expr = users.group_by(name=users.name.fill_null('unknown')).agg(n=_.count())"
+BY_COLUMN = (
+    "expr = users.group_by('name').agg(n=_.count())"
+    ".select(name=_.name.fill_null('unknown'), n=_.n)"
+)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "right", "wrong"),
+    [("bigquery", BY_ALIAS, BY_COLUMN), ("postgres", BY_COLUMN, BY_ALIAS)],
+)
+def test_a_group_by_name_that_is_column_and_alias_follows_the_dialect(
+    ibert_cli: Any, dialect: str, right: str, wrong: str
+) -> None:
+    """BigQuery groups by the alias (NULL and 'unknown' names fall together), Postgres by
+    the column, as DuckDB does; sqlglot's plain transpilation gave DuckDB's rule to both."""
+    sql = GROUP_BY_ALIAS.replace("IFNULL", "COALESCE") if dialect == "postgres" else GROUP_BY_ALIAS
+    code, out, _ = validate(ibert_cli, dialect, sql, right)
+    assert code == 0, json.loads(out)["stages"][-1]
+    code, out, _ = validate(ibert_cli, dialect, sql, wrong)
+    assert code == 1, json.loads(out)["stages"][-1]

@@ -235,6 +235,33 @@ def reference(sql: str, dialect: str | None, schema: Schema) -> tuple[str, str]:
         return sql, dialect or "duckdb"
 
 
+def _groups_by_an_alias(tree: exp.Expr, schema: Schema) -> int:
+    """How many GROUP BY names are both a column and a select alias of another expression
+    (`IFNULL(country, 'unknown') AS country ... GROUP BY country`). Which one the name means
+    is the dialect's rule: BigQuery groups by the alias, Postgres, MySQL and Snowflake by
+    the column, as DuckDB does. Qualifying the query applies the dialect's rule, and the
+    plain transpilation would apply DuckDB's, so such a reference is the qualified one."""
+    columns = {c.lower() for t in schema.tables for c in t.names}
+    count = 0
+    for select in tree.find_all(exp.Select):
+        group = select.args.get("group")
+        if group is None:
+            continue
+        aliases = {
+            e.alias.lower()
+            for e in select.expressions
+            if isinstance(e, exp.Alias)
+            and e.alias.lower() in columns
+            and not (isinstance(e.this, exp.Column) and e.this.name.lower() == e.alias.lower())
+        }
+        count += sum(
+            1
+            for c in group.expressions
+            if isinstance(c, exp.Column) and not c.table and c.name.lower() in aliases
+        )
+    return count
+
+
 def corrected(sql: str, dialect: str | None, schema: Schema) -> tuple[str, str]:
     """`reference`, except that a correction's refusal is raised (`UnsupportedConstruct`:
     the query's meaning in the dialect is not certain), for an SQL reader to report;
@@ -245,7 +272,7 @@ def corrected(sql: str, dialect: str | None, schema: Schema) -> tuple[str, str]:
     try:
         read = dialect_name(dialect)
         tree = parse(sql, read)
-        marked = shorthands.mark(tree)
+        marked = shorthands.mark(tree) + _groups_by_an_alias(tree, schema)
         tree = qualify_tree(tree, schema, read, sql)
     except Exception:  # noqa: BLE001 - sqlglot's own reading (or error) then applies
         return sql, dialect or "duckdb"
