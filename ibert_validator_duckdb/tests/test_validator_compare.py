@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from ibert_validator_duckdb.compare import Ordering, compare_results, normalize_rows
+from ibert_validator_duckdb.fixtures import Targets
 from ibert_validator_duckdb.reference import BadReference, prepare
 
 
@@ -105,13 +106,24 @@ def test_type_difference_is_named():
     assert "column 1 holds str values where the reference has number" in message
 
 
-def test_reference_counts_are_the_thresholds_a_row_count_is_compared_with():
-    """They decide the fixture's tally groups: constants elsewhere are not counts."""
-    counts = {
-        "SELECT a FROM t GROUP BY a HAVING count(*) > 3": (3,),
-        "SELECT a FROM t GROUP BY a HAVING count(*) >= 2 AND sum(b) > 100": (2, 100),
-        "SELECT a, count(*) = 1 AS single FROM t GROUP BY a": (1,),
-        "SELECT a FROM t WHERE b > 5 ORDER BY a LIMIT 3": (),
+def test_reference_targets_are_what_its_constants_are_compared_with():
+    """They decide the rows fixtures aim at: counts and sums get groups, parts of a column
+    get values with that part; constants compared with plain columns are none of these."""
+    targets = {
+        "SELECT a FROM t GROUP BY a HAVING count(*) > 3": Targets(counts=(3,)),
+        "SELECT a FROM t GROUP BY a HAVING count(*) >= 2 AND sum(b) > 100": Targets(
+            counts=(2,), sums=(100,)
+        ),
+        "SELECT a, count(*) = 1 AS single FROM t GROUP BY a": Targets(counts=(1,)),
+        "SELECT * FROM t WHERE (SELECT count(*) FROM u) >= 2": Targets(counts=(2,)),
+        "SELECT a FROM t WHERE b > 5 ORDER BY a LIMIT 3": Targets(),
+        "SELECT a FROM t WHERE length(name) > 5 AND hour(ts) BETWEEN 6 AND 11": Targets(
+            parts=(("name", "length", 5), ("ts", "hour", 6), ("ts", "hour", 11))
+        ),
+        "SELECT a FROM t WHERE EXTRACT(MONTH FROM d) IN (1, 2) OR quarter(d) = 3": Targets(
+            parts=(("d", "month", 1), ("d", "month", 2), ("d", "quarter", 3))
+        ),
+        "SELECT a FROM t GROUP BY a HAVING sum(x) >= 10.5": Targets(sums=(Decimal("10.5"),)),
     }
-    for sql, expected in counts.items():
-        assert prepare(sql).counts == expected, sql
+    for sql, expected in targets.items():
+        assert prepare(sql).targets == expected, sql

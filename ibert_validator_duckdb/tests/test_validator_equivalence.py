@@ -159,6 +159,24 @@ SHAPED = [
         "SELECT status, amount FROM orders WHERE amount <= 0 AND status IS NOT NULL",
         "expr = orders.filter(orders.amount <= 0).select('status', 'amount')",
     ),
+    (  # a group whose sum is the threshold
+        "SELECT user_id, sum(amount) AS total FROM orders GROUP BY user_id "
+        "HAVING sum(amount) > 100",
+        "t = orders.group_by('user_id').aggregate(total=_.amount.sum())\n"
+        "expr = t.filter(t.total >= 100)",
+    ),
+    (  # a string as long as the threshold
+        "SELECT name FROM users WHERE length(name) > 5",
+        "expr = users.filter(users.name.length() >= 5).select('name')",
+    ),
+    (  # a time within the hour on the upper end of a BETWEEN
+        "SELECT id FROM orders WHERE hour(ts) BETWEEN 6 AND 11",
+        "expr = orders.filter((orders.ts.hour() >= 6) & (orders.ts.hour() < 11)).select('id')",
+    ),
+    (  # the last month of the quarter before
+        "SELECT id FROM orders WHERE quarter(ts) = 4",
+        "expr = orders.filter(orders.ts.month() >= 9).select('id')",
+    ),
     (  # a timestamp later on the day a date compares with
         "SELECT id FROM orders WHERE CAST(ts AS DATE) <= DATE '2024-03-31'",
         "expr = orders.filter(orders.ts <= ibis.timestamp('2024-03-31 00:00:00')).select('id')",

@@ -13,6 +13,7 @@ from ibert_validator_duckdb.fixtures import (
     LAYOUTS,
     MAX_ROWS,
     MIN_ROWS,
+    Targets,
     create_tables,
     insert_statements,
     key_domain,
@@ -221,10 +222,12 @@ def test_literal_rows_also_share_a_parent_with_nulls_beside_them():
 
 def test_tally_rows_make_groups_of_exactly_k_and_k_plus_1():
     """A row-count threshold (`HAVING count(*) > 3`) gets groups of exactly 3 and 4 rows,
-    each with its own string and parent, whatever the seed's own groups."""
+    each with its own string and a foreign key no other row holds, whatever the seed's own
+    groups."""
     for seed in range(3):
         fixture = make_fixture(WIDE, seed)
-        rows = [r for _, r in literal_rows(WIDE, fixture, [3], seed, counts=[3])["orders"]]
+        found = literal_rows(WIDE, fixture, [3], seed, targets=Targets(counts=(3,)))
+        rows = [r for _, r in found["orders"]]
         fixture_notes = {r[4] for r in fixture.tables["orders"]}
         sizes: dict[str, int] = {}
         for r in rows:
@@ -234,7 +237,7 @@ def test_tally_rows_make_groups_of_exactly_k_and_k_plus_1():
         assert 3 in sizes.values() and 4 in sizes.values()
     fixture = make_fixture(WIDE, 0)
     assert len(literal_rows(WIDE, fixture, [3])["orders"]) == len(LAYOUTS) * 3  # not a count
-    too_big = literal_rows(WIDE, fixture, [300], counts=[300])["orders"]
+    too_big = literal_rows(WIDE, fixture, [300], targets=Targets(counts=(300,)))["orders"]
     assert len(too_big) == len(LAYOUTS) * 3
 
 

@@ -453,8 +453,73 @@ LAYOUTS = ("apart", "apart", "shared")
 #: Row-count thresholds up to this get groups of exactly that many rows (and one more).
 TALLY_LIMIT = 10
 MAX_TALLY_ROWS = 24
+#: Foreign keys of tally groups start here, past any parent's key (fixtures have at most
+#: a few dozen rows a table)
+DANGLING_KEYS = 900
 MAX_LITERAL_ROWS = 24
 MAX_LITERALS = 16
+
+
+@attrs.frozen
+class Targets:
+    """What the reference compares with a constant besides a plain column, which literal
+    rows aim at: `counts` (`HAVING count(*) > 3`: groups of exactly 3 and 4 rows), `sums`
+    (`HAVING sum(x) > 100`: one-row groups holding 99, 100 and 101) and `parts`, (column,
+    part, constant) for a part of a column (`length(name) > 5`, `hour(ts) BETWEEN 6 AND
+    11`: values whose part is the constant and its neighbours)."""
+
+    counts: tuple[int, ...] = ()
+    sums: tuple[Any, ...] = ()
+    parts: tuple[tuple[str, str, int], ...] = ()
+
+
+def _day(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    return dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+
+
+#: part → the first and last day whose part is n (none where there is none): the days on
+#: either side of its boundaries, so `month(d) >= 9` against `quarter(d) = 4` shows
+_DAYS_WITH_PART: dict[str, Callable[[int], list[dt.date]]] = {
+    "year": lambda n: [dt.date(n, 1, 1), dt.date(n, 12, 31)] if 1 <= n <= 9999 else [],
+    "month": lambda n: [dt.date(2023, n, 1), _month_end(2023, n)] if 1 <= n <= 12 else [],
+    "quarter": lambda n: (
+        [dt.date(2023, 3 * n - 2, 1), _month_end(2023, 3 * n)] if 1 <= n <= 4 else []
+    ),
+    "day": lambda n: [d for d in (_day(2023, 1, n),) if d is not None],
+}
+
+
+def _part_values(dtype: Any, part: str, n: int) -> list[Any]:
+    """Values of `dtype` whose `part` is n - 1, n and n + 1, so a threshold on that part
+    shows its boundary (`hour(ts) < 11` against `<= 11` needs an 11:30)."""
+    out: list[Any] = []
+    for k in (n - 1, n, n + 1):
+        if part == "length" and dtype.is_string() and k >= 0:
+            out.append("x" * k)
+        elif part == "abs" and (dtype.is_integer() or dtype.is_floating() or dtype.is_decimal()):
+            if _fits(-k, dtype):
+                out.append(_number(-k, dtype, ()))
+        elif part == "hour" and 0 <= k <= 23 and (dtype.is_timestamp() or dtype.is_time()):
+            if dtype.is_time():
+                out.append(dt.time(k, 30))
+            else:
+                tz = dt.timezone.utc if dtype.timezone else None
+                out.append(dt.datetime(2023, 5, 17, k, 30, tzinfo=tz))
+        elif part in _DAYS_WITH_PART and (dtype.is_date() or dtype.is_timestamp()):
+            for day in _DAYS_WITH_PART[part](k):
+                if dtype.is_date():
+                    out.append(day)
+                else:
+                    tz = dt.timezone.utc if dtype.timezone else None
+                    out.append(dt.datetime(day.year, day.month, day.day, 12, 30, tzinfo=tz))
+    return out
 
 
 def _numbers_near(value: float | int | Decimal) -> list[Any]:
@@ -528,7 +593,7 @@ def literal_rows(
     literals: Sequence[Any],
     seed: int = 0,
     only: Collection[str] | None = None,
-    counts: Collection[int] = (),
+    targets: Targets | None = None,
 ) -> dict[str, list[tuple[int, tuple[Any, ...]]]]:
     """Fixture rows rewritten to hold the query's constants (and their neighbours) in the
     columns of matching type, so `>` versus `>=` or a wrong LIKE pattern shows.
@@ -541,10 +606,12 @@ def literal_rows(
     its own (a `DISTINCT` or `GROUP BY` over them then changes). `only` (lower-cased names)
     limits the tables; each table's rows do not depend on the others.
 
-    The constants come in cycles, one `LAYOUTS` entry each, and `counts` (the thresholds a
-    row count is compared with) add groups of exactly that many rows (`_tally_rows`).
+    The constants come in cycles, one `LAYOUTS` entry each; `targets` add the values whose
+    part is compared (to the cycles) and groups built for aggregate thresholds
+    (`_tally_rows`).
     """
     literals = list(dict.fromkeys(literals))[:MAX_LITERALS]
+    targets = targets or Targets()
     out: dict[str, list[tuple[int, tuple[Any, ...]]]] = {}
     for table in schema.tables:
         if only is not None and table.name.lower() not in only:
@@ -557,7 +624,11 @@ def literal_rows(
         for c in table.columns:
             dtype = _dtype(c.dtype)
             keyish = key_domain(table.name, c.name) is not None
-            pools.append([] if keyish else _literal_values(dtype, literals))
+            pool = [] if keyish else _literal_values(dtype, literals)
+            for column, part, n in targets.parts:
+                if column == c.name.lower() and not keyish:
+                    pool += _part_values(dtype, part, n)
+            pools.append(pool)
         own = _own_values(schema, fixture, table)
         nullable = [c.nullable and not _is_primary(table.name, c.name) for c in table.columns]
         keys = [key_domain(table.name, c.name) is not None for c in table.columns]
@@ -582,7 +653,9 @@ def literal_rows(
         if not any(pools):
             replaced = []
         # the tallies' strings and parents follow those the cycles above took
-        replaced += _tally_rows(base, pools, own, counts, rng, first=cycle + count // cycle + 1)
+        dtypes = [_dtype(c.dtype) for c in table.columns]
+        first = cycle + count // cycle + 1
+        replaced += _tally_rows(base, dtypes, keys, pools, own, targets, rng, first)
         if replaced:
             out[table.name] = _fresh_keys(table, replaced, len(base))
     return out
@@ -590,19 +663,25 @@ def literal_rows(
 
 def _tally_rows(
     base: Sequence[tuple[Any, ...]],
+    dtypes: Sequence[Any],
+    keys: Sequence[bool],
     pools: Sequence[Sequence[Any]],
     own: Sequence[Sequence[Any]],
-    counts: Collection[int],
+    targets: Targets,
     rng: random.Random,
     first: int,
 ) -> list[tuple[int, tuple[Any, ...]]]:
-    """Groups of exactly k and k + 1 rows for each row-count threshold k of the query, so
-    its boundary (`> k` against `>= k`, `k` against `k + 1`) shows whatever the seed's own
-    group sizes. A group shares its own strings and one parent (`first` on in `own`), and
-    comes twice: with the query's largest constant (+1) in its numeric columns and with
-    its smallest (-1), so a filter before the grouping keeps one of the two whole."""
-    sizes = sorted({n for k in counts if 1 <= k <= TALLY_LIMIT for n in (k, k + 1)})
-    groups = [(size, pick) for pick in (max, min) for size in sizes]
+    """Groups built for the reference's aggregate thresholds, whatever the seed's own groups:
+    for a row-count threshold k, groups of exactly k and k + 1 rows (`> k` against `>= k`,
+    `k` against `k + 1`), each twice: with the query's largest constant (+1) in its numeric
+    columns and with its smallest (-1), so a filter before the grouping keeps one of the two
+    whole; for a sum threshold s, one-row groups holding s - 1, s and s + 1. A group has its
+    own strings (`first` on in `own`) and a foreign key of its own that no parent holds, so
+    grouping by the key counts or sums the group alone (a join to the parent drops it, as
+    it drops the fixture's other dangling rows)."""
+    sizes = sorted({n for k in targets.counts if 1 <= k <= TALLY_LIMIT for n in (k, k + 1)})
+    groups: list[tuple[int, Any]] = [(size, pick) for pick in (max, min) for size in sizes]
+    groups += [(1, v) for total in targets.sums for v in _numbers_near(total)]
     if not groups or not any(o for o in own):
         return []
     out: list[tuple[int, tuple[Any, ...]]] = []
@@ -612,12 +691,26 @@ def _tally_rows(
         index = rng.randrange(len(base))
         row = list(base[index])
         for j, pool in enumerate(pools):
-            if own[j]:  # strings and foreign keys: the group's own
+            if own[j] and keys[j]:
+                fresh = _key_value(DANGLING_KEYS + g, dtypes[j])
+                row[j] = fresh if _fits(fresh, dtypes[j]) else own[j][(first + g) % len(own[j])]
+            elif own[j]:  # strings: the group's own
                 row[j] = own[j][(first + g) % len(own[j])]
             elif pool:
-                row[j] = pick(pool)
+                row[j] = pick(pool) if callable(pick) else _number(pick, dtypes[j], pool)
         out.extend((index, tuple(row)) for _ in range(size))
     return out
+
+
+def _number(value: Any, dtype: Any, pool: Sequence[Any]) -> Any:
+    """`value` as a value of the numeric `dtype`, or the pool's largest where it is not a
+    number column or the value does not fit (callers check `_fits` when there is no pool)."""
+    numeric = dtype.is_integer() or dtype.is_floating() or dtype.is_decimal()
+    if pool and (not numeric or not _fits(value, dtype)):
+        return max(pool)
+    if dtype.is_integer():
+        return int(value)
+    return Decimal(str(value)) if dtype.is_decimal() else float(value)
 
 
 def _fresh_keys(
@@ -652,9 +745,7 @@ def _own_values(schema: Schema, fixture: Fixture, table: TableSchema) -> list[li
     return fixture.own_values[table.name]
 
 
-def _work_out_own_values(
-    schema: Schema, fixture: Fixture, table: TableSchema
-) -> list[list[Any]]:
+def _work_out_own_values(schema: Schema, fixture: Fixture, table: TableSchema) -> list[list[Any]]:
     base = fixture.tables.get(table.name) or []
     out: list[list[Any]] = []
     for j, c in enumerate(table.columns):

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from ibert_validator_duckdb.compare import Ordering
+from ibert_validator_duckdb.fixtures import Targets
 
 KEY_PREFIX = "__ibert_order_key_"
 
@@ -31,9 +32,9 @@ class Reference:
     #: Output columns that are `array_agg(x)` without an ORDER BY: their element order is
     #: not defined, so results compare them as bags.
     unordered_lists: tuple[int, ...] = ()
-    #: Integer constants a row count is compared with (`HAVING count(*) > 3`): fixtures
-    #: hold groups of exactly that many rows and one more.
-    counts: tuple[int, ...] = ()
+    #: What it compares with a constant besides plain columns (aggregates, parts of a
+    #: column), for fixtures to aim rows at.
+    targets: Targets = attrs.field(factory=Targets)
 
 
 @lru_cache(maxsize=512)
@@ -72,23 +73,83 @@ def prepare(sql: str, dialect: str = "duckdb") -> Reference:
         _literals(tree),
         _tables(tree),
         _unordered_lists(tree),
-        _counts(tree),
+        _targets(tree),
     )
 
 
-def _counts(tree: object) -> tuple[int, ...]:
-    """Integer constants in a HAVING clause, or compared with a COUNT anywhere."""
+#: A column's part a comparison may read, by the sqlglot class of the function
+_PARTS = {
+    "Length": "length",
+    "Year": "year",
+    "Month": "month",
+    "Quarter": "quarter",
+    "Day": "day",
+    "DayOfMonth": "day",
+    "Hour": "hour",
+    "Abs": "abs",
+}
+_COMPARISONS = ("GT", "GTE", "LT", "LTE", "EQ", "NEQ", "Between", "In")
+
+
+def _targets(tree: object) -> Targets:
+    """The constants the query compares with a COUNT, a SUM or a part of a column."""
     from sqlglot import exp
 
     assert isinstance(tree, exp.Expression)
-    scopes: list[exp.Expression] = list(tree.find_all(exp.Having))
-    scopes += [
-        c.parent
-        for c in tree.find_all(exp.Count)
-        if isinstance(c.parent, (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.EQ, exp.NEQ))
-    ]
-    out = [int(lit.this) for scope in scopes for lit in scope.find_all(exp.Literal) if lit.is_int]
-    return tuple(dict.fromkeys(out))
+    counts: list[int] = []
+    sums: list[object] = []
+    parts: list[tuple[str, str, int]] = []
+    for node in tree.find_all(*(getattr(exp, name) for name in _COMPARISONS)):
+        sides = [
+            node.this,
+            node.args.get("expression"),
+            node.args.get("low"),
+            node.args.get("high"),
+        ]
+        sides += node.args.get("expressions") or []
+        constants = [s for s in sides if isinstance(s, exp.Literal) and not s.is_string]
+        if not constants:
+            continue
+        numbers = [_number(c.this) for c in constants]
+        for side in sides:
+            if not isinstance(side, exp.Expression) or isinstance(side, exp.Literal):
+                continue
+            if side.find(exp.Count):
+                counts += [n for n in numbers if isinstance(n, int)]
+            elif side.find(exp.Sum):
+                sums += numbers
+            part = _part(side)
+            if part is not None:
+                parts += [(part[0], part[1], n) for n in numbers if isinstance(n, int)]
+    return Targets(
+        tuple(dict.fromkeys(counts)), tuple(dict.fromkeys(sums)), tuple(dict.fromkeys(parts))
+    )
+
+
+def _part(node: object) -> tuple[str, str] | None:
+    """(column, part) when `node` is a part of a column: `length(name)`, `hour(ts)`,
+    `EXTRACT(MONTH FROM d)`."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Extract) and isinstance(node.expression, exp.Column):
+        part = str(node.this.name).lower()
+        if part in _PARTS.values():
+            return node.expression.name.lower(), part
+        return None
+    name = _PARTS.get(type(node).__name__)
+    if name is not None and isinstance(node.this, exp.Column):  # type: ignore[attr-defined]
+        return node.this.name.lower(), name  # type: ignore[attr-defined]
+    return None
+
+
+def _number(text: str) -> object:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return text
+    return int(number) if number == number.to_integral_value() else number
 
 
 def _unordered_lists(tree: object) -> tuple[int, ...]:
@@ -115,8 +176,6 @@ def _tables(tree: object) -> frozenset[str]:
 
 def _literals(tree: object) -> tuple[object, ...]:
     """The query's constants (numbers as numbers), which fixtures put into the data."""
-    from decimal import Decimal, InvalidOperation
-
     from sqlglot import exp
 
     assert isinstance(tree, exp.Expression)
@@ -124,12 +183,8 @@ def _literals(tree: object) -> tuple[object, ...]:
     for lit in tree.find_all(exp.Literal):
         if lit.is_string:
             out.append(lit.this)
-            continue
-        try:
-            number = Decimal(lit.this)
-        except InvalidOperation:
-            continue
-        out.append(int(number) if number == number.to_integral_value() else number)
+        elif not isinstance(number := _number(lit.this), str):
+            out.append(number)
     return tuple(dict.fromkeys(out))
 
 

@@ -279,7 +279,7 @@ class Run:
     artifacts: dict[str, Any] = attrs.field(factory=dict)
     code_literals: tuple[Any, ...] = ()
     literals: tuple[Any, ...] = ()
-    counts: tuple[int, ...] = ()  # the reference's row-count thresholds (fixture tallies)
+    targets: fixtures.Targets = attrs.field(factory=fixtures.Targets)  # what constants aim at
     tx: Any = None  # the connection holding this job's literal rows (rolled back after)
     memtables: tuple[Any, ...] | None = None  # the expression's InMemoryTable ops, once found
     registered: list[tuple[Any, str]] = attrs.field(factory=list)  # memtables to unregister
@@ -509,7 +509,7 @@ def _query_literals(run: Run) -> tuple[Any, ...]:
         else:
             found.extend(ref.literals)
             tables |= ref.tables
-            run.counts = ref.counts
+            run.targets = ref.targets
     if run.expr is not None:
         tables |= {t.name.lower() for t in run.expr.op().find(ops.PhysicalTable)}
     run.read_tables = frozenset(tables)
@@ -528,7 +528,7 @@ def _add_literal_rows(run: Run, seed: int | None) -> None:
         return
     con, schema, fixture = run.state.connection(run.job, seed)
     rows = fixtures.literal_rows(
-        schema, fixture, run.literals, seed, only=run.read_tables, counts=run.counts
+        schema, fixture, run.literals, seed, only=run.read_tables, targets=run.targets
     )
     if not rows:
         run.literals = ()
@@ -568,7 +568,7 @@ def _literals_in(run: Run, seed: int | None) -> tuple[Any, ...]:
     check (part of a result's cache key): only the first seed gets them, and only when
     rows were added."""
     if run.tx is not None and seed == run.seeds[0]:
-        return (*run.literals, ("counts", run.counts))
+        return (*run.literals, run.targets)
     return ()
 
 
