@@ -107,12 +107,12 @@ def test_type_difference_is_named():
 
 
 def test_reference_targets_are_what_its_constants_are_compared_with():
-    """They decide the rows fixtures aim at: counts and sums get groups, parts of a column
-    get values with that part; constants compared with plain columns are none of these."""
+    """They decide the rows fixtures aim at: counts and other aggregates get groups, parts
+    of a column get values with that part; constants compared with plain columns do not."""
     targets = {
         "SELECT a FROM t GROUP BY a HAVING count(*) > 3": Targets(counts=(3,)),
         "SELECT a FROM t GROUP BY a HAVING count(*) >= 2 AND sum(b) > 100": Targets(
-            counts=(2,), sums=(100,)
+            counts=(2,), aggregates=(100,)
         ),
         "SELECT a, count(*) = 1 AS single FROM t GROUP BY a": Targets(counts=(1,)),
         "SELECT * FROM t WHERE (SELECT count(*) FROM u) >= 2": Targets(counts=(2,)),
@@ -123,7 +123,10 @@ def test_reference_targets_are_what_its_constants_are_compared_with():
         "SELECT a FROM t WHERE EXTRACT(MONTH FROM d) IN (1, 2) OR quarter(d) = 3": Targets(
             parts=(("d", "month", 1), ("d", "month", 2), ("d", "quarter", 3))
         ),
-        "SELECT a FROM t GROUP BY a HAVING sum(x) >= 10.5": Targets(sums=(Decimal("10.5"),)),
+        "SELECT a FROM t GROUP BY a HAVING sum(x) >= 10.5": Targets(aggregates=(Decimal("10.5"),)),
+        "SELECT a FROM t GROUP BY a HAVING avg(x) > 70 OR min(y) >= 50": Targets(
+            aggregates=(70, 50)
+        ),
     }
     for sql, expected in targets.items():
         assert prepare(sql).targets == expected, sql

@@ -165,6 +165,11 @@ SHAPED = [
         "t = orders.group_by('user_id').aggregate(total=_.amount.sum())\n"
         "expr = t.filter(t.total >= 100)",
     ),
+    (  # a group whose average is the threshold
+        "SELECT user_id FROM orders GROUP BY user_id HAVING avg(amount) >= 70",
+        "t = orders.group_by('user_id').aggregate(m=_.amount.mean())\n"
+        "expr = t.filter(t.m > 70).select('user_id')",
+    ),
     (  # a string as long as the threshold
         "SELECT name FROM users WHERE length(name) > 5",
         "expr = users.filter(users.name.length() >= 5).select('name')",

@@ -161,6 +161,18 @@ def test_key_domains():
     assert key_domain("orders", "CustomerId") == "customer"
     assert key_domain("lineitem", "l_orderkey") == "order"
     assert key_domain("users", "paid") is None and key_domain("users", "valid") is None
+    for table, column in (
+        ("courses", "course_id"),
+        ("categories", "category_id"),
+        ("movies", "movie_id"),
+        ("matches", "match_id"),
+        ("statuses", "status_id"),
+        ("addresses", "address_id"),
+        ("boxes", "box_id"),
+        ("employees", "employee_id"),
+        ("series", "series_id"),
+    ):  # a table and the key that refers to it share a domain, plural or not
+        assert key_domain(table, "id") == key_domain("other", column), table
 
 
 def test_literal_rows_put_query_constants_into_matching_columns():

@@ -98,13 +98,21 @@ def _rng(*parts: object) -> random.Random:
 
 
 def _singular(word: str) -> str:
+    """The stem a table name and a key column's prefix share, whether they are written in
+    the singular or the plural (`courses`/`course_id` → `cours`, `categories`/`category_id`
+    → `categori`, `movies`/`movie_id`, `matches`/`match_id`, `statuses`/`status_id`): it
+    only has to give the same stem to both forms, not a word. (Stripping only the plural's
+    ending gave `cours` for the table and `course` for its key, so the keys of such tables
+    were drawn without their parents' values.)"""
     word = word.lower()
     if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith("ses") or word.endswith("xes"):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
-        return word[:-1]
+        return word[:-3] + "i"
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        word = word[:-1]
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    if word.endswith("y") and len(word) > 3:
+        word = word[:-1] + "i"
     return word
 
 
@@ -463,13 +471,14 @@ MAX_LITERALS = 16
 @attrs.frozen
 class Targets:
     """What the reference compares with a constant besides a plain column, which literal
-    rows aim at: `counts` (`HAVING count(*) > 3`: groups of exactly 3 and 4 rows), `sums`
-    (`HAVING sum(x) > 100`: one-row groups holding 99, 100 and 101) and `parts`, (column,
-    part, constant) for a part of a column (`length(name) > 5`, `hour(ts) BETWEEN 6 AND
+    rows aim at: `counts` (`HAVING count(*) > 3`: groups of exactly 3 and 4 rows),
+    `aggregates`, thresholds of a sum, average, minimum or maximum (`HAVING sum(x) > 100`:
+    one-row groups holding 99, 100 and 101, whose aggregate is that value) and `parts`,
+    (column, part, constant) for a part of a column (`length(name) > 5`, `hour(ts) BETWEEN 6 AND
     11`: values whose part is the constant and its neighbours)."""
 
     counts: tuple[int, ...] = ()
-    sums: tuple[Any, ...] = ()
+    aggregates: tuple[Any, ...] = ()
     parts: tuple[tuple[str, str, int], ...] = ()
 
 
@@ -675,13 +684,14 @@ def _tally_rows(
     for a row-count threshold k, groups of exactly k and k + 1 rows (`> k` against `>= k`,
     `k` against `k + 1`), each twice: with the query's largest constant (+1) in its numeric
     columns and with its smallest (-1), so a filter before the grouping keeps one of the two
-    whole; for a sum threshold s, one-row groups holding s - 1, s and s + 1. A group has its
+    whole; for a sum, average, minimum or maximum threshold v, one-row groups holding v - 1,
+    v and v + 1. A group has its
     own strings (`first` on in `own`) and a foreign key of its own that no parent holds, so
     grouping by the key counts or sums the group alone (a join to the parent drops it, as
     it drops the fixture's other dangling rows)."""
     sizes = sorted({n for k in targets.counts if 1 <= k <= TALLY_LIMIT for n in (k, k + 1)})
     groups: list[tuple[int, Any]] = [(size, pick) for pick in (max, min) for size in sizes]
-    groups += [(1, v) for total in targets.sums for v in _numbers_near(total)]
+    groups += [(1, v) for value in targets.aggregates for v in _numbers_near(value)]
     if not groups or not any(o for o in own):
         return []
     out: list[tuple[int, tuple[Any, ...]]] = []

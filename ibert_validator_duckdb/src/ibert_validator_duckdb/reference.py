@@ -92,12 +92,13 @@ _COMPARISONS = ("GT", "GTE", "LT", "LTE", "EQ", "NEQ", "Between", "In")
 
 
 def _targets(tree: object) -> Targets:
-    """The constants the query compares with a COUNT, a SUM or a part of a column."""
+    """The constants the query compares with a COUNT, another aggregate or a part of a
+    column."""
     from sqlglot import exp
 
     assert isinstance(tree, exp.Expression)
     counts: list[int] = []
-    sums: list[object] = []
+    aggregates: list[object] = []
     parts: list[tuple[str, str, int]] = []
     for node in tree.find_all(*(getattr(exp, name) for name in _COMPARISONS)):
         sides = [
@@ -116,13 +117,13 @@ def _targets(tree: object) -> Targets:
                 continue
             if side.find(exp.Count):
                 counts += [n for n in numbers if isinstance(n, int)]
-            elif side.find(exp.Sum):
-                sums += numbers
+            elif side.find(exp.Sum, exp.Avg, exp.Min, exp.Max):
+                aggregates += numbers
             part = _part(side)
             if part is not None:
                 parts += [(part[0], part[1], n) for n in numbers if isinstance(n, int)]
     return Targets(
-        tuple(dict.fromkeys(counts)), tuple(dict.fromkeys(sums)), tuple(dict.fromkeys(parts))
+        tuple(dict.fromkeys(counts)), tuple(dict.fromkeys(aggregates)), tuple(dict.fromkeys(parts))
     )
 
 
