@@ -191,12 +191,14 @@ def _dates(rng: random.Random, dtype: Any) -> list[Any]:
 def _timestamps(rng: random.Random, dtype: Any) -> list[Any]:
     out = []
     for i, day in enumerate(DATES):
-        t = TIMES[i % len(TIMES)]
-        stamp = dt.datetime.combine(day, t)
-        if dtype.timezone:
-            stamp = stamp.replace(tzinfo=dt.timezone.utc)
-        out.append(stamp)
+        out.append(_stamp(day, TIMES[i % len(TIMES)], dtype))
     return out
+
+
+def _stamp(day: dt.date, time: dt.time, dtype: Any) -> dt.datetime:
+    """A value of the timestamp `dtype`: in UTC when it has a time zone."""
+    stamp = dt.datetime.combine(day, time)
+    return stamp.replace(tzinfo=dt.timezone.utc) if dtype.timezone else stamp
 
 
 def _times(rng: random.Random, dtype: Any) -> list[Any]:
@@ -474,8 +476,8 @@ class Targets:
     rows aim at: `counts` (`HAVING count(*) > 3`: groups of exactly 3 and 4 rows),
     `aggregates`, thresholds of a sum, average, minimum or maximum (`HAVING sum(x) > 100`:
     one-row groups holding 99, 100 and 101, whose aggregate is that value) and `parts`,
-    (column, part, constant) for a part of a column (`length(name) > 5`, `hour(ts) BETWEEN 6 AND
-    11`: values whose part is the constant and its neighbours)."""
+    (column, part, constant) for a part of a column (`length(name) > 5`, `hour(ts)
+    BETWEEN 6 AND 11`: values whose part is the constant and its neighbours)."""
 
     counts: tuple[int, ...] = ()
     aggregates: tuple[Any, ...] = ()
@@ -512,22 +514,16 @@ def _part_values(dtype: Any, part: str, n: int) -> list[Any]:
     for k in (n - 1, n, n + 1):
         if part == "length" and dtype.is_string() and k >= 0:
             out.append("x" * k)
-        elif part == "abs" and (dtype.is_integer() or dtype.is_floating() or dtype.is_decimal()):
-            if _fits(-k, dtype):
-                out.append(_number(-k, dtype, ()))
-        elif part == "hour" and 0 <= k <= 23 and (dtype.is_timestamp() or dtype.is_time()):
-            if dtype.is_time():
-                out.append(dt.time(k, 30))
-            else:
-                tz = dt.timezone.utc if dtype.timezone else None
-                out.append(dt.datetime(2023, 5, 17, k, 30, tzinfo=tz))
-        elif part in _DAYS_WITH_PART and (dtype.is_date() or dtype.is_timestamp()):
-            for day in _DAYS_WITH_PART[part](k):
-                if dtype.is_date():
-                    out.append(day)
-                else:
-                    tz = dt.timezone.utc if dtype.timezone else None
-                    out.append(dt.datetime(day.year, day.month, day.day, 12, 30, tzinfo=tz))
+        elif part == "abs" and dtype.is_numeric() and _fits(-k, dtype):
+            out.append(_in_type(-k, dtype))
+        elif part == "hour" and 0 <= k <= 23 and dtype.is_time():
+            out.append(dt.time(k, 30))
+        elif part == "hour" and 0 <= k <= 23 and dtype.is_timestamp():
+            out.append(_stamp(dt.date(2023, 5, 17), dt.time(k, 30), dtype))
+        elif part in _DAYS_WITH_PART and dtype.is_date():
+            out.extend(_DAYS_WITH_PART[part](k))
+        elif part in _DAYS_WITH_PART and dtype.is_timestamp():
+            out.extend(_stamp(day, dt.time(12, 30), dtype) for day in _DAYS_WITH_PART[part](k))
     return out
 
 
@@ -569,30 +565,18 @@ def _literal_values(dtype: Any, literals: Sequence[Any]) -> list[Any]:
     for lit in literals:
         if isinstance(lit, bool):
             continue
-        if isinstance(lit, (int, float, Decimal)) and (
-            dtype.is_integer() or dtype.is_floating() or dtype.is_decimal()
-        ):
-            for v in _numbers_near(lit):
-                if _fits(v, dtype):
-                    out.append(
-                        int(v)
-                        if dtype.is_integer()
-                        else Decimal(str(v))
-                        if dtype.is_decimal()
-                        else float(v)
-                    )
+        if isinstance(lit, (int, float, Decimal)) and dtype.is_numeric():
+            out.extend(_in_type(v, dtype) for v in _numbers_near(lit) if _fits(v, dtype))
         elif isinstance(lit, str) and dtype.is_string():
             out.extend(_like_variants(lit))
         elif isinstance(lit, str) and dtype.is_date():
             out.extend(_date_variants(lit))
         elif isinstance(lit, str) and dtype.is_timestamp():
             days = _date_variants(lit)
+            out.extend(_stamp(day, dt.time(), dtype) for day in days)
             # and the day itself after midnight: a date compared with a timestamp column
             # (`ts <= '2024-03-31'` for "on or before the 31st") misses that row
-            stamps = [dt.datetime(d.year, d.month, d.day) for d in days]
-            stamps += [stamps[1] + dt.timedelta(hours=12)] if days else []
-            tz = dt.timezone.utc if dtype.timezone else None
-            out.extend(s.replace(tzinfo=tz) for s in stamps)
+            out.extend(_stamp(day, dt.time(12), dtype) for day in days[1:2])
     return out
 
 
@@ -630,17 +614,16 @@ def literal_rows(
             continue
         rng = _rng(seed, "literals", table.name)
         pools = []
-        for c in table.columns:
-            dtype = _dtype(c.dtype)
-            keyish = key_domain(table.name, c.name) is not None
-            pool = [] if keyish else _literal_values(dtype, literals)
+        dtypes = [_dtype(c.dtype) for c in table.columns]
+        keys = [key_domain(table.name, c.name) is not None for c in table.columns]
+        for c, dtype, key in zip(table.columns, dtypes, keys, strict=True):
+            pool = [] if key else _literal_values(dtype, literals)
             for column, part, n in targets.parts:
-                if column == c.name.lower() and not keyish:
+                if column == c.name.lower() and not key:
                     pool += _part_values(dtype, part, n)
             pools.append(pool)
         own = _own_values(schema, fixture, table)
         nullable = [c.nullable and not _is_primary(table.name, c.name) for c in table.columns]
-        keys = [key_domain(table.name, c.name) is not None for c in table.columns]
         cycle = max(len(p) for p in pools)
         count = min(max(LITERAL_ROWS, len(LAYOUTS) * cycle), MAX_LITERAL_ROWS, len(base))
         if not cycle:
@@ -661,8 +644,7 @@ def literal_rows(
             replaced.append((index, tuple(row)))
         if not any(pools):
             replaced = []
-        # the tallies' strings and parents follow those the cycles above took
-        dtypes = [_dtype(c.dtype) for c in table.columns]
+        # the tallies' strings follow those the cycles above took
         first = cycle + count // cycle + 1
         replaced += _tally_rows(base, dtypes, keys, pools, own, targets, rng, first)
         if replaced:
@@ -685,10 +667,10 @@ def _tally_rows(
     `k` against `k + 1`), each twice: with the query's largest constant (+1) in its numeric
     columns and with its smallest (-1), so a filter before the grouping keeps one of the two
     whole; for a sum, average, minimum or maximum threshold v, one-row groups holding v - 1,
-    v and v + 1. A group has its
-    own strings (`first` on in `own`) and a foreign key of its own that no parent holds, so
-    grouping by the key counts or sums the group alone (a join to the parent drops it, as
-    it drops the fixture's other dangling rows)."""
+    v and v + 1 (in the numeric columns that hold constants). A group has its own strings
+    (`first` on in `own`) and a foreign key of its own that no parent holds, so grouping by
+    the key counts or sums the group alone (a join to the parent drops it, as it drops the
+    fixture's other dangling rows)."""
     sizes = sorted({n for k in targets.counts if 1 <= k <= TALLY_LIMIT for n in (k, k + 1)})
     groups: list[tuple[int, Any]] = [(size, pick) for pick in (max, min) for size in sizes]
     groups += [(1, v) for value in targets.aggregates for v in _numbers_near(value)]
@@ -706,18 +688,17 @@ def _tally_rows(
                 row[j] = fresh if _fits(fresh, dtypes[j]) else own[j][(first + g) % len(own[j])]
             elif own[j]:  # strings: the group's own
                 row[j] = own[j][(first + g) % len(own[j])]
-            elif pool:
-                row[j] = pick(pool) if callable(pick) else _number(pick, dtypes[j], pool)
+            elif pool and callable(pick):
+                row[j] = pick(pool)
+            elif pool:  # a threshold: where the column cannot hold it, its largest constant
+                fits = dtypes[j].is_numeric() and _fits(pick, dtypes[j])
+                row[j] = _in_type(pick, dtypes[j]) if fits else max(pool)
         out.extend((index, tuple(row)) for _ in range(size))
     return out
 
 
-def _number(value: Any, dtype: Any, pool: Sequence[Any]) -> Any:
-    """`value` as a value of the numeric `dtype`, or the pool's largest where it is not a
-    number column or the value does not fit (callers check `_fits` when there is no pool)."""
-    numeric = dtype.is_integer() or dtype.is_floating() or dtype.is_decimal()
-    if pool and (not numeric or not _fits(value, dtype)):
-        return max(pool)
+def _in_type(value: Any, dtype: Any) -> Any:
+    """The number `value` as a value of the numeric `dtype` (which `_fits` it)."""
     if dtype.is_integer():
         return int(value)
     return Decimal(str(value)) if dtype.is_decimal() else float(value)
