@@ -564,7 +564,7 @@ def _stage_execute(run: Run) -> str:
 
 
 def _literals_in(run: Run, seed: int | None) -> tuple[Any, ...]:
-    """The literals (and row-count thresholds) whose rows `seed`'s data holds during this
+    """The literals (and the targets they aim at) whose rows `seed`'s data holds during this
     check (part of a result's cache key): only the first seed gets them, and only when
     rows were added."""
     if run.tx is not None and seed == run.seeds[0]:

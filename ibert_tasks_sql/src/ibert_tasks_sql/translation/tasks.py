@@ -130,7 +130,8 @@ class IbisToSql:
         verdict = self.context.validator("duckdb").validate(job)
         if not verdict.passed:
             failed = verdict.failed
-            if failed is not None and failed.message.startswith(f"cannot compile to {target}"):
+            # the DuckDB SQL is there when only the compilation to the target failed
+            if failed is not None and failed.name == "compile" and "sql" in verdict.artifacts:
                 raise BadInput(
                     f"{target} cannot express this Ibis code: {failed.message}",
                     "it compiles to DuckDB; rewrite the part named or pick another --to",
